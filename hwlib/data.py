@@ -221,20 +221,23 @@ def _read_official(files: dict[str, bytes], source: str, seed: int) -> tuple[Spl
 
 def is_transposed(X: np.ndarray, y: np.ndarray) -> bool:
     """Guess whether letters are stored transposed, by comparing class-mean images (both ways) with
-    the class means of the synthetic letters, which are upright by construction."""
+    the class means of the synthetic letters, which are upright by construction. Only a clear margin
+    (mean correlation higher by 0.05) counts as transposed."""
     from hwlib import synthetic
     if len(y) == 0:
         return False
     ref = synthetic.make_splits(PROFILE_SIZES["quick"], seed=0)
     rX, ry = ref["X_train"].astype(np.float64), ref["y_train"]
     score = {False: 0.0, True: 0.0}
-    for c in np.unique(y)[:N_CLASSES]:
+    classes = np.unique(y)[:N_CLASSES]
+    for c in classes:
         m = X[y == c][:500].astype(np.float64).mean(0)
         r = rX[ry == c].mean(0)
         for t in (False, True):
             a = (m.T if t else m).ravel() - m.mean()
             score[t] += float(a @ (r.ravel() - r.mean()) / (np.linalg.norm(a) * np.linalg.norm(r - r.mean()) + 1e-12))
-    return score[True] > score[False]
+    # flip only on clear evidence: mean correlation better by 0.05 (unclear data stays as stored)
+    return (score[True] - score[False]) / len(classes) > 0.05
 
 
 def _read_path(path: Path, seed: int, verify: bool) -> tuple[Split, Split, Split, list[str], str, str, str]:
@@ -276,6 +279,35 @@ def _synthetic_notice() -> None:
         _NOTICE_SHOWN = True
 
 
+def resolve_target(path: str | os.PathLike | None = None) -> Path | None:
+    """The dataset path that ``load_letters(path)`` would read, or None for the synthetic default.
+
+    ``path="synthetic"`` asks for the synthetic default explicitly.
+    """
+    target = path or os.environ.get("HWLIB_DATA") or None
+    if str(target) == "synthetic":
+        return None
+    if target is None and all((real_data_dir() / f).is_file() for f in emnist.FILES):
+        target = real_data_dir()
+    return Path(target).expanduser() if target is not None else None
+
+
+def dataset_slug(path: str | os.PathLike | None = None, seed: int = 42) -> str:
+    """The results-folder name of the dataset ``load_letters(path)`` would return, without loading it."""
+    target = resolve_target(path)
+    if target is None:
+        from hwlib.synthetic import GENERATOR_VERSION
+        return f"synthetic-v{GENERATOR_VERSION}-seed{seed}"
+    if target.is_dir() or target.suffix == ".zip":
+        return "emnist-letters"
+    if not target.is_file():
+        raise DataError(f"{target}: no such file or folder (from HWLIB_DATA or --data)")
+    with np.load(target, allow_pickle=False) as z:
+        if "X_train" in z.files or "y_train" in z.files:
+            return "emnist-letters-course"
+    return f"emnist-npz-{emnist.sha256_file(target)[:10]}"
+
+
 def load_letters(path: str | os.PathLike | None = None, *, profile: str | None = None, seed: int = 42,
                  verify: bool = True) -> Letters:
     """Train/dev/test splits of EMNIST Letters (or the synthetic default) for ``profile``."""
@@ -283,9 +315,7 @@ def load_letters(path: str | os.PathLike | None = None, *, profile: str | None =
     if profile not in PROFILE_SIZES:
         raise ConfigError(f"unknown profile {profile!r}; use 'full' or 'quick'")
     per_class = PROFILE_SIZES[profile]
-    target = path or os.environ.get("HWLIB_DATA") or None
-    if target is None and all((real_data_dir() / f).is_file() for f in emnist.FILES):
-        target = real_data_dir()
+    target = resolve_target(path)
     if target is None:
         from hwlib import synthetic
         _synthetic_notice()
@@ -298,7 +328,7 @@ def load_letters(path: str | os.PathLike | None = None, *, profile: str | None =
                               f"{synthetic.cache_path(per_class, seed)}",
                        profile=profile, synthetic=True,
                        notes=("synthetic letters rendered from fonts — not real handwriting",))
-    p = Path(target).expanduser()
+    p = target.resolve()
     tr, dv, te, notes, name, slug, fsha = _read_path(p, seed, verify)
     if profile != "full":
         tr, dv, te = (_subset(s, k, seed + i) for i, (s, k) in enumerate(zip((tr, dv, te), per_class)))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from hwlib import results
-from hwlib.errors import ConfigError
+from hwlib.errors import ConfigError, DataError
 
 EXPERIMENT_MODULES = ("hwlib.q1", "hwlib.q2")
 PROFILES = ("full", "quick")
@@ -64,6 +64,10 @@ class Context:
         if self._data is None:
             from hwlib.data import load_letters
             self._data = load_letters(self.data_path, profile=self.profile, seed=self.seed)
+        if len(self._data.train) == 0:
+            raise DataError(f"{self._data.name} ({self._data.source}) has no training images, so "
+                            f"{self.experiment} cannot train on it; use --data synthetic, or get the full "
+                            "dataset with `python -m hwlib data download`")
         return self._data
 
     def done(self, run: str) -> bool:

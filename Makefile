@@ -1,0 +1,44 @@
+# Two commands matter: `make book` and `make test` (see README). Everything installs into .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.hwlib-installed
+NBDIR  := $(or $(TMPDIR),/tmp)/hwlib-nbmake
+
+.PHONY: install book test lab reproduce bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+install: $(STAMP)
+
+## Build the HTML book into _build/html (executes chapters, cached; fails on any cell error or warning).
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "open _build/html/index.html"
+
+## Every test: unit + property tests, nbmake on every chapter (quick profile), book build, browser checks.
+test: $(STAMP)
+	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
+	for f in book/*.md; do if grep -q '^jupytext:' $$f; then \
+	  $(BIN)/jupytext --quiet --to ipynb -o $(NBDIR)/$$(basename $${f%.md}).ipynb $$f || exit 1; fi; done
+	HWLIB_PROFILE=quick $(BIN)/python -m pytest tests $(NBDIR) --nbmake --nbmake-timeout=600 -p no:cacheprovider
+
+## Open the chapters as notebooks in JupyterLab (jupytext pairs the .md files with notebooks).
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=book
+
+## Re-run every experiment in the full profile and record results under results/.
+reproduce: $(STAMP)
+	$(BIN)/python -m hwlib run all --profile full
+
+## Speed benchmarks (print ratios against a baseline measured in the same run).
+bench: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _build $(NBDIR)

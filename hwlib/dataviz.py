@@ -1,0 +1,83 @@
+"""Pictures of the data: sample grids, class balance, and the idx orientation fix (matplotlib)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hwlib.data import LETTERS, N_CLASSES, Letters, Split, class_counts
+
+
+def sample_grid(split: Split, n: int = 40, ncols: int = 10, seed: int = 0, title: str | None = None,
+                fig=None, subplot_spec=None):
+    """``n`` random images of ``split`` with their letters, white strokes on black as stored."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(split), size=min(n, len(split)), replace=False)
+    nrows = int(np.ceil(len(idx) / ncols))
+    own = fig is None
+    if own:
+        fig = plt.figure(figsize=(ncols * 0.75, nrows * 0.85 + 0.4))
+    gs = (subplot_spec.subgridspec(nrows, ncols) if subplot_spec is not None
+          else fig.add_gridspec(nrows, ncols))
+    for k, i in enumerate(idx):
+        ax = fig.add_subplot(gs[k // ncols, k % ncols])
+        ax.imshow(split.X[i], cmap="gray", vmin=0, vmax=255)
+        ax.set_title(LETTERS[split.y[i]], fontsize=9, pad=2)
+        ax.axis("off")
+    if title:
+        if subplot_spec is not None:
+            fig.add_subplot(subplot_spec, frameon=False, xticks=[], yticks=[]).set_title(title, pad=14)
+        else:
+            fig.suptitle(title)
+    return fig
+
+
+def compare_grids(named: dict[str, Split], n: int = 30, ncols: int = 6, seed: int = 0):
+    """Sample grids of several datasets side by side (e.g. synthetic vs the real fragment)."""
+    k = len(named)
+    nrows = int(np.ceil(n / ncols))
+    fig = plt.figure(figsize=(k * ncols * 0.8, nrows * 0.9 + 0.8), layout="constrained")
+    outer = fig.add_gridspec(1, k, wspace=0.08)
+    for j, (name, split) in enumerate(named.items()):
+        sample_grid(split, n=n, ncols=ncols, seed=seed, title=name, fig=fig, subplot_spec=outer[0, j])
+    return fig
+
+
+def class_balance(data: Letters):
+    """Images per class in each split."""
+    fig, ax = plt.subplots(figsize=(9, 3))
+    x = np.arange(N_CLASSES)
+    w = 0.27
+    for j, (name, s) in enumerate((("train", data.train), ("dev", data.dev), ("test", data.test))):
+        ax.bar(x + (j - 1) * w, class_counts(s.y), width=w, label=f"{name} ({len(s):,})")
+    ax.set_xticks(x, list(LETTERS))
+    ax.set_ylabel("images")
+    ax.set_title(f"Class balance — {data.name}, {data.profile} profile")
+    ax.legend(ncol=3, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def class_means(split: Split):
+    """Mean image of every class present — a quick check that orientation and labels agree."""
+    present = [c for c in range(N_CLASSES) if np.any(split.y == c)]
+    fig, axes = plt.subplots(1, len(present), figsize=(len(present) * 0.6, 0.9))
+    for ax, c in zip(np.atleast_1d(axes), present):
+        ax.imshow(split.X[split.y == c].mean(0), cmap="gray")
+        ax.set_title(LETTERS[c], fontsize=8, pad=1)
+        ax.axis("off")
+    return fig
+
+
+def orientation_fix(split: Split, n: int = 8, seed: int = 1):
+    """Top: images as stored in the raw idx files (transposed); bottom: after transposing back."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(split), size=min(n, len(split)), replace=False)
+    fig, axes = plt.subplots(2, len(idx), figsize=(len(idx) * 0.8, 2.0))
+    for j, i in enumerate(idx):
+        for r, img in enumerate((split.X[i].T, split.X[i])):
+            axes[r, j].imshow(img, cmap="gray")
+            axes[r, j].axis("off")
+        axes[0, j].set_title(LETTERS[split.y[i]], fontsize=9)
+    axes[0, 0].text(-4, 14, "as stored", ha="right", va="center", fontsize=8)
+    axes[1, 0].text(-4, 14, "upright", ha="right", va="center", fontsize=8)
+    return fig

@@ -1,0 +1,134 @@
+"""Results store: atomic writes, provenance, never a partial record over a complete one; the
+experiment registry's resume behaviour; the CLI's error handling."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hwlib import experiments, results
+from hwlib.cli import main
+from hwlib.data import load_letters
+from hwlib.errors import ConfigError, ResultError
+
+DS = {"name": "toy", "slug": "toy-v1", "sha256": "0" * 64, "source": "test", "profile": "quick",
+      "synthetic": True, "sizes": {"train": 1, "dev": 1, "test": 1}}
+
+
+def _rec(run="r1", complete=True, acc=0.5):
+    return results.make_record("t.exp", run, dataset=DS, profile="quick", config={"lr": 1e-3},
+                               history={"epoch": [0, 1], "dev_acc": [0.1, acc]},
+                               summary={"test_acc": acc}, wall_time_s=1.25, complete=complete)
+
+
+def test_roundtrip_with_provenance_and_arrays(tmp_path):
+    path = results.save_record(_rec(), arrays={"W": np.eye(3, dtype=np.float32)}, root=tmp_path)
+    assert path == tmp_path / "toy-v1" / "quick" / "t.exp" / "r1.json"
+    rec = results.load_record("t.exp", "r1", "toy-v1", "quick", root=tmp_path)
+    prov = rec["provenance"]
+    assert prov["wall_time_s"] == 1.25 and prov["versions"]["numpy"] == np.__version__
+    assert prov["git_commit"] is None or len(prov["git_commit"]) == 40
+    assert prov["hardware"]["cpu_count"] >= 1 and prov["command"]
+    assert rec["dataset"]["sha256"] == "0" * 64 and rec["history"]["dev_acc"] == [0.1, 0.5]
+    np.testing.assert_array_equal(results.load_arrays(rec)["W"], np.eye(3))
+    assert not list(path.parent.glob("*.tmp")), "temporary files left behind"
+
+
+def test_partial_never_replaces_complete(tmp_path):
+    results.save_record(_rec(acc=0.7), root=tmp_path)
+    with pytest.raises(ResultError, match="refusing to overwrite the complete record"):
+        results.save_record(_rec(complete=False, acc=0.1), root=tmp_path)
+    assert results.load_record("t.exp", "r1", "toy-v1", "quick", root=tmp_path)["summary"]["test_acc"] == 0.7
+    results.save_record(_rec(acc=0.8), root=tmp_path)  # a complete rerun may replace it
+    assert results.load_record("t.exp", "r1", "toy-v1", "quick", root=tmp_path)["summary"]["test_acc"] == 0.8
+
+
+def test_failed_write_keeps_the_old_record(tmp_path, monkeypatch):
+    path = results.save_record(_rec(acc=0.7), root=tmp_path)
+    before = path.read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(results.os, "replace", boom)
+    with pytest.raises(OSError):
+        results.save_record(_rec(acc=0.9), root=tmp_path)
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_load_all_skips_partial_and_reports_corrupt(tmp_path):
+    results.save_record(_rec("b"), root=tmp_path)
+    results.save_record(_rec("a"), root=tmp_path)
+    results.save_record(_rec("c", complete=False), root=tmp_path)
+    assert [r["run"] for r in results.load_all("t.exp", "toy-v1", "quick", root=tmp_path)] == ["a", "b"]
+    assert len(results.load_all("t.exp", "toy-v1", "quick", root=tmp_path, complete_only=False)) == 3
+    (tmp_path / "toy-v1" / "quick" / "t.exp" / "a.json").write_text("{ half")
+    with pytest.raises(ResultError, match="cannot read result record .*rerun"):
+        results.load_all("t.exp", "toy-v1", "quick", root=tmp_path)
+
+
+def test_nan_is_stored_as_null_and_names_are_checked(tmp_path):
+    rec = _rec()
+    rec["summary"]["loss"] = float("nan")
+    p = results.save_record(rec, root=tmp_path)
+    assert json.loads(p.read_text())["summary"]["loss"] is None
+    with pytest.raises(ConfigError, match="invalid run name"):
+        results.record_path("t.exp", "../escape", "toy-v1", "quick")
+    with pytest.raises(ResultError, match="differ in length"):
+        results.make_record("t.exp", "r", dataset=DS, profile="quick", config={}, summary={},
+                            history={"epoch": [0, 1], "acc": [0.1]}, wall_time_s=0)
+
+
+# ------------------------------------------------------------------ registry and resume
+def test_grid_resumes_after_interruption(tmp_path):
+    calls = []
+
+    @experiments.experiment("t.grid", help="toy grid")
+    def grid(ctx):
+        for run in ("a", "b", "c"):
+            if ctx.done(run):
+                continue
+            if run == "c" and not calls.count("interrupted"):
+                calls.append("interrupted")
+                raise KeyboardInterrupt
+            calls.append(run)
+            ctx.save(run, config={}, history={"epoch": [0]}, summary={"x": 1}, wall_time_s=0.0)
+
+    data = load_letters(profile="quick")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            experiments.run_experiment("t.grid", "quick", root=tmp_path, data=data)
+        recs = experiments.run_experiment("t.grid", "quick", root=tmp_path, data=data)
+        assert calls == ["a", "b", "interrupted", "c"]  # a and b were not redone
+        assert [r["run"] for r in recs] == ["a", "b", "c"]
+        assert recs[0]["dataset"]["slug"] == data.slug
+        experiments.run_experiment("t", "quick", root=tmp_path, data=data, force=True)  # prefix + force
+        assert calls[-3:] == ["a", "b", "c"]
+    finally:
+        experiments._REGISTRY.pop("t.grid", None)
+
+
+def test_unknown_experiment_and_profile():
+    with pytest.raises(ConfigError, match="unknown experiment 'nope'"):
+        experiments.run_experiment("nope", "quick")
+    with pytest.raises(ConfigError, match="unknown profile"):
+        experiments.run_experiment("all", "medium")
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["data", "info", "--data", str(tmp_path / "none.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err and "hwlib data download" in err
+    assert main(["run", "nope", "--profile", "quick"]) == 2
+
+
+def test_cli_as_a_process(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "hwlib", "data", "info", "--data", str(tmp_path / "x.zip")],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "no such file" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "hwlib", "data", "info", "--profile", "quick"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "SYNTHETIC" in p.stdout and "2600 images" in p.stdout

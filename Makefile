@@ -30,6 +30,9 @@ test: $(STAMP)
 
 ## Open the chapters as notebooks in JupyterLab (jupytext pairs the .md files with notebooks).
 lab: $(STAMP)
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' \
+	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab --notebook-dir=book
 
 ## Re-run every experiment in the full profile and record results under results/.

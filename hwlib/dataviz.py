@@ -8,37 +8,32 @@ from hwlib.data import LETTERS, N_CLASSES, Letters, Split, class_counts
 
 
 def sample_grid(split: Split, n: int = 40, ncols: int = 10, seed: int = 0, title: str | None = None,
-                fig=None, subplot_spec=None):
-    """``n`` random images of ``split`` with their letters, white strokes on black as stored."""
+                fig=None):
+    """``n`` random images of ``split`` with their letters, white strokes on black as stored.
+
+    ``fig`` may be a matplotlib Figure or SubFigure to draw into (default: a new figure)."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(split), size=min(n, len(split)), replace=False)
     nrows = int(np.ceil(len(idx) / ncols))
-    own = fig is None
-    if own:
-        fig = plt.figure(figsize=(ncols * 0.75, nrows * 0.85 + 0.4))
-    gs = (subplot_spec.subgridspec(nrows, ncols) if subplot_spec is not None
-          else fig.add_gridspec(nrows, ncols))
-    for k, i in enumerate(idx):
-        ax = fig.add_subplot(gs[k // ncols, k % ncols])
-        ax.imshow(split.X[i], cmap="gray", vmin=0, vmax=255)
-        ax.set_title(LETTERS[split.y[i]], fontsize=9, pad=2)
+    if fig is None:
+        fig = plt.figure(figsize=(ncols * 0.75, nrows * 0.85 + 0.5))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
         ax.axis("off")
+        if k < len(idx):
+            ax.imshow(split.X[idx[k]], cmap="gray", vmin=0, vmax=255)
+            ax.set_title(LETTERS[split.y[idx[k]]], fontsize=9, pad=2)
     if title:
-        if subplot_spec is not None:
-            fig.add_subplot(subplot_spec, frameon=False, xticks=[], yticks=[]).set_title(title, pad=14)
-        else:
-            fig.suptitle(title)
+        fig.suptitle(title)
     return fig
 
 
 def compare_grids(named: dict[str, Split], n: int = 30, ncols: int = 6, seed: int = 0):
     """Sample grids of several datasets side by side (e.g. synthetic vs the real fragment)."""
-    k = len(named)
     nrows = int(np.ceil(n / ncols))
-    fig = plt.figure(figsize=(k * ncols * 0.8, nrows * 0.9 + 0.8), layout="constrained")
-    outer = fig.add_gridspec(1, k, wspace=0.08)
-    for j, (name, split) in enumerate(named.items()):
-        sample_grid(split, n=n, ncols=ncols, seed=seed, title=name, fig=fig, subplot_spec=outer[0, j])
+    fig = plt.figure(figsize=(len(named) * ncols * 0.8, nrows * 0.9 + 0.6))
+    for sub, (name, split) in zip(np.atleast_1d(fig.subfigures(1, len(named), wspace=0.05)), named.items()):
+        sample_grid(split, n=n, ncols=ncols, seed=seed, title=name, fig=sub)
     return fig
 
 

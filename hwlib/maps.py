@@ -50,15 +50,18 @@ def _offset(b) -> np.ndarray:
     return _positive("b", b, "relumax keeps the entries within b of the maximum, use e.g. b=1.0.")
 
 
-def _per_row(arr: np.ndarray) -> np.ndarray:
-    """A scalar or batch-shaped parameter, made to broadcast against (..., K)."""
-    return arr[..., None] if arr.ndim else arr
+def _per_row(arr: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """A scalar, batch-shaped (z.shape[:-1]) or keepdims-shaped (..., 1) parameter, broadcast against z."""
+    if arr.ndim == 0 or (arr.ndim == z.ndim and arr.shape[-1] == 1):
+        return arr
+    return arr[..., None]
 
 
 # ----------------------------------------------------------------------------- the three maps
 def softmax(z, T=1.0) -> np.ndarray:
     """softmax(z / T) on the last axis (max-subtracted for stability)."""
-    s = _scores(z) / _per_row(_temperature(T))
+    z = _scores(z)
+    s = z / _per_row(_temperature(T), z)
     e = np.exp(s - s.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -81,14 +84,16 @@ def sparsemax_threshold(z) -> np.ndarray:
 
 def sparsemax(z, T=1.0) -> np.ndarray:
     """sparsemax(z / T) = argmin_{p in simplex} ||p - z/T||^2 = relu(z/T - tau)."""
-    s = _scores(z) / _per_row(_temperature(T))
+    z = _scores(z)
+    s = z / _per_row(_temperature(T), z)
     return np.maximum(s - sparsemax_threshold(s)[..., None], 0.0)
 
 
 def relumax(z, b, T=1.0) -> np.ndarray:
     """relumax_b(z / T)_i = relu(z_i/T - max z/T + b) / sum_j relu(z_j/T - max z/T + b), b > 0."""
-    s = _scores(z) / _per_row(_temperature(T))
-    n = np.maximum(s - s.max(axis=-1, keepdims=True) + _per_row(_offset(b)), 0.0)
+    z = _scores(z)
+    s = z / _per_row(_temperature(T), z)
+    n = np.maximum(s - s.max(axis=-1, keepdims=True) + _per_row(_offset(b), s), 0.0)
     return n / n.sum(axis=-1, keepdims=True)   # the max entry contributes b > 0: never 0/0
 
 
@@ -106,7 +111,7 @@ def relumax_jacobian(z, b) -> np.ndarray:
     return the one-sided derivative with k = the first argmax and the boundary entry outside S.
     """
     z = _scores(z)
-    bb = _per_row(_offset(b))
+    bb = _per_row(_offset(b), z)
     K = z.shape[-1]
     n = np.maximum(z - z.max(axis=-1, keepdims=True) + bb, 0.0)
     D = n.sum(axis=-1)[..., None, None]
@@ -141,7 +146,7 @@ def relumax_eps_loss_grad(z, i, b, eps) -> np.ndarray:
     idx = _target_index(z, i)
     row = np.take_along_axis(J, idx[..., None, None], axis=-2)[..., 0, :]
     pi = np.take_along_axis(p, idx[..., None], axis=-1)
-    return -row / (pi + _per_row(eps))
+    return -row / (pi + _per_row(eps, z))
 
 
 def _target_index(z: np.ndarray, i) -> np.ndarray:

@@ -85,6 +85,7 @@ def simplify_max(expr):
 
 
 # ============================================================================ 3.1
+@lru_cache(maxsize=None)
 def relu_projection() -> dict:
     """argmin_{y >= 0} (y - z)^2 from the KKT conditions of L(y, mu) = (y - z)^2 - mu y.
 
@@ -113,6 +114,7 @@ def relu_projection() -> dict:
 
 
 # ============================================================================ 3.2
+@lru_cache(maxsize=None)
 def shift_invariance() -> dict:
     """f(z + c 1) == f(z) for the three maps, by symbolic simplification.
 
@@ -151,6 +153,7 @@ def relumax_vector(z: sp.Matrix, b_):
     return n / sum(n)
 
 
+@lru_cache(maxsize=None)
 def zero_temperature() -> dict:
     """lim_{T -> 0+} f(z / T) for K = 3, z = (m, m - g1, m - g1 - g2) with gaps g > 0 (distinct entries).
 
@@ -181,6 +184,7 @@ def zero_temperature() -> dict:
             "all_onehot": soft_lim == e1 and sparse_lim == e1 and relu_lim == e1}
 
 
+@lru_cache(maxsize=None)
 def relumax_sparsemax_b() -> dict:
     """b = max z - tau makes relumax_b(z) = sparsemax(z); on the support S (|S| = k, tau from sum = 1):
     relu(z_i - max z + b) = relu(z_i - tau) = sparsemax_i and the denominator is sum_S (z_i - tau) = 1.
@@ -203,6 +207,7 @@ def relumax_sparsemax_b() -> dict:
             "denominator": denominator, "b_of_t": b_of_t, "b_of_t_ok": bool(b_of_t_ok)}
 
 
+@lru_cache(maxsize=None)
 def k2_b_solutions(t0) -> sp.Set:
     """All b > 0 with relumax_b([0, t0])_2 = sparsemax([0, t0])_2, solved exactly (t0 is made rational)."""
     t0 = sp.nsimplify(t0)
@@ -301,6 +306,7 @@ REPORT_K2 = {
 }
 
 
+@lru_cache(maxsize=None)
 def k2_report_check() -> dict:
     """Compare the report's K = 2 pieces with ours on every region (derivatives away from the kinks)."""
     soft = k2_softmax()
@@ -313,6 +319,7 @@ def k2_report_check() -> dict:
     return out
 
 
+@lru_cache(maxsize=None)
 def k2_relumax_vs_sparsemax(b_value=1) -> dict:
     """The report's "relumax_b -> sparsemax as b -> 1": compare relumax_1 with sparsemax piece by piece;
     sup_t |relumax_1 - sparsemax| on (0, 1) is attained where the derivative of the difference vanishes."""

@@ -185,4 +185,11 @@ def test_relumax_with_the_b_of_3_2_is_sparsemax(z):
 @given(vectors, offsets)
 def test_relumax_support_is_within_b_of_the_max(z, b):
     p = maps.relumax(z, b)
-    np.testing.assert_array_equal(p > 0, z > z.max() - b)
+    np.testing.assert_array_equal(p > 0, z - z.max() + b > 0)
+
+
+def test_keepdims_shaped_parameters():
+    z = np.random.default_rng(6).normal(size=(4, 3))
+    T = np.array([0.5, 1.0, 2.0, 3.0])
+    np.testing.assert_allclose(maps.sparsemax(z, T=T[:, None]), maps.sparsemax(z, T=T))
+    np.testing.assert_allclose(maps.relumax(z, b=T[:, None]), maps.relumax(z, b=T))

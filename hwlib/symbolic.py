@@ -73,6 +73,23 @@ def relu(x):
     return sp.Max(0, x)
 
 
+def describe_set(s) -> str:
+    """Plain-text interval notation for a sympy set: {3/4}, (0, 3], (0, oo) -> (0, ∞)."""
+    if isinstance(s, sp.FiniteSet):
+        return "{" + ", ".join(str(e) for e in s) + "}"
+    if isinstance(s, sp.Interval):
+        end = "∞" if s.end == sp.oo else str(s.end)
+        return f"{'(' if s.left_open else '['}{s.start}, {end}{')' if s.right_open else ']'}"
+    return str(s)
+
+
+def show(lhs: str, expr, rhs: str | None = None):
+    """A displayable equation ``lhs = latex(expr)`` for chapter cells (MathJax in the book)."""
+    from IPython.display import Math
+    body = sp.latex(expr) if rhs is None else rhs
+    return Math(f"{lhs} = {body}")
+
+
 def simplify_max(expr):
     """Resolve every Max(a, b) whose sign of a - b follows from the symbols' assumptions, then simplify."""
     def resolve(e):

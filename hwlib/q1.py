@@ -160,7 +160,8 @@ def _pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
 
 
-def _one(records: list[dict], run: str | None = None) -> dict:
+def record(records: list[dict], run: str | None = None) -> dict:
+    """The record of ``run`` (or the first one) among ``records``; a ResultError if absent."""
     from hwlib.errors import ResultError
     for r in records:
         if run is None or r["run"] == run:
@@ -370,3 +371,73 @@ def comparison_table(perceptron: dict, logreg: dict, grid_records: list[dict], m
     return html_table(["question", "best validation @ epoch (ours)", "test (ours)",
                        "best validation @ epoch (report)", "test (report)"], rows,
                       caption=f"Ours: {ds}, profile {perceptron['profile']}. Report: real EMNIST Letters.")
+
+
+def feature_verdict(records: list[dict]) -> str:
+    """Markdown: which feature map is most accurate, and which is cheapest without losing accuracy
+    (within one point of raw pixels), computed from the records."""
+    rows = {r["features"]: r for r in feature_summary(records)}
+    best = max(rows.values(), key=lambda r: r["best_dev_acc"])
+    raw = rows.get("raw")
+    out = [f"Most accurate: **{best['label']}** ({best['dim']} values), best validation accuracy "
+           f"{_pct(best['best_dev_acc'])} at lr {best['lr']:g}"]
+    if raw is not None:
+        out[0] += (f", against {_pct(raw['best_dev_acc'])} for raw pixels "
+                   f"({100 * (best['best_dev_acc'] - raw['best_dev_acc']):+.1f} points), at "
+                   f"{best['epoch_time_s'] / raw['epoch_time_s']:.2f}× raw's training time per epoch.")
+        cheap = [r for r in rows.values() if r["features"] != "raw"
+                 and r["best_dev_acc"] >= raw["best_dev_acc"] - 0.01]
+        if cheap:
+            c = min(cheap, key=lambda r: r["epoch_time_s"])
+            out.append(f"Cheapest without losing more than a point against raw pixels: **{c['label']}** "
+                       f"({c['dim']} values, {c['epoch_time_s'] / raw['epoch_time_s']:.2f}× raw's time "
+                       f"per epoch, validation {_pct(c['best_dev_acc'])}).")
+        else:
+            out.append("No cheaper map stays within a point of raw pixels.")
+        mp = rows.get("maxpool2")
+        if mp is not None:
+            out.append(f"The report's choice, 2×2 max pooling: {_pct(mp['best_dev_acc'])} "
+                       f"({100 * (mp['best_dev_acc'] - raw['best_dev_acc']):+.1f} points against raw) at "
+                       f"{mp['epoch_time_s'] / raw['epoch_time_s']:.2f}× the time per epoch.")
+    return " ".join(out)
+
+
+def grid_verdict(records: list[dict]) -> str:
+    """Markdown: the best grid run, its test accuracy, and the best setting per feature map."""
+    best = best_run(records)
+    f, lr, l2 = _grid_key(best)
+    out = [f"Best run by validation accuracy: **{best['config']['feature_label']}, lr {lr:g}, ℓ2 {l2:g}** — "
+           f"validation {_pct(best['summary']['best_dev_acc'], 2)} at epoch {best['summary']['best_epoch']}, "
+           f"**test {_pct(best['summary']['test_acc'], 2)}** (report: raw pixels, lr 0.001, ℓ2 0.0001, "
+           f"validation 71.95%, test {_pct(REPORT['grid_best_test_acc'])})."]
+    for feat in GRID_FEATURES:
+        rs = [r for r in records if r["config"]["features"] == feat]
+        if rs:
+            b = best_run(rs)
+            spread = max(r["summary"]["best_dev_acc"] for r in rs) - min(r["summary"]["best_dev_acc"] for r in rs)
+            l2gap = max(abs(r["summary"]["best_dev_acc"] - s["summary"]["best_dev_acc"])
+                        for r in rs for s in rs if r["config"]["lr"] == s["config"]["lr"])
+            out.append(f"{b['config']['feature_label']}: best at lr {b['config']['lr']:g}; validation "
+                       f"accuracies span {100 * spread:.1f} points across learning rates, while the two ℓ2 "
+                       f"values at the same learning rate differ by at most {100 * l2gap:.2f} points.")
+    return " ".join(out)
+
+
+def initial_logits(data, n: int = 200, seed: int = 42) -> str:
+    """Markdown: the scale of the MLP's first outputs under the N(0.1, 0.1²) initialisation."""
+    from hwlib.data import course_view
+    X = course_view(data.train.X[:n])
+    m = MLP(784, MLP_CONFIG["hidden"], 26, seed=seed, init_mean=MLP_CONFIG["init_mean"],
+            init_std=MLP_CONFIG["init_std"])
+    zs, _ = m.forward(X)
+    h, out = zs[0], zs[-1]
+    y = data.train.y[:n]
+    trail = out.max(axis=1) - out[np.arange(len(y)), y]
+    ce = np.mean([m.loss(x, t) for x, t in zip(X, y)])
+    return (f"On {n} training letters ({100 * np.mean(X > 0):.0f}% of their pixels non-zero), the "
+            f"untrained network's hidden pre-activations average "
+            f"{h.mean():.1f} ({100 * np.mean(h > 0):.0f}% positive), its output scores average "
+            f"{out.mean():.0f} with a spread (standard deviation across the 26 classes) of "
+            f"{out.std(axis=1).mean():.1f}, and the correct class trails the top score by {trail.mean():.1f} "
+            f"on average: the softmax is saturated from the start and the mean cross-entropy is {ce:.1f} "
+            f"(a uniform guess would give ln 26 = {np.log(26):.2f}).")

@@ -57,13 +57,14 @@ def _xy(split, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit(model, train, dev, test, *, epochs: int = 20, seed: int = 42, desc: str = "train",
-        progress: bool = True) -> FitResult:
+        progress: bool | None = None) -> FitResult:
     """Train ``model`` for ``epochs`` epochs of per-sample SGD; keep the best-dev checkpoint.
 
     ``train``, ``dev``, ``test`` are ``(X, y)`` pairs of feature rows and labels. History keys:
     ``epoch`` (1-based), ``train_acc``, ``dev_acc``, ``epoch_time_s`` (training only, evaluation
     excluded) and ``train_loss`` when the model reports one (mean loss over the epoch's samples,
-    each taken just before its update). A tqdm bar on stderr shows progress and the ETA.
+    each taken just before its update). A tqdm bar on stderr shows progress and the ETA
+    (``progress=None``: only when stderr is a terminal, so notebooks and logs stay clean).
     """
     if int(epochs) < 1:
         raise ConfigError(f"epochs must be ≥ 1, got {epochs}")
@@ -71,7 +72,8 @@ def fit(model, train, dev, test, *, epochs: int = 20, seed: int = 42, desc: str 
     rng = np.random.default_rng(seed)
     hist: dict[str, list] = {"epoch": [], "train_acc": [], "dev_acc": [], "epoch_time_s": []}
     best_dev, best_epoch, best_state = -1.0, 0, model.state_dict()
-    bar = tqdm(range(1, int(epochs) + 1), desc=desc, unit="epoch", disable=not progress,
+    bar = tqdm(range(1, int(epochs) + 1), desc=desc, unit="epoch",
+               disable=None if progress is None else not progress,
                leave=False, dynamic_ncols=True)
     for epoch in bar:
         order = rng.permutation(len(ytr))

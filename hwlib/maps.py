@@ -89,12 +89,22 @@ def sparsemax(z, T=1.0) -> np.ndarray:
     return np.maximum(s - sparsemax_threshold(s)[..., None], 0.0)
 
 
-def relumax(z, b, T=1.0) -> np.ndarray:
-    """relumax_b(z / T)_i = relu(z_i/T - max z/T + b) / sum_j relu(z_j/T - max z/T + b), b > 0."""
+def _relumax_numerators(z, b, T=1.0) -> np.ndarray:
     z = _scores(z)
     s = z / _per_row(_temperature(T), z)
-    n = np.maximum(s - s.max(axis=-1, keepdims=True) + _per_row(_offset(b), s), 0.0)
+    return np.maximum(s - s.max(axis=-1, keepdims=True) + _per_row(_offset(b), s), 0.0)
+
+
+def relumax(z, b, T=1.0) -> np.ndarray:
+    """relumax_b(z / T)_i = relu(z_i/T - max z/T + b) / sum_j relu(z_j/T - max z/T + b), b > 0."""
+    n = _relumax_numerators(z, b, T)
     return n / n.sum(axis=-1, keepdims=True)   # the max entry contributes b > 0: never 0/0
+
+
+def relumax_denominator(z, b) -> np.ndarray:
+    """D = sum_j relu(z_j - max z + b) (>= b). relumax_b(z) = sparsemax(z / D): relumax is sparsemax
+    at the temperature D, since relu(z - max z + b)/D = relu(z/D - (max z - b)/D) already sums to 1."""
+    return _relumax_numerators(z, b).sum(axis=-1)
 
 
 def sparsemax_b(z) -> np.ndarray:

@@ -223,7 +223,8 @@ def simplex_figure(z=(1.0, 0.4, -0.3), bs=DEFAULT_BS, Ts=(0.1, 0.2, 0.35, 0.5, 0
                    b0: float = 1.0, T0: float = 1.0):
     """K = 3 ternary view of softmax(z/T), sparsemax(z/T), relumax_b(z/T): paths as T runs over
     (0.02, 50) and markers at the slider values. Sparse outputs lie on the triangle's edges/corners.
-    relumax_b(z/T) = relumax_{bT}(z), so its path is the same for every b (b and T are one knob)."""
+    relumax_b(z/T) = relumax_{bT}(z), so its path is the same for every b (b and T are one knob); and
+    relumax_b(z) = sparsemax(z / D), so it runs along sparsemax's path (drawn wider, underneath)."""
     import plotly.graph_objects as go
 
     z = np.asarray(z, dtype=np.float64)
@@ -243,8 +244,8 @@ def simplex_figure(z=(1.0, 0.4, -0.3), bs=DEFAULT_BS, Ts=(0.1, 0.2, 0.35, 0.5, 0
     for name in maps.NAMES:
         # relumax path at b = 1 over the dense T range covers every (b, T) in the sliders' range (bT)
         P = maps.apply(name, z[None, :], b=1.0 if name == "relumax" else None, T=dense[:, None])
-        fig.add_trace(ternary(P, mode="lines", name=f"{name} path", line={"color": COLORS[name], "width": 2},
-                              opacity=0.5, hoverinfo="skip"))
+        style = {"color": COLORS[name], "width": 6 if name == "sparsemax" else 2.5}   # relumax runs on top
+        fig.add_trace(ternary(P, mode="lines", name=f"{name} path", line=style, opacity=0.55, hoverinfo="skip"))
         meta.append({"name": name, "b": None, "kind": "path"})
     specs = [("softmax", None), ("sparsemax", None)] + [("relumax", b) for b in bs]
     for name, b in specs:

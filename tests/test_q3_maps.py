@@ -193,3 +193,11 @@ def test_keepdims_shaped_parameters():
     T = np.array([0.5, 1.0, 2.0, 3.0])
     np.testing.assert_allclose(maps.sparsemax(z, T=T[:, None]), maps.sparsemax(z, T=T))
     np.testing.assert_allclose(maps.relumax(z, b=T[:, None]), maps.relumax(z, b=T))
+
+
+@settings(max_examples=150, deadline=None)
+@given(vectors, offsets)
+def test_relumax_is_sparsemax_at_temperature_D(z, b):
+    D = maps.relumax_denominator(z, b)
+    assert D >= b
+    np.testing.assert_allclose(maps.relumax(z, b), maps.sparsemax(z, T=D), atol=1e-12)

@@ -1,0 +1,131 @@
+"""Q2 grid speed: the textbook loop (DataLoader over a TensorDataset, one model at a time, torch.optim)
+against hwlib's batched trainer (16 configurations of a width as one model, tensors indexed by a
+permutation, fused optimizer), measured in the same run on the same data.
+
+For each width it times ``--steps`` training steps of each method (batch 64, Adam, relu) and one
+evaluation of the train and dev splits (what every epoch of the grid records), extrapolates to a
+config-epoch (one epoch of one configuration: 104,000/64 steps + evaluation) and prints the ratio,
+then projects the full 80-run × 30-epoch grid for both methods.
+
+    .venv/bin/python benchmarks/q2_grid.py [--widths 16 64 256] [--steps 300] [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from hwlib.batched import BatchedAdam, BatchedFFN, kernels
+from hwlib.ffn import FFN, evaluate
+from hwlib.q2 import GRID_WIDTHS, width_grid_configs
+
+EPOCHS = 30
+
+
+def data(n_train: int, n_dev: int, seed: int = 0):
+    """Full-profile-sized tensors. Timing does not depend on pixel values, only on sizes; the
+    loader's data are used when they are already cached (fast), otherwise random images with the
+    same share of non-zero pixels as EMNIST (~32 %)."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.rand(n_train + n_dev, 784, generator=g)
+    X *= torch.rand(n_train + n_dev, 784, generator=g) < 0.32
+    y = torch.randint(0, 26, (n_train + n_dev,), generator=g)
+    return X[:n_train].contiguous(), y[:n_train], X[n_train:].contiguous(), y[n_train:]
+
+
+def textbook(width, Xtr, ytr, Xdv, ydv, steps):
+    """Seconds per training step and per (train + dev) evaluation, one model."""
+    torch.manual_seed(42)
+    model = FFN(width=width)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=64, shuffle=True)
+    it = iter(loader)
+    def step():
+        xb, yb = next(it)
+        model.train()
+        opt.zero_grad()
+        F.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    for _ in range(5):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    t_step = (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    evaluate(model, Xtr, ytr)
+    evaluate(model, Xdv, ydv)
+    return t_step, time.perf_counter() - t0
+
+
+def ours(width, Xtr, ytr, Xdv, ydv, steps):
+    """Seconds per batched training step (all 16 configurations) and per evaluation of all 16."""
+    cfgs = [c for c in width_grid_configs() if c.width == width]
+    torch.manual_seed(42)
+    net = BatchedFFN.replicate(FFN(width=width), [c.dropout for c in cfgs])
+    opt = BatchedAdam(net, [c.lr for c in cfgs], [c.l2 for c in cfgs])
+    g = torch.Generator().manual_seed(42)
+    perm = torch.randperm(len(ytr), generator=g)
+    def step(i):
+        idx = perm[(i * 64) % (len(perm) - 64):][:64]
+        opt.zero_grad()
+        net.loss(Xtr[idx], ytr[idx]).backward()
+        opt.step()
+    for i in range(5):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    t_step = (time.perf_counter() - t0) / steps
+    t0 = time.perf_counter()
+    net.evaluate(Xtr, ytr)
+    net.evaluate(Xdv, ydv)
+    return t_step, time.perf_counter() - t0, len(cfgs)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--widths", type=int, nargs="+", default=list(GRID_WIDTHS))
+    ap.add_argument("--steps", type=int, default=200, help="timed training steps per method and width")
+    ap.add_argument("--threads", type=int, default=None, help="torch/numba threads (default: torch's)")
+    ap.add_argument("--n-train", type=int, default=104_000)
+    ap.add_argument("--n-dev", type=int, default=20_800)
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    kernels()[0].set_num_threads(min(torch.get_num_threads(), kernels()[0].config.NUMBA_NUM_THREADS))
+    Xtr, ytr, Xdv, ydv = data(a.n_train, a.n_dev)
+    n_steps = math.ceil(a.n_train / 64)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; train {a.n_train:,}, dev {a.n_dev:,}, "
+          f"{n_steps} steps/epoch, {a.steps} timed steps per method and width")
+    print(f"{'width':>5} | {'textbook s/config-epoch':>23} | {'ours s/config-epoch':>19} | "
+          f"{'ours s/width-epoch':>18} | ratio")
+    tot_tb = tot_ours = 0.0
+    for w in a.widths:
+        ts, te = textbook(w, Xtr, ytr, Xdv, ydv, a.steps)
+        os_, oe, K = ours(w, Xtr, ytr, Xdv, ydv, a.steps)
+        tb_epoch = ts * n_steps + te
+        our_epoch = os_ * n_steps + oe  # all K configurations
+        print(f"{w:>5} | {tb_epoch:>23.2f} | {our_epoch / K:>19.2f} | {our_epoch:>18.1f} | "
+              f"{tb_epoch * K / our_epoch:5.1f}x")
+        # full grid: 16 configs per width, 30 epochs (+ the evaluation before training)
+        tot_tb += K * (EPOCHS * tb_epoch + te)
+        tot_ours += EPOCHS * our_epoch + oe
+    scope = "full grid" if sorted(a.widths) == sorted(GRID_WIDTHS) else f"widths {a.widths} only"
+    print(f"projected {scope} ({EPOCHS} epochs): textbook {tot_tb / 60:.1f} min, ours "
+          f"{tot_ours / 60:.1f} min — {tot_tb / tot_ours:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

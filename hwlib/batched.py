@@ -1,0 +1,365 @@
+"""K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid).
+
+The width grid trains 16 configurations of each width that differ only in learning rate, dropout
+and ℓ2. They start from the same initial weights (same seed) and see the same mini-batches (same
+shuffles), so they can share every step: the first layer of all K nets is one matrix
+``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are
+stacked (K, ·, ·) tensors multiplied with ``torch.baddbmm``. Each net keeps its own learning rate,
+dropout rate and weight decay. The loss is Σ_k mean-CE_k, whose gradient with respect to net k's
+weights is exactly net k's own gradient, so one backward pass serves all K.
+
+Optimizers (``BatchedAdam``, ``BatchedSGD``) apply ``torch.optim.Adam`` / ``SGD``'s update with
+coupled weight decay, per net:  g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;
+θ ← θ − (η_k / (1−β1^t)) · m / (√v / √(1−β2^t) + ε).  On the CPU one fused numba kernel reads and
+writes each parameter once per step; elsewhere the same formula runs as torch operations.
+
+What equals ``hwlib.ffn.fit`` run on each configuration alone: initial weights (bit for bit), the
+mini-batch order (bit for bit), and, with dropout 0, every per-epoch number up to floating-point
+rounding (batched products add in a different order; tests check agreement to ~1e-5). With
+dropout > 0 the masks are drawn from the same distribution but from a different random stream than
+``nn.Dropout`` uses, so those runs are statistically, not numerically, the same as training alone.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from hwlib.errors import ConfigError
+from hwlib.ffn import (ACTIVATIONS, FFN, HISTORY_KEYS, N_CLASSES, FFNConfig, FitResult, as_tensors,
+                       default_device, permutations)
+
+_ACT = {"relu": torch.relu, "tanh": torch.tanh}
+SHARED_FIELDS = ("width", "depth", "activation", "optimizer", "epochs", "batch_size", "seed")
+
+
+class BatchedFFN:
+    """K nets of the same width, depth and activation; per-net dropout rates ``p`` (K,).
+
+    Parameters (all leaf tensors in ``params``): ``w_in`` (D, K·w), ``b_in`` (K·w,), for each
+    further hidden layer ``w`` (K, w, w) and ``b`` (K, 1, w), then ``w_out`` (K, w, C), ``b_out``
+    (K, 1, C). Net k's first-layer weight is ``w_in[:, k·w:(k+1)·w]`` = its ``nn.Linear.weight.T``.
+    """
+
+    def __init__(self, params: list[torch.Tensor], K: int, width: int, activation: str, p):
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        self.params, self.K, self.width, self.activation = params, K, width, activation
+        self.depth = (len(params) - 2) // 2
+        self.p = torch.as_tensor(p, dtype=params[0].dtype, device=params[0].device).reshape(K)
+        if (self.p < 0).any() or (self.p >= 1).any():
+            raise ConfigError(f"dropout rates must lie in [0, 1), got {self.p.tolist()}")
+        on = torch.nonzero(self.p > 0).flatten().tolist()
+        self._drop = (on[0], on[-1] + 1) if on else None  # range of nets that drop units
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def replicate(cls, model: FFN, p: Sequence[float]) -> "BatchedFFN":
+        """K = len(p) copies of ``model``'s weights (same start for every net)."""
+        return cls.stack([model] * len(p), p)
+
+    @classmethod
+    def stack(cls, models: Sequence[FFN], p: Sequence[float] | None = None) -> "BatchedFFN":
+        """Stack nets of one shape (their weights are copied)."""
+        m0 = models[0]
+        if any((m.width, m.depth, m.activation, m.n_features) != (m0.width, m0.depth, m0.activation,
+                                                                  m0.n_features) for m in models):
+            raise ConfigError("stacked nets must share width, depth, activation and input size")
+        p = [m.dropout for m in models] if p is None else list(p)
+        with torch.no_grad():
+            lins = [m.linears() for m in models]
+            params = [torch.cat([l[0].weight.T for l in lins], 1).contiguous(),
+                      torch.cat([l[0].bias for l in lins]).contiguous()]
+            for j in range(1, len(lins[0])):
+                params.append(torch.stack([l[j].weight.T for l in lins]).contiguous())
+                params.append(torch.stack([l[j].bias[None, :] for l in lins]).contiguous())
+        params = [t.detach().clone().requires_grad_(True) for t in params]
+        return cls(params, len(models), m0.width, m0.activation, p)
+
+    def unstack(self, k: int, params: list[torch.Tensor] | None = None) -> FFN:
+        """Net k as an ordinary ``FFN`` (weights copied; from ``params`` if given, e.g. a checkpoint)."""
+        P = self.params if params is None else params
+        D, C, w = P[0].shape[0], P[-1].shape[-1], self.width
+        model = FFN(D, C, w, self.depth, self.activation, float(self.p[k]))
+        with torch.no_grad():
+            lins = model.linears()
+            lins[0].weight.copy_(P[0][:, k * w:(k + 1) * w].T)
+            lins[0].bias.copy_(P[1][k * w:(k + 1) * w])
+            for j in range(1, len(lins)):
+                lins[j].weight.copy_(P[2 * j][k].T)
+                lins[j].bias.copy_(P[2 * j + 1][k, 0])
+        return model.to(P[0].device)
+
+    # ------------------------------------------------------------------ forward
+    def _dropout(self, h: torch.Tensor, first: bool) -> torch.Tensor:
+        k0, k1 = self._drop
+        p = self.p[k0:k1]
+        if first:  # h is (B, K·w): columns of nets k0..k1-1
+            c0, c1 = k0 * self.width, k1 * self.width
+            pc = p.repeat_interleave(self.width)
+            keep = torch.rand(h.shape[0], c1 - c0, dtype=h.dtype, device=h.device) >= pc
+            return torch.cat((h[:, :c0], h[:, c0:c1] * (keep * (1.0 / (1.0 - pc))), h[:, c1:]), 1)
+        pk = p[:, None, None]
+        keep = torch.rand(k1 - k0, *h.shape[1:], dtype=h.dtype, device=h.device) >= pk
+        return torch.cat((h[:k0], h[k0:k1] * (keep * (1.0 / (1.0 - pk))), h[k1:]), 0)
+
+    def forward(self, X: torch.Tensor, train: bool = False, params: list[torch.Tensor] | None = None):
+        """Logits (K, B, C) of all nets on the same inputs X (B, D)."""
+        P = self.params if params is None else params
+        act = _ACT[self.activation]
+        drop = train and self._drop is not None
+        B = X.shape[0]
+        h = act(torch.addmm(P[1], X, P[0]))  # (B, K·w)
+        if drop:
+            h = self._dropout(h, True)
+        h = h.view(B, self.K, self.width).transpose(0, 1)  # (K, B, w)
+        for j in range(1, self.depth):
+            h = act(torch.baddbmm(P[2 * j + 1], h, P[2 * j]))
+            if drop:
+                h = self._dropout(h, False)
+        return torch.baddbmm(P[-1], h, P[-2])
+
+    __call__ = forward
+
+    def loss(self, X: torch.Tensor, y: torch.Tensor, train: bool = True) -> torch.Tensor:
+        """Σ_k mean cross-entropy of net k on (X, y): its gradient in net k's weights is net k's own."""
+        z = self.forward(X, train)
+        return F.cross_entropy(z.reshape(-1, z.shape[-1]), y.repeat(self.K), reduction="sum") / len(y)
+
+    @torch.no_grad()
+    def evaluate(self, X: torch.Tensor, y: torch.Tensor, params=None, chunk: int | None = None):
+        """Per-net (mean cross-entropy, accuracy) in eval mode, as float64 numpy arrays (K,)."""
+        if len(y) == 0:
+            raise ConfigError("cannot evaluate on an empty split")
+        chunk = chunk or max(256, (1 << 23) // (self.K * self.width))
+        loss = torch.zeros(self.K, dtype=torch.float64, device=X.device)
+        correct = torch.zeros(self.K, dtype=torch.int64, device=X.device)
+        for i in range(0, len(y), chunk):
+            z = self.forward(X[i:i + chunk], False, params)
+            yc = y[i:i + chunk]
+            ce = F.cross_entropy(z.reshape(-1, z.shape[-1]), yc.repeat(self.K), reduction="none")
+            loss += ce.view(self.K, -1).sum(1, dtype=torch.float64)
+            correct += (z.argmax(-1) == yc).sum(1)
+        n = len(y)
+        return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
+
+
+# ---------------------------------------------------------------------- optimizers
+def _model_views(net: BatchedFFN, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Each parameter-shaped tensor as (R, K, n): axis 1 indexes the net."""
+    K = net.K
+    return [t.reshape(t.shape[0] if j == 0 else 1, K, -1) for j, t in enumerate(tensors)]
+
+
+def _numba_kernels():
+    import numba
+    from numba import njit, prange
+
+    @njit(parallel=True, cache=True)
+    def adam(p, g, m, v, step, wd, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps):
+        R, K, n = p.shape
+        for rk in prange(R * K):
+            r, k = rk // K, rk % K
+            s, d = step[k], wd[k]
+            for i in range(n):
+                pi = p[r, k, i]
+                gi = g[r, k, i] + d * pi
+                mi = m[r, k, i]
+                mi = mi + one_minus_b1 * (gi - mi)
+                vi = v[r, k, i] * b2 + one_minus_b2 * gi * gi
+                m[r, k, i] = mi
+                v[r, k, i] = vi
+                p[r, k, i] = pi + (s * mi) / (math.sqrt(vi) / bc2_sqrt + eps)
+
+    @njit(parallel=True, cache=True)
+    def sgd(p, g, lr, wd):
+        R, K, n = p.shape
+        for rk in prange(R * K):
+            r, k = rk // K, rk % K
+            s, d = lr[k], wd[k]
+            for i in range(n):
+                pi = p[r, k, i]
+                p[r, k, i] = pi + s * (g[r, k, i] + d * pi)
+
+    return numba, adam, sgd
+
+
+_KERNELS = None
+
+
+def kernels():
+    """The fused CPU update kernels (compiled on first use, cached on disk by numba)."""
+    global _KERNELS
+    if _KERNELS is None:
+        _KERNELS = _numba_kernels()
+    return _KERNELS
+
+
+class _BatchedOptimizer:
+    def __init__(self, net: BatchedFFN, lr: Sequence[float], l2: Sequence[float], backend: str = "auto"):
+        self.net = net
+        self.lr = np.asarray(lr, dtype=np.float64).reshape(net.K)
+        self.l2 = np.asarray(l2, dtype=np.float64).reshape(net.K)
+        if not (np.isfinite(self.lr).all() and (self.lr > 0).all()):
+            raise ConfigError(f"learning rates must be positive, got {self.lr.tolist()}")
+        if not (np.isfinite(self.l2).all() and (self.l2 >= 0).all()):
+            raise ConfigError(f"ℓ2 values must be ≥ 0, got {self.l2.tolist()}")
+        device = net.params[0].device
+        if backend == "auto":
+            backend = "numba" if device.type == "cpu" and net.params[0].dtype == torch.float32 else "torch"
+        if backend not in ("numba", "torch"):
+            raise ConfigError(f"unknown optimizer backend {backend!r}; use 'auto', 'numba' or 'torch'")
+        if backend == "numba" and device.type != "cpu":
+            raise ConfigError("the numba optimizer backend runs on the CPU only; use backend='torch'")
+        self.backend = backend
+        self.views = _model_views(net, net.params)
+        dt = net.params[0].dtype
+        self._wd_t = torch.tensor(self.l2, dtype=dt, device=device).view(1, net.K, 1)
+        self._wd_np = self.l2.astype(np.float32)
+
+    def zero_grad(self):
+        for p in self.net.params:
+            p.grad = None
+
+    def _grads(self):
+        return _model_views(self.net, [p.grad for p in self.net.params])
+
+
+class BatchedAdam(_BatchedOptimizer):
+    """``torch.optim.Adam(lr=lr[k], weight_decay=l2[k])`` applied to every net k at once."""
+
+    def __init__(self, net, lr, l2, betas=(0.9, 0.999), eps=1e-8, backend="auto"):
+        super().__init__(net, lr, l2, backend)
+        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.t = 0
+        self.m = [torch.zeros_like(p) for p in net.params]
+        self.v = [torch.zeros_like(p) for p in net.params]
+        self.mv, self.vv = _model_views(net, self.m), _model_views(net, self.v)
+
+    @torch.no_grad()
+    def step(self):
+        self.t += 1
+        bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        step = -self.lr / bc1
+        bc2_sqrt = math.sqrt(bc2)
+        if self.backend == "numba":
+            _, adam, _ = kernels()
+            s32 = step.astype(np.float32)
+            args = (np.float32(1 - self.b1), np.float32(self.b2), np.float32(1 - self.b2),
+                    np.float32(bc2_sqrt), np.float32(self.eps))
+            for p, g, m, v in zip(self.views, self._grads(), self.mv, self.vv):
+                adam(p.detach().numpy(), g.numpy(), m.numpy(), v.numpy(), s32, self._wd_np, *args)
+            return
+        st = torch.tensor(step, dtype=self.m[0].dtype, device=self.m[0].device).view(1, self.net.K, 1)
+        for p, g, m, v in zip(self.views, self._grads(), self.mv, self.vv):
+            g = g + self._wd_t * p
+            m.lerp_(g, 1 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
+            p.add_(st * m / (v.sqrt() / bc2_sqrt + self.eps))
+
+
+class BatchedSGD(_BatchedOptimizer):
+    """``torch.optim.SGD(lr=lr[k], weight_decay=l2[k])`` (no momentum) for every net k at once."""
+
+    @torch.no_grad()
+    def step(self):
+        if self.backend == "numba":
+            _, _, sgd = kernels()
+            lr = (-self.lr).astype(np.float32)
+            for p, g in zip(self.views, self._grads()):
+                sgd(p.detach().numpy(), g.numpy(), lr, self._wd_np)
+            return
+        lr = torch.tensor(-self.lr, dtype=self.net.params[0].dtype,
+                          device=self.net.params[0].device).view(1, self.net.K, 1)
+        for p, g in zip(self.views, self._grads()):
+            p.add_(lr * (g + self._wd_t * p))
+
+
+# ---------------------------------------------------------------------- fitting
+def check_batchable(configs: Sequence[FFNConfig]) -> None:
+    """Configurations can share a batched model iff they differ only in lr, dropout and ℓ2."""
+    if not configs:
+        raise ConfigError("fit_batched needs at least one configuration")
+    c0 = configs[0]
+    for c in configs[1:]:
+        diff = [f for f in SHARED_FIELDS if getattr(c, f) != getattr(c0, f)]
+        if diff:
+            raise ConfigError(f"configurations trained together must share {', '.join(SHARED_FIELDS)}; "
+                              f"{c} differs from {c0} in {', '.join(diff)}")
+
+
+def set_threads(n: int | None = None) -> int:
+    """Threads for torch and numba: ``n``, else $HWLIB_THREADS, else torch's default."""
+    n = n or int(os.environ.get("HWLIB_THREADS", "0") or 0) or torch.get_num_threads()
+    torch.set_num_threads(n)
+    return n
+
+
+def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
+                backend: str = "auto") -> list[FitResult]:
+    """Train every configuration at once; one ``FitResult`` per configuration, in order.
+
+    Records exactly what ``hwlib.ffn.fit`` records (epochs + 1 points of train/dev loss and
+    accuracy in eval mode, best-dev checkpoint per net, its test score). ``log(epoch, hist)``
+    receives arrays of shape (epoch + 1, K) per metric.
+    """
+    check_batchable(configs)
+    c0 = configs[0]
+    t0 = time.perf_counter()
+    device = torch.device(device) if device is not None else default_device()
+    Xtr, ytr = as_tensors(train, device)
+    Xdv, ydv = as_tensors(dev, device)
+    torch.manual_seed(c0.seed)  # the initial weights fit() would draw for each of them
+    base = FFN.from_config(c0, Xtr.shape[1], N_CLASSES).to(device)
+    net = BatchedFFN.replicate(base, [c.dropout for c in configs])
+    if backend != "torch" and device.type == "cpu":
+        kernels()[0].set_num_threads(max(1, min(torch.get_num_threads(), kernels()[0].config.NUMBA_NUM_THREADS)))
+    Opt = BatchedAdam if c0.optimizer == "adam" else BatchedSGD
+    opt = Opt(net, [c.lr for c in configs], [c.l2 for c in configs], backend=backend)
+    K = len(configs)
+    hist = {k: [] for k in HISTORY_KEYS[1:]}
+    best = [p.detach().clone() for p in net.params]
+    best_views = _model_views(net, best)
+    best_acc = np.full(K, -1.0)
+    best_epoch = np.full(K, -1, dtype=np.int64)
+    shuffles = permutations(len(ytr), c0.seed)
+    bs = c0.batch_size
+    for epoch in range(c0.epochs + 1):
+        if epoch > 0:
+            perm = next(shuffles).to(device)
+            for i in range(0, len(perm), bs):
+                idx = perm[i:i + bs]
+                opt.zero_grad()
+                net.loss(Xtr[idx], ytr[idx]).backward()
+                opt.step()
+        tl, ta = net.evaluate(Xtr, ytr)
+        dl, da = net.evaluate(Xdv, ydv)
+        for k, v in zip(HISTORY_KEYS[1:], (tl, ta, dl, da)):
+            hist[k].append(v)
+        better = da > best_acc
+        if better.any():
+            best_acc[better], best_epoch[better] = da[better], epoch
+            sel = torch.as_tensor(better, device=device).view(1, K, 1)
+            with torch.no_grad():
+                for b, p in zip(best_views, _model_views(net, [q.detach() for q in net.params])):
+                    b.copy_(torch.where(sel, p, b))
+        if log is not None:
+            log(epoch, {k: np.stack(v) for k, v in hist.items()})
+    test_loss = test_acc = None
+    if test is not None:
+        test_loss, test_acc = net.evaluate(*as_tensors(test, device), params=best)
+    wall = time.perf_counter() - t0
+    out = []
+    for k, cfg in enumerate(configs):
+        h = {"epoch": list(range(c0.epochs + 1))}
+        h.update({name: [float(x[k]) for x in vals] for name, vals in hist.items()})
+        state = {n: v.detach().cpu() for n, v in net.unstack(k, best).state_dict().items()}
+        out.append(FitResult(cfg, h, int(best_epoch[k]), float(best_acc[k]),
+                             None if test_loss is None else float(test_loss[k]),
+                             None if test_acc is None else float(test_acc[k]), wall / K, state))
+    return out

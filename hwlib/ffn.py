@@ -1,0 +1,263 @@
+"""Feed-forward classifiers in PyTorch (Question 2): the model, one training step, evaluation, fit.
+
+A net of depth L and width w maps a flattened image x ∈ R^784 (pixels / 256) to 26 logits:
+    h_0 = x,   h_l = drop_p(φ(W_l h_{l-1} + b_l))  (l = 1..L),   z = W_out h_L + b_out,
+with φ = relu or tanh and drop_p inverted dropout (zero each unit with probability p, scale the
+rest by 1/(1-p); the identity in eval mode). Loss: mean cross-entropy −log softmax(z)_y.
+ℓ2 enters as weight decay λ: the optimizer steps on g = ∇L + λθ, the gradient of L + (λ/2)‖θ‖²
+(SGD: θ ← θ − ηg; Adam: the moments of that g — ``torch.optim.Adam(weight_decay=λ)``).
+
+``fit`` trains one configuration the plain way (an ``nn.Module`` and a ``torch.optim`` optimizer,
+mini-batches drawn by indexing tensors with a seeded permutation — no DataLoader) and records,
+before training and after every epoch, the train loss/accuracy and dev loss/accuracy on the whole
+splits in eval mode (epochs + 1 points), keeping the weights of the best dev accuracy.
+The same code runs on CUDA when it is available, else on the CPU.
+``hwlib.batched`` trains many configurations of one shape at once and is checked against ``fit``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from hwlib.errors import ConfigError
+
+N_FEATURES = 784
+N_CLASSES = 26
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+OPTIMIZERS = ("sgd", "adam")
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
+
+
+@dataclass(frozen=True)
+class FFNConfig:
+    """One training configuration. Defaults are the course's (30 epochs, batch 64, width 32, one
+    hidden layer, lr 1e-3, no ℓ2, no dropout, relu, SGD, seed 42)."""
+    width: int = 32
+    depth: int = 1
+    activation: str = "relu"
+    dropout: float = 0.0
+    lr: float = 1e-3
+    l2: float = 0.0
+    optimizer: str = "sgd"
+    epochs: int = 30
+    batch_size: int = 64
+    seed: int = 42
+
+    def __post_init__(self):
+        check_architecture(self.width, self.depth, self.activation, self.dropout)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"learning rate must be a positive number, got lr={self.lr!r}")
+        if not (isinstance(self.l2, (int, float)) and math.isfinite(self.l2) and self.l2 >= 0):
+            raise ConfigError(f"ℓ2 (weight decay) must be a number ≥ 0, got l2={self.l2!r}")
+        _check_int("epochs", self.epochs, 0)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("seed", self.seed, 0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **changes) -> "FFNConfig":
+        return replace(self, **changes)
+
+
+def _check_int(name: str, value, lo: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        raise ConfigError(f"{name} must be an integer ≥ {lo}, got {name}={value!r}")
+
+
+def check_architecture(width, depth, activation, dropout) -> None:
+    """Raise ConfigError naming the bad hyper-parameter and its valid range."""
+    _check_int("width (units per hidden layer)", width, 1)
+    _check_int("depth (number of hidden layers)", depth, 1)
+    if activation not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    if not (isinstance(dropout, (int, float)) and not isinstance(dropout, bool)
+            and math.isfinite(dropout) and 0.0 <= dropout < 1.0):
+        raise ConfigError(f"dropout is the probability of zeroing a unit and must lie in [0, 1), "
+                          f"got dropout={dropout!r}")
+
+
+class FFN(nn.Module):
+    """``depth`` hidden layers of ``width`` units (Linear → activation → Dropout), then a Linear to
+    the classes. Weights start with PyTorch's default Linear initialisation, U(±1/√fan_in)."""
+
+    def __init__(self, n_features: int = N_FEATURES, n_classes: int = N_CLASSES, width: int = 32,
+                 depth: int = 1, activation: str = "relu", dropout: float = 0.0):
+        super().__init__()
+        check_architecture(width, depth, activation, dropout)
+        _check_int("n_features", n_features, 1)
+        _check_int("n_classes", n_classes, 2)
+        layers: list[nn.Module] = []
+        fan_in = n_features
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), ACTIVATIONS[activation](), nn.Dropout(dropout)]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, n_classes))
+        self.layers = nn.Sequential(*layers)
+        self.width, self.depth, self.activation, self.dropout = width, depth, activation, dropout
+        self.n_features, self.n_classes = n_features, n_classes
+
+    @classmethod
+    def from_config(cls, cfg: FFNConfig, n_features: int = N_FEATURES, n_classes: int = N_CLASSES) -> "FFN":
+        return cls(n_features, n_classes, cfg.width, cfg.depth, cfg.activation, cfg.dropout)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.layers(X)
+
+    def linears(self) -> list[nn.Linear]:
+        return [m for m in self.layers if isinstance(m, nn.Linear)]
+
+    @property
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def n_params(width: int, depth: int, n_features: int = N_FEATURES, n_classes: int = N_CLASSES) -> int:
+    """Weights + biases: (D+1)w + (L−1)(w+1)w + (w+1)C."""
+    return (n_features + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_classes
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def as_tensors(split, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, y) tensors on ``device``: X float32 (N, 784) = pixels / 256 (the course's scaling,
+    ``hwlib.data.course_view`` in float32), y int64. ``split`` is a ``Split`` or an (X, y) pair
+    (X already features, used as given)."""
+    device = torch.device(device) if device is not None else default_device()
+    if isinstance(split, (tuple, list)):
+        X, y = split
+        X = torch.as_tensor(X, dtype=torch.float32)
+        y = torch.as_tensor(y, dtype=torch.int64)
+    else:
+        Xu = torch.from_numpy(np.ascontiguousarray(split.X).reshape(len(split.y), -1))
+        X = Xu.to(torch.float32).div_(256.0)
+        y = torch.as_tensor(split.y, dtype=torch.int64)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ConfigError(f"expected X of shape (N, features) and N labels, got {tuple(X.shape)} and {len(y)}")
+    return X.to(device), y.to(device)
+
+
+def make_optimizer(model: nn.Module, cfg: FFNConfig) -> torch.optim.Optimizer:
+    """SGD or Adam with weight decay = cfg.l2 (coupled: added to the gradient, i.e. an ℓ2 penalty)."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2)
+
+
+def train_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
+    """One step on a mini-batch: forward in train mode, mean cross-entropy, backward, update."""
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 8192) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` in eval mode (no dropout) on all of (X, y)."""
+    if len(y) == 0:
+        raise ConfigError("cannot evaluate on an empty split")
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(y), chunk):
+        z = model(X[i:i + chunk])
+        yc = y[i:i + chunk]
+        loss += float(F.cross_entropy(z, yc, reduction="sum"))
+        correct += int((z.argmax(1) == yc).sum())
+    model.train(was_training)
+    return loss / len(y), correct / len(y)
+
+
+def permutations(n: int, seed: int):
+    """The per-epoch shuffles: successive ``torch.randperm`` draws from a generator seeded ``seed``
+    (on the CPU, so every device sees the same mini-batches)."""
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        yield torch.randperm(n, generator=gen)
+
+
+@dataclass
+class FitResult:
+    """What a training run produces: per-epoch history (epoch 0 = before training), the best-dev
+    checkpoint and its test score."""
+    config: FFNConfig
+    history: dict[str, list]
+    best_epoch: int
+    best_dev_acc: float
+    test_loss: float | None
+    test_acc: float | None
+    wall_time_s: float
+    state: dict = field(repr=False, default_factory=dict)  # best-dev weights (model.state_dict())
+
+    @property
+    def final_train_acc(self) -> float:
+        return self.history["train_acc"][-1]
+
+    def summary(self) -> dict:
+        h = self.history
+        return {"best_epoch": self.best_epoch, "best_dev_acc": self.best_dev_acc,
+                "test_acc": self.test_acc, "test_loss": self.test_loss,
+                "train_acc_at_best": h["train_acc"][self.best_epoch],
+                "final_train_acc": h["train_acc"][-1], "final_train_loss": h["train_loss"][-1],
+                "final_dev_acc": h["dev_acc"][-1], "final_dev_loss": h["dev_loss"][-1],
+                "max_train_acc": max(h["train_acc"])}
+
+
+def new_history() -> dict[str, list]:
+    return {k: [] for k in HISTORY_KEYS}
+
+
+def fit(cfg: FFNConfig, train, dev, test=None, *, device=None, log=None) -> FitResult:
+    """Train one configuration; see the module docstring for what is recorded.
+
+    ``train``/``dev``/``test`` are ``Split``s or (X, y) pairs. Seeding: ``torch.manual_seed(seed)``
+    before building the model (initial weights; dropout then draws from the same global stream) and
+    a separate generator seeded ``seed`` for the shuffles. ``log(epoch, history)`` is called per epoch.
+    """
+    t0 = time.perf_counter()
+    device = torch.device(device) if device is not None else default_device()
+    Xtr, ytr = as_tensors(train, device)
+    Xdv, ydv = as_tensors(dev, device)
+    torch.manual_seed(cfg.seed)
+    model = FFN.from_config(cfg, Xtr.shape[1], N_CLASSES).to(device)
+    opt = make_optimizer(model, cfg)
+    hist = new_history()
+    best_epoch, best_acc, best_state = -1, -1.0, None
+    shuffles = permutations(len(ytr), cfg.seed)
+    for epoch in range(cfg.epochs + 1):
+        if epoch > 0:
+            perm = next(shuffles).to(device)
+            for i in range(0, len(perm), cfg.batch_size):
+                idx = perm[i:i + cfg.batch_size]
+                train_batch(model, Xtr[idx], ytr[idx], opt)
+        tl, ta = evaluate(model, Xtr, ytr)
+        dl, da = evaluate(model, Xdv, ydv)
+        for k, v in zip(HISTORY_KEYS, (epoch, tl, ta, dl, da)):
+            hist[k].append(v)
+        if da > best_acc:
+            best_epoch, best_acc = epoch, da
+            best_state = copy.deepcopy(model.state_dict())
+        if log is not None:
+            log(epoch, hist)
+    model.load_state_dict(best_state)
+    test_loss = test_acc = None
+    if test is not None:
+        test_loss, test_acc = evaluate(model, *as_tensors(test, device))
+    state = {k: v.detach().cpu() for k, v in best_state.items()}
+    return FitResult(cfg, hist, best_epoch, best_acc, test_loss, test_acc,
+                     time.perf_counter() - t0, state)

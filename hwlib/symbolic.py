@@ -117,8 +117,8 @@ def relu_projection() -> dict:
     for s in cands:
         feasible = sp.reduce_inequalities([s[y] >= 0, s[mu] >= 0], z)
         cases.append((s[y], s[mu], feasible))
-    cases.sort(key=lambda case: str(case[0]))
-    argmin = sp.Piecewise(*[(yy, cond) for yy, _, cond in sorted(cases, key=lambda cs: cs[0] == 0)])
+    cases.sort(key=lambda case: case[0] == 0)            # the interior candidate y = z first
+    argmin = sp.Piecewise(*[(yy, cond) for yy, _, cond in cases])
     zp, zn = sp.Symbol("z_p", positive=True), sp.Symbol("z_n", negative=True)
     equals_relu = all(sp.simplify(argmin.subs(z, v) - relu(v)) == 0 for v in (zp, zn, 0))
     convex = sp.diff(objective, y, 2) > 0
@@ -180,7 +180,6 @@ def zero_temperature() -> dict:
     m = sp.Symbol("m", real=True)
     g1, g2 = sp.symbols("g1 g2", positive=True)
     zs = [m, m - g1, m - g1 - g2]
-    pos = sp.Interval.open(0, sp.oo)
 
     soft = [sp.exp((zi - m) / T) / sum(sp.exp((zj - m) / T) for zj in zs) for zi in zs]
     soft_lim = sp.Matrix([sp.limit(sp.simplify(e), T, 0, "+") for e in soft])
@@ -217,7 +216,7 @@ def relumax_sparsemax_b() -> dict:
     denominator = sp.simplify(sp.expand(sp.Sum(z[j] - tau, (j, 1, k))).doit())
     p_s, p_r = k2_sparsemax()["p"], k2_relumax()["p"]
     b_of_t = sp.Piecewise(((1 - t) / 2, (t > -1) & (t < 0)), ((1 + t) / 2, (t >= 0) & (t < 1)))
-    interior = [-1 + 1 / (1 + _r), 1 / (1 + _r) - 1, 1 / (1 + _r), 1 - 1 / (1 + _r)]
+    interior = [-1 / (1 + _r), 1 / (1 + _r)]            # sweep (-1, 0) and (0, 1)
     b_of_t_ok = all(sp.simplify(piece_at(p_r.subs(b, piece_at(b_of_t, t, p)), t, p) - piece_at(p_s, t, p)) == 0
                     for p in interior)
     return {"b_star": bstar, "tau": tau, "numerator_ok": bool(numerator_ok),

@@ -33,7 +33,11 @@ def fragment_path() -> Path:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """Build the whole book once (full profile → recorded results, warnings are errors); return html/."""
+    """Build the whole book once (full profile → recorded results, warnings are errors); return html/.
+
+    ``HWLIB_BOOK_HTML=<dir>`` reuses an already built ``_build/html`` instead (for quick reruns)."""
+    if os.environ.get("HWLIB_BOOK_HTML"):
+        return Path(os.environ["HWLIB_BOOK_HTML"])
     out = tmp_path_factory.mktemp("book")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}
     jb = Path(sys.executable).with_name("jupyter-book")

@@ -2,13 +2,10 @@
 and the page makes no request that leaves the machine.
 
 Needs /usr/bin/chromium (``apt-get install chromium``) and the ``playwright`` package; otherwise the
-``browser`` fixture skips with that message. ``HWLIB_BOOK_HTML=<dir>`` reuses an already built
-``_build/html`` instead of building the book.
+``browser`` fixture skips with that message. ``HWLIB_BOOK_HTML=<dir>`` (see ``built_book``) reuses
+an already built ``_build/html``.
 """
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def q3_page(browser, request):
-    html = os.environ.get("HWLIB_BOOK_HTML")
-    root = Path(html) if html else request.getfixturevalue("built_book")
-    page_path = root / "book" / "q3.html"
+def q3_page(browser, built_book):
+    page_path = built_book / "book" / "q3.html"
     assert page_path.is_file(), f"{page_path} missing from the built book"
     page, blocked = open_offline(browser, page_path.as_uri())
     page.wait_for_function("() => document.querySelectorAll('.plotly-graph-div .slider-group').length >= 4",

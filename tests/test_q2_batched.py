@@ -1,0 +1,149 @@
+"""The batched trainer equals training each configuration alone (dropout 0: to float rounding),
+its optimizers equal torch.optim's, and its dropout has the right rate and scale."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hwlib.batched import BatchedAdam, BatchedFFN, BatchedSGD, check_batchable, fit_batched
+from hwlib.errors import ConfigError
+from hwlib.ffn import FFN, FFNConfig, fit
+
+torch.set_num_threads(1)
+METRICS = ("train_loss", "train_acc", "dev_loss", "dev_acc")
+
+
+def blobs(n=520, d=784, seed=0):
+    """26 noisy class prototypes: learnable, not trivially separable."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((26, d)).astype(np.float32) * (rng.random((26, d)) < 0.3)
+    y = rng.integers(0, 26, n)
+    X = protos[y] + rng.normal(0, 0.4, (n, d)).astype(np.float32)
+    return (X[:360], y[:360]), (X[360:440], y[360:440]), (X[440:], y[440:])
+
+
+@pytest.mark.parametrize("optimizer,lrs,depth", [("adam", (1e-3, 3e-3), 1), ("adam", (1e-3, 3e-3), 3),
+                                                 ("sgd", (0.05, 0.2), 1)])
+def test_batched_equals_each_configuration_alone_without_dropout(optimizer, lrs, depth):
+    tr, dv, te = blobs()
+    cfgs = [FFNConfig(width=16, depth=depth, optimizer=optimizer, lr=lr, l2=l2, epochs=3, batch_size=32)
+            for lr in lrs for l2 in (0.0, 1e-2)]
+    batched = fit_batched(cfgs, tr, dv, te, device="cpu")
+    for cfg, b in zip(cfgs, batched):
+        alone = fit(cfg, tr, dv, te, device="cpu")
+        assert len(b.history["epoch"]) == 4 and b.history["epoch"] == alone.history["epoch"]
+        for k in METRICS:  # float tolerance: batched products sum in another order
+            np.testing.assert_allclose(b.history[k], alone.history[k], rtol=2e-5, atol=2e-5, err_msg=k)
+        assert b.best_epoch == alone.best_epoch
+        assert b.test_acc == pytest.approx(alone.test_acc, abs=1e-9)
+        for name, t in alone.state.items():  # the best-dev weights themselves
+            np.testing.assert_allclose(b.state[name].numpy(), t.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
+    # the runs really differ from each other (a broken per-net lr/ℓ2 would make them equal)
+    assert len({tuple(b.history["train_loss"]) for b in batched}) == len(cfgs)
+
+
+def test_numba_and_torch_update_backends_agree():
+    tr, dv, _ = blobs(seed=1)
+    cfgs = [FFNConfig(width=8, depth=2, optimizer="adam", lr=lr, l2=l2, epochs=2)
+            for lr in (1e-3, 1e-2) for l2 in (0.0, 1e-3)]
+    a = fit_batched(cfgs, tr, dv, device="cpu", backend="numba")
+    b = fit_batched(cfgs, tr, dv, device="cpu", backend="torch")
+    for x, y in zip(a, b):
+        for k in METRICS:
+            np.testing.assert_allclose(x.history[k], y.history[k], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("Opt,TorchOpt", [(BatchedAdam, torch.optim.Adam), (BatchedSGD, torch.optim.SGD)])
+def test_optimizer_steps_match_torch_optim(backend, Opt, TorchOpt):
+    torch.manual_seed(0)
+    models = [FFN(n_features=20, n_classes=5, width=6, depth=2) for _ in range(3)]
+    lrs, l2s = [1e-3, 1e-2, 0.1], [0.0, 1e-3, 1e-1]
+    net = BatchedFFN.stack(models)
+    opt = Opt(net, lrs, l2s, backend=backend)
+    refs = [TorchOpt(m.parameters(), lr=lr, weight_decay=l2) for m, lr, l2 in zip(models, lrs, l2s)]
+    X, y = torch.randn(16, 20), torch.randint(0, 5, (16,))
+    for _ in range(4):
+        opt.zero_grad()
+        net.loss(X, y).backward()
+        opt.step()
+        for m, r in zip(models, refs):
+            r.zero_grad()
+            torch.nn.functional.cross_entropy(m(X), y).backward()
+            r.step()
+    for k, m in enumerate(models):
+        for p, q in zip(net.unstack(k).parameters(), m.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_stack_unstack_round_trip_and_forward():
+    torch.manual_seed(3)
+    models = [FFN(n_features=12, n_classes=4, width=5, depth=d) for d in (3, 3)]
+    with torch.no_grad():
+        models[1].layers[0].weight.mul_(2)
+    net = BatchedFFN.stack(models)
+    assert net.params[0].shape == (12, 10) and net.params[2].shape == (2, 5, 5)
+    assert sum(p.numel() for p in net.params) == sum(m.n_params for m in models)
+    X = torch.randn(7, 12)
+    with torch.no_grad():
+        z = net(X)
+        assert z.shape == (2, 7, 4)
+        for k, m in enumerate(models):
+            m.eval()
+            torch.testing.assert_close(z[k], m(X), rtol=1e-5, atol=1e-6)
+            for a, b in zip(net.unstack(k).state_dict().values(), m.state_dict().values()):
+                assert torch.equal(a, b)
+
+
+def test_dropout_rate_and_scale_per_net():
+    torch.manual_seed(0)
+    m = FFN(n_features=4, n_classes=2, width=2000, depth=2)
+    net = BatchedFFN.replicate(m, [0.0, 0.2, 0.5])
+    h = torch.ones(50, 3 * 2000)
+    out = net._dropout(h, True).view(50, 3, 2000)
+    for k, p in enumerate([0.0, 0.2, 0.5]):
+        zeros = (out[:, k] == 0).float().mean().item()
+        assert zeros == pytest.approx(p, abs=0.01)
+        assert out[:, k].mean().item() == pytest.approx(1.0, abs=0.02)  # inverted dropout keeps the mean
+        kept = out[:, k][out[:, k] != 0]
+        torch.testing.assert_close(kept, torch.full_like(kept, 1 / (1 - p)))
+    h2 = torch.ones(3, 50, 2000)
+    out2 = net._dropout(h2, False)
+    assert (out2[0] == 1).all() and (out2[2] == 0).float().mean().item() == pytest.approx(0.5, abs=0.01)
+    # eval mode never drops
+    X = torch.randn(5, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(net(X, train=False)[0], net(X, train=False)[2])
+
+
+def test_dropout_runs_train_and_differ_from_no_dropout():
+    tr, dv, _ = blobs(seed=2)
+    cfgs = [FFNConfig(width=32, optimizer="adam", lr=3e-3, dropout=p, epochs=2) for p in (0.0, 0.5)]
+    a, b = fit_batched(cfgs, tr, dv, device="cpu")
+    assert a.history["train_loss"][0] == b.history["train_loss"][0]  # same start, eval mode
+    assert b.history["train_loss"][-1] < b.history["train_loss"][0]
+    assert a.history["train_loss"][-1] != b.history["train_loss"][-1]
+    again = fit_batched(cfgs, tr, dv, device="cpu")  # seeded: reproducible with dropout too
+    assert again[1].history == b.history
+
+
+def test_only_lr_dropout_l2_may_differ():
+    with pytest.raises(ConfigError, match="width"):
+        check_batchable([FFNConfig(width=16), FFNConfig(width=32)])
+    with pytest.raises(ConfigError, match="optimizer"):
+        check_batchable([FFNConfig(optimizer="adam"), FFNConfig(optimizer="sgd")])
+    with pytest.raises(ConfigError, match="at least one"):
+        fit_batched([], None, None)
+    check_batchable([FFNConfig(lr=1e-3), FFNConfig(lr=1e-2, dropout=0.2, l2=1e-4)])
+
+
+def test_bad_batched_settings_raise_config_error():
+    m = FFN(n_features=4, n_classes=2, width=3)
+    with pytest.raises(ConfigError, match="dropout"):
+        BatchedFFN.replicate(m, [0.0, 1.5])
+    net = BatchedFFN.replicate(m, [0.0, 0.1])
+    with pytest.raises(ConfigError, match="learning rate"):
+        BatchedAdam(net, [1e-3, -1.0], [0, 0])
+    with pytest.raises(ConfigError, match="backend"):
+        BatchedAdam(net, [1e-3, 1e-3], [0, 0], backend="cuda-magic")

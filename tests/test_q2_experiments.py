@@ -1,0 +1,137 @@
+"""Q2 experiments: records per run, resume after an interruption, depth settings read from the
+recorded width grid, the parallel-worker path, and the chapter helpers built on records."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hwlib import q2, results
+from hwlib.data import load_letters
+from hwlib.experiments import run_experiment
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_letters(profile="quick")
+
+
+@pytest.fixture
+def tiny_grid(monkeypatch):
+    """The grid's code with 2 widths × 2 lr × 2 dropout × 2 ℓ2 = 16 runs of 1 epoch."""
+    monkeypatch.setattr(q2, "GRID_WIDTHS", (4, 8))
+    monkeypatch.setattr(q2, "GRID_LRS", (1e-3, 3e-3))
+    monkeypatch.setattr(q2, "EPOCHS", {"full": 1, "quick": 1})
+    monkeypatch.setattr(q2, "DEPTH_WIDTH", 8)
+    monkeypatch.setattr(q2, "DEPTHS", (1, 2))
+    monkeypatch.setenv("HWLIB_WORKERS", "1")
+
+
+def _files(root: Path, experiment: str) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in root.rglob(f"{experiment}/*.json")}
+
+
+def test_width_grid_records_every_run_and_resumes(tiny_grid, data, tmp_path, monkeypatch):
+    recs = run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    assert len(recs) == 16 and all(r["complete"] for r in recs)
+    names = {r["run"] for r in recs}
+    assert names == {q2.run_name(c) for c in q2.width_grid_configs(1)}
+    r = recs[0]
+    assert len(r["history"]["dev_acc"]) == 2 and r["history"]["epoch"] == [0, 1]
+    assert r["dataset"]["slug"] == data.slug and r["provenance"]["wall_time_s"] > 0
+    assert {"best_dev_acc", "best_epoch", "test_acc", "final_train_acc"} <= set(r["summary"])
+
+    before = _files(tmp_path, "q2.width")
+    victim = q2.run_name(q2.width_grid_configs(1)[-1])  # width 8, dropout 0.2
+    next(tmp_path.rglob(f"q2.width/{victim}.json")).unlink()
+    trained = []
+    real = q2.fit_batched
+    monkeypatch.setattr(q2, "fit_batched", lambda unit, *a, **k: trained.append(unit) or real(unit, *a, **k))
+    run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    assert [[q2.run_name(c) for c in u] for u in trained] == [[victim]]  # only the missing run
+    after = _files(tmp_path, "q2.width")
+    assert set(after) == set(before)
+    assert all(after[n] == before[n] for n in before if n != f"{victim}.json")  # others untouched
+
+
+def test_interrupted_grid_keeps_finished_units(tiny_grid, data, tmp_path, monkeypatch):
+    real, calls = q2.fit_batched, []
+
+    def flaky(unit, *a, **k):
+        calls.append(unit)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the machine goes away during the second unit
+        return real(unit, *a, **k)
+
+    monkeypatch.setattr(q2, "fit_batched", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    saved = results.load_all("q2.width", data.slug, "quick", tmp_path)
+    assert {r["run"] for r in saved} == {q2.run_name(c) for c in calls[0]}  # first unit kept
+    monkeypatch.setattr(q2, "fit_batched", real)
+    calls.clear()
+    monkeypatch.setattr(q2, "fit_batched", lambda unit, *a, **k: calls.append(unit) or real(unit, *a, **k))
+    assert len(run_experiment("q2.width", "quick", root=tmp_path, data=data)) == 16
+    assert len(calls) == 3  # the 3 unfinished units, not the finished one
+
+
+def test_depth_reads_the_best_32_unit_settings_from_the_records(tiny_grid, data, tmp_path):
+    width = run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    # promote one particular width-8 run by editing its record: the depth study must follow it
+    chosen = next(r for r in width if r["config"]["width"] == 8 and r["config"]["dropout"] > 0
+                  and r["config"]["l2"] > 0 and r["config"]["lr"] == 1e-3)
+    path = Path(chosen["_path"])
+    rec = json.loads(path.read_text())
+    rec["summary"]["best_dev_acc"] = 0.999
+    path.write_text(json.dumps(rec))
+    hp, src = q2.depth_hparams(results.load_all("q2.width", data.slug, "quick", tmp_path))
+    assert src["run"] == chosen["run"] and hp == {"lr": 1e-3, "dropout": 0.2, "l2": 1e-4}
+    depth = run_experiment("q2.depth", "quick", root=tmp_path, data=data)
+    assert [r["config"]["depth"] for r in depth] == [1, 2]
+    for r in depth:
+        assert {k: r["config"][k] for k in ("lr", "dropout", "l2")} == hp
+        assert r["config"]["width"] == 8 and r["config"]["hparams_from"] == f"q2.width/{chosen['run']}"
+        assert len(r["history"]["dev_acc"]) == 2
+
+
+def test_depth_runs_the_grid_first_when_it_is_missing(tiny_grid, data, tmp_path):
+    depth = run_experiment("q2.depth", "quick", root=tmp_path, data=data)
+    assert len(depth) == 2
+    assert len(results.load_all("q2.width", data.slug, "quick", tmp_path)) == 16
+
+
+def test_parallel_workers_give_the_same_records(tiny_grid, data, tmp_path, monkeypatch):
+    monkeypatch.setattr(q2, "GRID_WIDTHS", (4,))
+    monkeypatch.setattr(q2, "GRID_DROPOUTS", (0.0,))
+    monkeypatch.setattr(q2, "GRID_L2S", (0.0, 1e-4))  # 4 runs, each its own unit:
+    monkeypatch.setattr(q2, "grid_units", lambda cfgs: [[c] for c in cfgs])  # 4 units
+    one = run_experiment("q2.width", "quick", root=tmp_path / "a", data=data)
+    monkeypatch.setenv("HWLIB_WORKERS", "2")
+    two = run_experiment("q2.width", "quick", root=tmp_path / "b", data=data)
+    assert [r["run"] for r in one] == [r["run"] for r in two]
+    for a, b in zip(one, two):
+        assert a["history"] == b["history"] and a["summary"]["test_acc"] == b["summary"]["test_acc"]
+
+
+def test_grid_definition_matches_the_assignment():
+    cfgs = q2.width_grid_configs()
+    assert len(cfgs) == 80 and len({q2.run_name(c) for c in cfgs}) == 80
+    assert {c.width for c in cfgs} == {16, 32, 64, 128, 256}
+    assert all(c.epochs == 30 and c.batch_size == 64 and c.depth == 1 for c in cfgs)
+    assert {(c.optimizer, c.activation) for c in cfgs} == {("adam", "relu")}
+    units = q2.grid_units(cfgs)
+    assert len(units) == 10 and all(len(u) == 8 for u in units)
+    assert units[0][0].width == 256 and units[-1][0].width == 16
+
+
+def test_workers_setting(monkeypatch):
+    monkeypatch.setenv("HWLIB_WORKERS", "0")
+    with pytest.raises(q2.ConfigError, match="HWLIB_WORKERS"):
+        q2.workers("full")
+    monkeypatch.delenv("HWLIB_WORKERS")
+    assert q2.workers("quick") == 1

@@ -335,6 +335,7 @@ def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
     for i, name in enumerate(names):
         fmap = make_feature(name).fit(data.train.X)
         pics = fmap.picture(X)
+        dim = fmap.transform(X[:1]).shape[1]
         for j in range(len(idx)):
             ax = axes[i, j]
             ax.imshow(pics[j], cmap="gray", interpolation="nearest")
@@ -343,7 +344,7 @@ def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
             if i == 0:
                 ax.set_title(f"'{LETTERS[y[j]]}'")
             if j == 0:
-                ax.set_ylabel(f"{name}\n{pics.shape[1]}×{pics.shape[2]}", fontsize=9)
+                ax.set_ylabel(f"{name}\n{dim} values", fontsize=9)
     fig.tight_layout()
     return fig
 

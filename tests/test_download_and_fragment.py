@@ -76,7 +76,7 @@ def test_official_constants_match_the_brief():
 
 # ------------------------------------------------------------------ real fragment
 def test_real_fragment_orientation_and_labels(fragment_path):
-    d = data.load_letters(fragment_path)
+    d = data.load_letters(fragment_path, profile="full")
     raw = np.load(fragment_path)
     assert len(d.train) == 0 and len(d.test) == 10_000
     # labels agree with the complete official test label file, index by index

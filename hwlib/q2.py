@@ -28,7 +28,7 @@ import torch
 from hwlib.batched import fit_batched
 from hwlib.errors import ConfigError, ResultError
 from hwlib.experiments import Context, experiment
-from hwlib.ffn import FFNConfig, default_device
+from hwlib.ffn import FFN, FFNConfig, default_device
 
 EPOCHS = {"full": 30, "quick": 3}
 GRID_WIDTHS = (16, 32, 64, 128, 256)
@@ -78,6 +78,15 @@ def depth_run_name(depth: int) -> str:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
+    """A complete record of ``run`` exists *for this configuration* (a record left by other settings,
+    e.g. another number of epochs, is retrained and replaced); always False with ``--force``."""
+    if not ctx.done(run):
+        return False
+    rec = ctx.load(run)
+    return all(rec["config"].get(k) == v for k, v in cfg.to_dict().items())
 
 
 def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | None = None,
@@ -167,7 +176,7 @@ def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> 
 @experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu")
 def width_study(ctx: Context) -> None:
     """Train every unfinished run of the width grid, in units of 8 nets (one width and dropout)."""
-    cfgs = [c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed) if not ctx.done(run_name(c))]
+    cfgs = [c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed) if not is_done(ctx, run_name(c), c)]
     if not cfgs:
         return
     units = grid_units(cfgs)
@@ -209,15 +218,17 @@ def depth_study(ctx: Context) -> None:
     """Train each unfinished depth with the best 32-unit settings of the recorded width grid."""
     grid = Context("q2.width", ctx.profile, force=False, seed=ctx.seed, root=ctx.root,
                    data_path=ctx.data_path, _data=ctx._data)
-    if any(not grid.done(run_name(c)) for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)):
+    if any(not is_done(grid, run_name(c), c) for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)):
         print("[q2.depth] the width grid is incomplete; running q2.width first", flush=True)
         width_study(grid)
     ctx._data = grid._data or ctx._data
-    hp, src = depth_hparams(grid.records())
+    names = {run_name(c) for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
+    hp, src = depth_hparams([r for r in grid.records() if r["run"] in names])
     print(f"[q2.depth] hyper-parameters from {src['run']} (best dev {src['summary']['best_dev_acc']:.4f}): {hp}")
-    todo = [FFNConfig(width=DEPTH_WIDTH, depth=L, activation=ACTIVATION, optimizer=OPTIMIZER,
+    cfgs = [FFNConfig(width=DEPTH_WIDTH, depth=L, activation=ACTIVATION, optimizer=OPTIMIZER,
                       epochs=EPOCHS[ctx.profile], batch_size=BATCH_SIZE, seed=ctx.seed, **hp)
-            for L in DEPTHS if not ctx.done(depth_run_name(L))]
+            for L in DEPTHS]
+    todo = [c for c in cfgs if not is_done(ctx, depth_run_name(c.depth), c)]
 
     def save(unit, results, started, wall):
         res = results[0]
@@ -230,3 +241,473 @@ def depth_study(ctx: Context) -> None:
 
     # deepest first, so that parallel workers finish together
     train_units([[c] for c in sorted(todo, key=lambda c: -c.depth)], ctx.data, workers(ctx.profile), save)
+
+
+# ------------------------------------------------------------------------------ chapter helpers
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def _pts(x: float) -> str:
+    """A difference of accuracies in percentage points."""
+    return f"{100 * x:+.1f} points"
+
+
+def _hp(c: dict) -> str:
+    return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
+
+
+def _grid_sorted(records: list[dict]) -> list[dict]:
+    return sorted(records, key=lambda r: (r["config"]["width"], r["config"]["dropout"],
+                                          r["config"]["lr"], r["config"]["l2"]))
+
+
+def widths_of(records: list[dict]) -> list[int]:
+    return sorted({r["config"]["width"] for r in records})
+
+
+def best_per_width(records: list[dict]) -> dict[int, dict]:
+    return {w: best_record(records, w) for w in widths_of(records)}
+
+
+def find_run(records: list[dict], **config) -> dict | None:
+    """The record whose config has these values (e.g. width=32, lr=3e-4, dropout=0.2, l2=0)."""
+    for r in records:
+        if all(np.isclose(r["config"][k], v) for k, v in config.items()):
+            return r
+    return None
+
+
+def epochs_of(records: list[dict]) -> int:
+    return records[0]["config"]["epochs"]
+
+
+def width_table(records: list[dict]):
+    """All runs grouped by width (then dropout, lr, ℓ2): best dev accuracy and its epoch, final
+    train accuracy, test accuracy of the best-dev checkpoint. The best run of each width in bold."""
+    from hwlib.book import html_table
+    recs = _grid_sorted(records)
+    best = {r["run"] for r in best_per_width(recs).values()}
+    rows = []
+    for r in recs:
+        c, s = r["config"], r["summary"]
+        rows.append([c["width"], f"{c['lr']:g}", f"{c['dropout']:g}", f"{c['l2']:g}",
+                     f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
+                     f"{s['test_acc']:.4f}"])
+    return html_table(["width", "lr", "dropout", "ℓ2", "best dev acc", "at epoch",
+                       "final train acc", "test acc (best-dev checkpoint)"], rows,
+                      highlight={i for i, r in enumerate(recs) if r["run"] in best},
+                      caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
+
+
+def width_comparison_table(records: list[dict]):
+    """Best run per width: ours beside the report's (its numbers are on real EMNIST Letters)."""
+    from hwlib.book import html_table
+    rows = []
+    for w, r in best_per_width(records).items():
+        c, s = r["config"], r["summary"]
+        rep = REPORT_WIDTH.get(w)
+        rows.append([w, _hp(c), f"{s['best_dev_acc']:.3f}", f"{s['final_train_acc']:.3f}", f"{s['test_acc']:.3f}",
+                     _hp(rep) if rep else "—", f"{rep['dev']:.3f}" if rep else "—",
+                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
+    return html_table(["width", "ours: settings", "dev", "train (final)", "test",
+                       "report: settings", "dev", "train", "test"], rows,
+                      caption="Best run of each width by dev accuracy. Report = the original report, real EMNIST Letters.")
+
+
+def depth_table(depth_records: list[dict]):
+    """Per depth: best dev accuracy (epoch), final train accuracy, test accuracy; the report's beside."""
+    from hwlib.book import html_table
+    recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
+    best = best_record_any(recs)
+    rows = []
+    for r in recs:
+        L, s = r["config"]["depth"], r["summary"]
+        rep = REPORT_DEPTH.get(L)
+        rows.append([L, f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
+                     f"{s['test_acc']:.4f}", f"{rep['dev']:.3f}" if rep else "—",
+                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—",
+                     f"{OTHER_GROUP_DEPTH[L]:.3f}" if L in OTHER_GROUP_DEPTH else "—"])
+    c = recs[0]["config"]
+    return html_table(["depth", "best dev acc", "at epoch", "final train acc", "test acc",
+                       "report: dev", "report: train", "report: test", "other group: dev"], rows,
+                      highlight={recs.index(best)},
+                      caption=f"Width 32, ours with {_hp(c)} (the best 32-unit run of our grid); report with "
+                              f"{_hp(REPORT_DEPTH_HPARAMS)}; other group: Adam lr 1e-3. Bold = our best depth.")
+
+
+def best_record_any(records: list[dict]) -> dict:
+    """Highest best-dev accuracy; ties to the earlier epoch, then run name."""
+    return sorted(records, key=lambda r: (-r["summary"]["best_dev_acc"], r["summary"]["best_epoch"], r["run"]))[0]
+
+
+def dev_vs_width_figure(records: list[dict]):
+    """Every run's best dev accuracy against width (log scale), the best per width joined, the
+    report's best per width beside."""
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    for do in sorted({r["config"]["dropout"] for r in records}):
+        rs = [r for r in records if r["config"]["dropout"] == do]
+        fig.add_trace(go.Scatter(
+            x=[r["config"]["width"] for r in rs], y=[r["summary"]["best_dev_acc"] for r in rs],
+            mode="markers", name=f"each run, dropout {do:g}", opacity=0.55,
+            marker=dict(symbol="circle" if do == 0 else "diamond", size=8),
+            text=[_hp(r["config"]) for r in rs], hovertemplate="width %{x}<br>%{text}<br>dev %{y:.4f}"))
+    bw = best_per_width(records)
+    fig.add_trace(go.Scatter(x=list(bw), y=[r["summary"]["best_dev_acc"] for r in bw.values()],
+                             mode="lines+markers", name="ours: best per width", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["dev"] for v in REPORT_WIDTH.values()],
+                             mode="lines+markers", name="report (real EMNIST): best per width",
+                             line=dict(dash="dash", color="gray")))
+    fig.update_xaxes(type="log", tickvals=list(bw), title_text="hidden units (one layer)")
+    fig.update_yaxes(title_text="best dev accuracy", tickformat=".0%")
+    fig.update_layout(title="2.2(a) Dev accuracy against width", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+def curves_figure(record: dict, title: str | None = None):
+    """Two panels per epoch (0 = before training): train and dev loss; train and dev accuracy;
+    the best-dev epoch marked with its test accuracy."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    h, s = record["history"], record["summary"]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("cross-entropy (whole split, eval mode)", "accuracy"))
+    for col, (a, b) in ((1, ("train_loss", "dev_loss")), (2, ("train_acc", "dev_acc"))):
+        fig.add_trace(go.Scatter(x=h["epoch"], y=h[a], name=a.replace("_", " "), mode="lines+markers",
+                                 line=dict(color="#1f77b4"), legendgroup=a), 1, col)
+        fig.add_trace(go.Scatter(x=h["epoch"], y=h[b], name=b.replace("_", " "), mode="lines+markers",
+                                 line=dict(color="#ff7f0e"), legendgroup=b), 1, col)
+        fig.add_vline(x=s["best_epoch"], line_dash="dot", line_color="crimson", row=1, col=col)
+    fig.add_trace(go.Scatter(x=[s["best_epoch"]], y=[s["best_dev_acc"]], mode="markers",
+                             marker=dict(symbol="star", size=15, color="crimson"),
+                             name=f"best dev {_pct(s['best_dev_acc'])} (epoch {s['best_epoch']}); "
+                                  f"test {_pct(s['test_acc'])}"), 1, 2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_layout(title=title or record["run"], height=430, legend=dict(orientation="h", y=-0.25),
+                      margin=dict(t=70))
+    return fig
+
+
+def train_vs_width_figure(records: list[dict]):
+    """Final train accuracy of the best run of each width (and the best final train accuracy any
+    run of that width reached), with dev accuracy and the report's train accuracy."""
+    import plotly.graph_objects as go
+    bw = best_per_width(records)
+    ws = list(bw)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["final_train_acc"] for r in bw.values()],
+                             mode="lines+markers", name="best run: final train accuracy", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["best_dev_acc"] for r in bw.values()],
+                             mode="lines+markers", name="best run: best dev accuracy"))
+    fig.add_trace(go.Scatter(x=ws, y=[max(r["summary"]["final_train_acc"] for r in records
+                                          if r["config"]["width"] == w) for w in ws],
+                             mode="lines+markers", name="highest final train accuracy of any run",
+                             line=dict(dash="dot")))
+    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["train"] for v in REPORT_WIDTH.values()],
+                             mode="lines+markers", name="report: train accuracy of its best run",
+                             line=dict(dash="dash", color="gray")))
+    fig.update_xaxes(type="log", tickvals=ws, title_text="hidden units (one layer)")
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    fig.update_layout(title="2.2(c) Final training accuracy against width", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+def train_vs_depth_figure(depth_records: list[dict]):
+    """Final train accuracy and best dev accuracy against depth; the report's and another group's."""
+    import plotly.graph_objects as go
+    recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
+    Ls = [r["config"]["depth"] for r in recs]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["final_train_acc"] for r in recs], mode="lines+markers",
+                             name="ours: final train accuracy", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["best_dev_acc"] for r in recs], mode="lines+markers",
+                             name="ours: best dev accuracy"))
+    fig.add_trace(go.Scatter(x=list(REPORT_DEPTH), y=[v["train"] for v in REPORT_DEPTH.values()],
+                             mode="lines+markers", name=f"report: train ({_hp(REPORT_DEPTH_HPARAMS)})",
+                             line=dict(dash="dash", color="gray")))
+    fig.add_trace(go.Scatter(x=list(OTHER_GROUP_DEPTH), y=list(OTHER_GROUP_DEPTH.values()),
+                             mode="lines+markers", name="another group: dev (Adam lr 1e-3)",
+                             line=dict(dash="dot", color="silver")))
+    fig.update_xaxes(tickvals=Ls, title_text="hidden layers of 32 units")
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    fig.update_layout(title="2.3(c) Training accuracy against depth", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+# ---------------------------------------------------------------- sentences computed from records
+def _trend(values: list[float], tol: float = 0.002) -> str:
+    d = np.diff(values)
+    if (d > tol).all():
+        return "rises at every step"
+    if (d < -tol).all():
+        return "falls at every step"
+    if (d > -tol).all():
+        return "never falls by more than 0.2 points from one step to the next"
+    if (d < tol).all():
+        return "never rises by more than 0.2 points from one step to the next"
+    return "is not monotone"
+
+
+def width_trend_text(records: list[dict]) -> str:
+    """Markdown: how the best dev accuracy changes with width, which settings win, vs the report."""
+    bw = best_per_width(records)
+    ws = list(bw)
+    dev = [r["summary"]["best_dev_acc"] for r in bw.values()]
+    steps = ", ".join(f"{a}→{b}: {_pts(y - x)}" for a, b, x, y in zip(ws, ws[1:], dev, dev[1:]))
+    gains = np.diff(dev)
+    shrink = len(gains) > 1 and all(g2 < g1 for g1, g2 in zip(gains, gains[1:]))
+    top = max(bw.values(), key=lambda r: r["summary"]["best_dev_acc"])
+    lrs = sorted({r["config"]["lr"] for r in bw.values()})
+    drop = [w for w, r in bw.items() if r["config"]["dropout"] > 0]
+    l2 = [w for w, r in bw.items() if r["config"]["l2"] > 0]
+    parts = [
+        f"The best dev accuracy per width goes from {_pct(dev[0])} at {ws[0]} units to {_pct(dev[-1])} at "
+        f"{ws[-1]} units; as the width doubles it {_trend(dev)} ({steps})."]
+    if len(gains) > 1:
+        parts.append("Each doubling buys less than the one before — diminishing returns."
+                     if shrink else "The gains per doubling do not shrink steadily.")
+    parts.append(f"The overall best run is {top['config']['width']} units with {_hp(top['config'])}. "
+                 f"Learning rates of the winners: {', '.join(f'{x:g}' for x in lrs)}; dropout 0.2 wins at "
+                 f"{'widths ' + ', '.join(map(str, drop)) if drop else 'no width'}, ℓ2 1e-4 at "
+                 f"{'widths ' + ', '.join(map(str, l2)) if l2 else 'no width'}.")
+    common = [w for w in ws if w in REPORT_WIDTH]
+    if common:
+        d = [bw[w]["summary"]["best_dev_acc"] - REPORT_WIDTH[w]["dev"] for w in common]
+        parts.append(f"Against the report's best per width (real EMNIST), ours differ by "
+                     f"{_pts(min(d))} to {_pts(max(d))}.")
+    return " ".join(parts)
+
+
+def factor_effects(records: list[dict]) -> dict[str, float]:
+    """Main effect of each tuned hyper-parameter: for each width, the spread (max − min) of the
+    mean best-dev accuracy across that parameter's values (averaging over the others), then the
+    mean of those spreads over widths."""
+    out = {}
+    for k in TUNED:
+        spreads = []
+        for w in widths_of(records):
+            rs = [r for r in records if r["config"]["width"] == w]
+            means = [np.mean([r["summary"]["best_dev_acc"] for r in rs if r["config"][k] == v])
+                     for v in sorted({r["config"][k] for r in rs})]
+            spreads.append(max(means) - min(means))
+        out[k] = float(np.mean(spreads))
+    return out
+
+
+def factor_effects_text(records: list[dict]) -> str:
+    """Markdown: the spread within widths, and which hyper-parameter moves dev accuracy most."""
+    eff = factor_effects(records)
+    names = {"lr": "the learning rate", "dropout": "dropout", "l2": "ℓ2"}
+    order = sorted(eff, key=lambda k: -eff[k])
+    spread = [max(r["summary"]["best_dev_acc"] for r in records if r["config"]["width"] == w)
+              - min(r["summary"]["best_dev_acc"] for r in records if r["config"]["width"] == w)
+              for w in widths_of(records)]
+    w_gain = max(r["summary"]["best_dev_acc"] for r in best_per_width(records).values()) - min(
+        r["summary"]["best_dev_acc"] for r in best_per_width(records).values())
+    return (f"Within one width, the best and the worst run differ by {_pts(min(spread))[1:]} to "
+            f"{_pts(max(spread))[1:]}; the best runs of the {len(spread)} widths span {_pts(w_gain)[1:]}. Averaged over the other settings, changing "
+            + "; ".join(f"{names[k]} moves dev accuracy by {_pts(eff[k])[1:]}" for k in order)
+            + f" (mean over widths of the spread between its values): {names[order[0]]} matters most.")
+
+
+def curve_text(record: dict, what: str = "run") -> str:
+    """Markdown: convergence and over/underfitting read off one run's per-epoch history."""
+    h, s = record["history"], record["summary"]
+    E = h["epoch"][-1]
+    tl, dl, ta, da = (np.asarray(h[k]) for k in ("train_loss", "dev_loss", "train_acc", "dev_acc"))
+    k = max(1, min(5, E // 3))
+    late = tl[-1] - tl[-1 - k]
+    dmin = int(np.argmin(dl))
+    gap_end = ta[-1] - da[-1]
+    drop_after = s["best_dev_acc"] - da[-1]
+    out = [f"This {what} reaches its best dev accuracy, {_pct(s['best_dev_acc'], 2)}, at epoch "
+           f"{s['best_epoch']} of {E}; the test accuracy of that checkpoint is **{_pct(s['test_acc'], 2)}**."]
+    out.append(f"The training loss falls from {tl[0]:.3f} before training to {tl[-1]:.3f}; over the last "
+               f"{k} epoch{'s' if k > 1 else ''} it changes by {late:+.3f} "
+               + ("(still going down: training has not converged in the sense of a flat loss)."
+                  if late < -0.01 * tl[-1] else "(essentially flat: training has converged)."))
+    if dmin < E and dl[-1] > dl[dmin] * 1.02:
+        out.append(f"The dev loss is lowest at epoch {dmin} ({dl[dmin]:.3f}) and then rises to {dl[-1]:.3f} "
+                   f"while the training loss keeps falling — the signature of overfitting: the network "
+                   f"becomes more confident on training letters than the dev letters justify.")
+    else:
+        out.append(f"The dev loss is lowest at epoch {dmin} ({dl[dmin]:.3f}) and ends at {dl[-1]:.3f}, "
+                   f"so it has not turned upwards: no sign of overfitting in the loss.")
+    out.append(f"At the end the train accuracy exceeds the dev accuracy by {_pts(gap_end)[1:]}"
+               if gap_end >= 0 else f"At the end the dev accuracy exceeds the train accuracy by {_pts(-gap_end)[1:]}")
+    out[-1] += (f", and the final dev accuracy is {_pts(drop_after)[1:]} below the best epoch's." if drop_after > 0
+                else ", and the last epoch is also the best one.")
+    if ta[-1] < 0.97:
+        out.append(f"Training accuracy itself ends at {_pct(ta[-1])}, short of 100%: with these settings and "
+                   f"this many epochs the model does not fit its own training set — by that measure it "
+                   f"still underfits, whatever the dev curve does.")
+    return " ".join(out)
+
+
+def train_width_text(records: list[dict]) -> str:
+    """Markdown: final train accuracy of the best run per width, and the best any run reached."""
+    bw = best_per_width(records)
+    ws = list(bw)
+    tr = [r["summary"]["final_train_acc"] for r in bw.values()]
+    mx = [max(r["summary"]["final_train_acc"] for r in records if r["config"]["width"] == w) for w in ws]
+    gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in bw.values()]
+    out = [f"The final training accuracy of each width's best run goes from {_pct(tr[0])} ({ws[0]} units) "
+           f"to {_pct(tr[-1])} ({ws[-1]} units); as the width doubles it {_trend(tr)}. The highest final training "
+           f"accuracy of any run of a width goes from {_pct(mx[0])} to {_pct(mx[-1])}."]
+    full = [w for w, m in zip(ws, mx) if m >= 1.0]
+    out.append(f"Some run reaches 100% training accuracy at width {', '.join(map(str, full))}." if full else
+               f"No run reaches 100% training accuracy in {epochs_of(records)} epochs.")
+    out.append(f"The train−dev gap of the best run is {_pts(gap[0])[1:]} at {ws[0]} units and "
+               f"{_pts(gap[-1])[1:]} at {ws[-1]} units.")
+    return " ".join(out)
+
+
+def depth_hparams_text(width_records: list[dict], depth_records: list[dict]) -> str:
+    """Markdown: which settings the depth study used (from the records) vs the report's choice."""
+    hp, src = depth_hparams(width_records)
+    used = {k: depth_records[0]["config"][k] for k in TUNED}
+    rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS)
+    ranked = sorted((r for r in width_records if r["config"]["width"] == DEPTH_WIDTH),
+                    key=lambda r: -r["summary"]["best_dev_acc"])
+    out = [f"Our best {DEPTH_WIDTH}-unit run is `{src['run']}` ({_hp(src['config'])}; best dev "
+           f"{_pct(src['summary']['best_dev_acc'], 2)}), and the depth study "
+           + ("used exactly these settings, read from the record." if used == hp else
+              f"used {_hp(used)} — **not** the current best; rerun `python -m hwlib run q2.depth --force`.")]
+    if rep is not None:
+        out.append(f"The report's depth settings ({_hp(REPORT_DEPTH_HPARAMS)}) rank "
+                   f"{ranked.index(rep) + 1} of {len(ranked)} among our {DEPTH_WIDTH}-unit runs (best dev "
+                   f"{_pct(rep['summary']['best_dev_acc'], 2)}, {_pts(rep['summary']['best_dev_acc'] - src['summary']['best_dev_acc'])} "
+                   f"from our best).")
+    return " ".join(out)
+
+
+def depth_trend_text(depth_records: list[dict], width_records: list[dict] | None = None) -> str:
+    """Markdown: how dev and train accuracy change with depth, vs the report's monotone decline."""
+    recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
+    Ls = [r["config"]["depth"] for r in recs]
+    dev = [r["summary"]["best_dev_acc"] for r in recs]
+    tr = [r["summary"]["final_train_acc"] for r in recs]
+    best = best_record_any(recs)
+    bl = best["config"]["depth"]
+    out = [f"With our settings the best dev accuracy per depth is "
+           + ", ".join(f"{L}: {_pct(d)}" for L, d in zip(Ls, dev))
+           + f". The best depth is **{bl}** ({_pct(best['summary']['best_dev_acc'], 2)}, test "
+             f"{_pct(best['summary']['test_acc'], 2)}); the deepest net ({Ls[-1]} layers) is "
+             f"{_pts(dev[-1] - dev[0])[1:] if dev[-1] >= dev[0] else _pts(dev[0] - dev[-1])[1:]} "
+             f"{'above' if dev[-1] >= dev[0] else 'below'} the one-layer net."]
+    out.append(f"Final training accuracy: " + ", ".join(f"{L}: {_pct(t)}" for L, t in zip(Ls, tr))
+               + f" — as layers are added it {_trend(tr)}.")
+    rep = [REPORT_DEPTH[L]["dev"] for L in Ls if L in REPORT_DEPTH]
+    if len(rep) == len(Ls):
+        agree = (np.sign(np.diff(dev)) == np.sign(np.diff(rep))).mean()
+        out.append(f"The report's dev accuracy falls at every added pair of layers "
+                   f"({_pct(rep[0])} → {_pct(rep[-1])}); ours moves in the same direction at "
+                   f"{int(round(agree * (len(Ls) - 1)))} of {len(Ls) - 1} steps.")
+    return " ".join(out)
+
+
+def init_signal(X: np.ndarray, depths=DEPTHS, width: int = DEPTH_WIDTH, seed: int = 42) -> dict:
+    """What a net of each depth does at initialisation (PyTorch's default U(±1/√fan_in) weights and
+    biases, seed ``seed``) on images ``X`` (N, 28, 28) with random labels: the standard deviation of
+    each hidden layer's activations, and the norm of the gradient of the mean cross-entropy with
+    respect to each hidden layer's weight matrix (first layer first)."""
+    Xt = torch.as_tensor(np.asarray(X).reshape(len(X), -1), dtype=torch.float32) / 256.0
+    y = torch.as_tensor(np.random.default_rng(seed).integers(0, 26, len(X)))
+    out = {}
+    for L in depths:
+        torch.manual_seed(seed)
+        m = FFN(width=width, depth=L).eval()
+        h, stds = Xt, []
+        for layer in m.layers:
+            h = layer(h)
+            if isinstance(layer, torch.nn.Dropout):
+                stds.append(float(h.detach().std()))
+        torch.nn.functional.cross_entropy(h, y).backward()
+        out[L] = {"act_std": stds, "grad": [float(l.weight.grad.norm()) for l in m.linears()[:-1]]}
+    return out
+
+
+def init_signal_text(sig: dict) -> str:
+    """Markdown: how the gradient reaching the first layer shrinks with depth at initialisation."""
+    Ls = sorted(sig)
+    g1, gL = sig[Ls[0]]["grad"][0], sig[Ls[-1]]["grad"]
+    per_layer = (gL[0] / gL[-1]) ** (1 / (len(gL) - 1)) if len(gL) > 1 else 1.0
+    a = sig[Ls[-1]]["act_std"]
+    return (f"At initialisation the gradient norm of the first layer's weights is {g1:.3g} in the "
+            f"{Ls[0]}-layer net and {gL[0]:.3g} in the {Ls[-1]}-layer net — {g1 / gL[0]:.3g} times smaller. "
+            f"Inside the {Ls[-1]}-layer net it is multiplied by about {per_layer:.2f} per layer on the "
+            f"way back from the last hidden layer ({gL[-1]:.3g}) to the first ({gL[0]:.3g}). The forward "
+            f"signal does not vanish the same way: the activations' standard deviation goes from {a[0]:.3g} "
+            f"after the first layer to {a[-1]:.3g} after the last.")
+
+
+def grid_wall_time(records: list[dict]) -> dict:
+    """Wall-clock span of a recorded experiment (first start to last finish) and the machine."""
+    import datetime as dt
+    starts = [dt.datetime.fromisoformat(r["provenance"]["started"]) for r in records if r["provenance"].get("started")]
+    ends = [dt.datetime.fromisoformat(r["provenance"]["finished"]) for r in records]
+    span = (max(ends) - min(starts)).total_seconds() if starts else float("nan")
+    return {"span_s": span, "cpu": records[0]["provenance"]["hardware"].get("cpu"),
+            "cpu_count": records[0]["provenance"]["hardware"].get("cpu_count"),
+            "gpu": records[0]["provenance"]["hardware"].get("gpu"), "runs": len(records)}
+
+
+def report_claims(width_records: list[dict], depth_records: list[dict]) -> list[dict]:
+    """The report's Q2 readings, each checked on our records: claim, verdict, evidence (computed)."""
+    bw = best_per_width(width_records)
+    ws = list(bw)
+    dev = {w: r["summary"]["best_dev_acc"] for w, r in bw.items()}
+    tr = {w: r["summary"]["final_train_acc"] for w, r in bw.items()}
+    out = []
+
+    def add(claim, ok, evidence, verdicts=("holds here", "does not hold here")):
+        out.append({"claim": claim, "verdict": verdicts[0] if ok else verdicts[1], "evidence": evidence})
+
+    if 128 in dev and len(ws) > 2:
+        early, late = dev[128] - dev[ws[0]], dev[ws[-1]] - dev[128]
+        add("Dev accuracy rises quickly up to ~128 units, then saturates.",
+            early > 0 and late < early / 4 and late < 0.01,
+            f"best dev {_pct(dev[ws[0]])} at {ws[0]} → {_pct(dev[128])} at 128 ({_pts(early)}), then "
+            f"{_pct(dev[ws[-1]])} at {ws[-1]} ({_pts(late)}).")
+    d = np.diff([tr[w] for w in ws])
+    add("Training accuracy keeps rising toward 1 with width.", bool((d > 0).all()),
+        "final train accuracy of the best run per width: " + ", ".join(f"{w}: {_pct(tr[w])}" for w in ws) + ".")
+    wmax = ws[-1]
+    with_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] > 0]
+    no_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] == 0]
+    if with_do and no_do:
+        a, b = best_record_any(with_do), best_record_any(no_do)
+        gain = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"]
+        add(f"Dropout helps at the widest setting ({wmax} units).", gain > 0,
+            f"best dev with dropout {_pct(a['summary']['best_dev_acc'], 2)} ({_hp(a['config'])}) vs without "
+            f"{_pct(b['summary']['best_dev_acc'], 2)} ({_hp(b['config'])}): {_pts(gain)}.")
+    if depth_records:
+        recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
+        dd = [r["summary"]["best_dev_acc"] for r in recs]
+        add("Accuracy falls with depth (width 32).", bool((np.diff(dd) < 0).all()),
+            f"with {_hp(recs[0]['config'])}: best dev " + ", ".join(
+                f"{r['config']['depth']}: {_pct(v)}" for r, v in zip(recs, dd)) + ".")
+        rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS)
+        best32 = best_record(width_records, DEPTH_WIDTH)
+        if rep is not None:
+            add(f"The depth study uses the best {DEPTH_WIDTH}-unit settings of 2.2(a) (the assignment's rule).",
+                all(REPORT_DEPTH_HPARAMS[k] == REPORT_WIDTH[DEPTH_WIDTH][k] for k in TUNED),
+                f"the report used {_hp(REPORT_DEPTH_HPARAMS)}, but its own table's best {DEPTH_WIDTH}-unit "
+                f"run is {_hp(REPORT_WIDTH[DEPTH_WIDTH])}; in our grid those report settings reach "
+                f"{_pct(rep['summary']['best_dev_acc'], 2)} vs {_pct(best32['summary']['best_dev_acc'], 2)} for "
+                f"our best ({_hp(best32['config'])}).",
+                ("holds", "does not hold, by the report's own table"))
+    return out
+
+
+def claims_table(claims: list[dict]):
+    from hwlib.book import html_table
+    return html_table(["the report says", "verdict on our records", "evidence"],
+                      [[c["claim"], c["verdict"], c["evidence"]] for c in claims],
+                      highlight={i for i, c in enumerate(claims) if not c["verdict"].startswith("holds")},
+                      caption="Bold: a reading our records do not support.")

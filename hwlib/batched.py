@@ -22,7 +22,6 @@ dropout > 0 the masks are drawn from the same distribution but from a different 
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Sequence
 
@@ -157,13 +156,17 @@ def _model_views(net: BatchedFFN, tensors: list[torch.Tensor]) -> list[torch.Ten
 
 
 def _numba_kernels():
+    # Serial kernels: the update is memory-bound, and numba's thread pool would fight torch's
+    # OpenMP threads (setting numba's thread count even resets torch's). Parallelism comes from
+    # torch's matrix products, or from training units in separate processes (hwlib.q2).
     import numba
-    from numba import njit, prange
+    from numba import njit
 
-    @njit(parallel=True, cache=True)
+
+    @njit(cache=True)
     def adam(p, g, m, v, step, wd, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps):
         R, K, n = p.shape
-        for rk in prange(R * K):
+        for rk in range(R * K):
             r, k = rk // K, rk % K
             s, d = step[k], wd[k]
             for i in range(n):
@@ -176,10 +179,10 @@ def _numba_kernels():
                 v[r, k, i] = vi
                 p[r, k, i] = pi + (s * mi) / (math.sqrt(vi) / bc2_sqrt + eps)
 
-    @njit(parallel=True, cache=True)
+    @njit(cache=True)
     def sgd(p, g, lr, wd):
         R, K, n = p.shape
-        for rk in prange(R * K):
+        for rk in range(R * K):
             r, k = rk // K, rk % K
             s, d = lr[k], wd[k]
             for i in range(n):
@@ -293,13 +296,6 @@ def check_batchable(configs: Sequence[FFNConfig]) -> None:
                               f"{c} differs from {c0} in {', '.join(diff)}")
 
 
-def set_threads(n: int | None = None) -> int:
-    """Threads for torch and numba: ``n``, else $HWLIB_THREADS, else torch's default."""
-    n = n or int(os.environ.get("HWLIB_THREADS", "0") or 0) or torch.get_num_threads()
-    torch.set_num_threads(n)
-    return n
-
-
 def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
                 backend: str = "auto") -> list[FitResult]:
     """Train every configuration at once; one ``FitResult`` per configuration, in order.
@@ -317,8 +313,6 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
     torch.manual_seed(c0.seed)  # the initial weights fit() would draw for each of them
     base = FFN.from_config(c0, Xtr.shape[1], N_CLASSES).to(device)
     net = BatchedFFN.replicate(base, [c.dropout for c in configs])
-    if backend != "torch" and device.type == "cpu":
-        kernels()[0].set_num_threads(max(1, min(torch.get_num_threads(), kernels()[0].config.NUMBA_NUM_THREADS)))
     Opt = BatchedAdam if c0.optimizer == "adam" else BatchedSGD
     opt = Opt(net, [c.lr for c in configs], [c.l2 for c in configs], backend=backend)
     K = len(configs)

@@ -134,8 +134,6 @@ _WORKER: dict = {}
 
 def _init_worker(train, dev, test, threads: int) -> None:
     torch.set_num_threads(threads)
-    from hwlib.batched import kernels
-    kernels()[0].set_num_threads(1)
     _WORKER.update(train=train, dev=dev, test=test)
 
 

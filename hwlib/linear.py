@@ -9,11 +9,11 @@ with a weight matrix ``W`` of shape ``(D, K)``: ``scores = x @ W``, prediction `
 * Logistic regression, SGD with batch size 1 on the per-sample objective
   ``−log softmax(x @ W)[y] + (l2/2)·‖W‖²`` (the ℓ2 term covers every entry of W, the bias row
   included):  p = softmax(x @ W);  W ← W − lr·(x ⊗ (p − e_y) + l2·W).
-  So the gradient step adds ``l2·W`` (not ``2·l2·W``) — the convention of the course code.
+  So the gradient step adds ``l2·W`` (not ``2·l2·W``): ``l2`` is the coefficient of ½‖W‖².
 
 Each class has two equivalent ways to learn:
-``update(x, y)`` is the textbook per-sample numpy step (readable; used by tests and as the
-benchmark baseline), and ``train_epoch(X, y, order)`` runs a whole epoch of exactly the same
+``update(x, y)`` is the textbook per-sample numpy step (readable; the tests compare against it,
+and ``benchmarks/q1_sgd.py`` times the same loop written out in plain numpy), and ``train_epoch(X, y, order)`` runs a whole epoch of exactly the same
 steps in a compiled numba kernel (no Python per sample; zero inputs skipped where that pays —
 adding ``0·w`` changes nothing). The numbers are the same up to floating-point summation order;
 the perceptron's are bit-identical on course-view pixels (all its sums are exact there).

@@ -709,3 +709,23 @@ def claims_table(claims: list[dict]):
                       [[c["claim"], c["verdict"], c["evidence"]] for c in claims],
                       highlight={i for i, c in enumerate(claims) if not c["verdict"].startswith("holds")},
                       caption="Bold: a reading our records do not support.")
+
+
+def chapter_records() -> tuple[list[dict], list[dict], bool]:
+    """(width-grid records, depth records, live) for the chapter, via ``book.recorded_or_live``.
+    When the width grid had to be run live (quick profile, no records), the depth study is run
+    live into the same throw-away folder, so that it reuses that grid instead of training it again."""
+    from pathlib import Path
+
+    from hwlib import book
+    from hwlib.data import load_letters
+    from hwlib.experiments import run_experiment
+    W, live = book.recorded_or_live("q2.width")
+    if not live:
+        D, live_d = book.recorded_or_live("q2.depth")
+        return W, D, live_d
+    root = Path(W[0]["_path"]).parents[3]
+    data = load_letters(profile="quick")
+    if data.slug != W[0]["dataset"]["slug"]:
+        data = load_letters("synthetic", profile="quick")
+    return W, run_experiment("q2.depth", "quick", root=root, data=data), True

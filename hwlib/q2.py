@@ -97,23 +97,30 @@ def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | Non
 
 
 # ------------------------------------------------------------------------------ experiments
+def _env_int(name: str) -> int | None:
+    env = os.environ.get(name)
+    if not env:
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{name}={env!r} must be a positive integer (or unset for the default)")
+    return n
+
+
 def _threads() -> int:
     """Threads per training process: $HWLIB_THREADS, else 1. On a small shared CPU one thread per
     process is far faster than OpenMP threads that wait on each other at every operation."""
-    return max(1, int(os.environ.get("HWLIB_THREADS", "0") or 0) or 1)
+    return _env_int("HWLIB_THREADS") or 1
 
 
 def workers(profile: str) -> int:
     """Processes training grid units in parallel: $HWLIB_WORKERS, else min(2, CPUs) for the full
     profile on a CPU, 1 (in this process) for the quick profile or on a GPU."""
-    env = os.environ.get("HWLIB_WORKERS")
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise ConfigError(f"HWLIB_WORKERS={env!r} must be a positive integer")
+    n = _env_int("HWLIB_WORKERS")
+    if n:
         return n
     if profile != "full" or default_device().type != "cpu":
         return 1

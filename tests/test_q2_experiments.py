@@ -133,5 +133,9 @@ def test_workers_setting(monkeypatch):
     monkeypatch.setenv("HWLIB_WORKERS", "0")
     with pytest.raises(q2.ConfigError, match="HWLIB_WORKERS"):
         q2.workers("full")
+    monkeypatch.setenv("HWLIB_THREADS", "two")
+    with pytest.raises(q2.ConfigError, match="HWLIB_THREADS"):
+        q2._threads()
     monkeypatch.delenv("HWLIB_WORKERS")
-    assert q2.workers("quick") == 1
+    monkeypatch.delenv("HWLIB_THREADS")
+    assert q2.workers("quick") == 1 and q2._threads() == 1

@@ -157,9 +157,8 @@ def _model_views(net: BatchedFFN, tensors: list[torch.Tensor]) -> list[torch.Ten
 
 def _numba_kernels():
     # One pass over p, g, m, v per step. Serial: the update is memory-bound, and numba's thread
-    # pool would fight torch's
-    # OpenMP threads (setting numba's thread count even resets torch's). Parallelism comes from
-    # torch's matrix products, or from training units in separate processes (hwlib.q2).
+    # pool would fight torch's OpenMP threads (setting numba's thread count even resets torch's).
+    # Parallelism comes from torch's matrix products, or from units in separate processes (hwlib.q2).
     import numba
     from numba import njit
 

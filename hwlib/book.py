@@ -57,7 +57,9 @@ def dataset_banner(obj, live: bool = False) -> HTMLBlock:
         obj = obj[0] if obj else None
     if obj is None:
         return admonition("Dataset", "<p>No records.</p>", "warning")
-    if isinstance(obj, dict):
+    if isinstance(obj, dict) and live:
+        ds, extra = obj["dataset"], ""
+    elif isinstance(obj, dict):
         ds, prof = obj["dataset"], obj.get("provenance", {})
         extra = (f" Recorded by <code>{html.escape(prof.get('command') or '?')}</code> at git "
                  f"<code>{(prof.get('git_commit') or '?')[:10]}</code> on {html.escape(prof.get('finished') or '?')}"

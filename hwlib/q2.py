@@ -146,7 +146,15 @@ def _init_worker(train, dev, test, threads: int) -> None:
 
 def _train_unit(unit: list[FFNConfig]):
     t0, started = time.perf_counter(), _now()
-    res = fit_batched(unit, _WORKER["train"], _WORKER["dev"], _WORKER["test"])
+    c, E = unit[0], unit[0].epochs
+    every = max(1, E // 6)
+
+    def progress(epoch, hist):
+        if epoch and (epoch % every == 0 or epoch == E):
+            print(f"[q2] width {c.width}, depth {c.depth}, dropout {c.dropout:g}: epoch {epoch}/{E}, "
+                  f"{time.perf_counter() - t0:.0f} s, best dev so far {hist['dev_acc'].max():.4f}", flush=True)
+
+    res = fit_batched(unit, _WORKER["train"], _WORKER["dev"], _WORKER["test"], log=progress)
     return res, started, time.perf_counter() - t0
 
 

@@ -12,7 +12,7 @@ from hwlib.linear import LogisticRegression, Perceptron, add_bias
 from hwlib.mlp import MLP
 from hwlib.train import accuracy
 
-NAMES = ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid", "q1.mlp")
+NAMES = ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid", "q1.grid_hog", "q1.mlp")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_every_experiment_records_its_runs(recorded, data):
     assert [r["run"] for r in recs["q1.perceptron"]] == ["perceptron"]
     assert [r["run"] for r in recs["q1.logreg"]] == ["logreg"]
     assert [r["run"] for r in recs["q1.mlp"]] == ["mlp_h100"]
-    assert len(recs["q1.grid"]) == 12 and len(recs["q1.features"]) == 15
+    assert len(recs["q1.grid"]) == 12 and len(recs["q1.features"]) == 15 and len(recs["q1.grid_hog"]) == 6
     for n in NAMES:
         for r in recs[n]:
             h, s = r["history"], r["summary"]
@@ -43,6 +43,7 @@ def test_every_experiment_records_its_runs(recorded, data):
             assert r["provenance"]["wall_time_s"] > 0
     grid = {(r["config"]["features"], r["config"]["lr"], r["config"]["l2"]) for r in recs["q1.grid"]}
     assert grid == {(f, lr, l2) for f in ("raw", "maxpool2") for lr in (1e-4, 1e-3, 1e-2) for l2 in (1e-5, 1e-4)}
+    assert {r["config"]["features"] for r in recs["q1.grid_hog"]} == {"hog"}
     # the same configuration in two experiments gives the same numbers (determinism)
     a = next(r for r in recs["q1.grid"] if r["run"] == "raw_lr1e-04_l21e-05")
     assert a["history"]["dev_acc"] == recs["q1.logreg"][0]["history"]["dev_acc"]
@@ -92,7 +93,11 @@ def test_chapter_helpers_render(recorded, data):
     table = q1.grid_table(recs["q1.grid"])._repr_html_()
     assert table.count("<tr>") == 13 and "<b>" in table and "0.7195" in table
     heat = q1.grid_heatmap(recs["q1.grid"])
-    assert heat.data[0].z.shape == (2, 6)
+    assert heat.data[0].z.shape == (2, 6) and len(heat.layout.shapes) == 1
+    heat = q1.grid_heatmap(recs["q1.grid"], extra=recs["q1.grid_hog"])
+    assert heat.data[0].z.shape == (3, 6) and len(heat.layout.shapes) == 2
+    assert "—" in q1.grid_table(recs["q1.grid_hog"])._repr_html_()
+    assert "HOG" in q1.grid_verdict(recs["q1.grid"], extra=recs["q1.grid_hog"])
     rows = q1.feature_summary(recs["q1.features"])
     assert [r["features"] for r in rows] == list(q1.FEATURES)
     assert "PCA" in q1.feature_table(recs["q1.features"])._repr_html_()
@@ -100,5 +105,5 @@ def test_chapter_helpers_render(recorded, data):
     fig = q1.feature_pictures(data, n=3)
     assert len(fig.axes) == 3 * len(q1.FEATURES)
     html = q1.comparison_table(recs["q1.perceptron"][0], recs["q1.logreg"][0], recs["q1.grid"],
-                               recs["q1.mlp"][0])._repr_html_()
-    assert "61.1%" in html and "87.8%" in html
+                               recs["q1.mlp"][0], recs["q1.grid_hog"])._repr_html_()
+    assert "61.1%" in html and "87.8%" in html and "not in the report" in html

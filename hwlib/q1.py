@@ -480,5 +480,6 @@ def initial_logits(data, n: int = 200, seed: int = 42) -> str:
             f"{h.mean():.1f} ({100 * np.mean(h > 0):.0f}% positive), its output scores average "
             f"{out.mean():.0f} with a spread (standard deviation across the 26 classes) of "
             f"{out.std(axis=1).mean():.1f}, and the correct class trails the top score by {trail.mean():.1f} "
-            f"on average: the softmax is saturated from the start and the mean cross-entropy is {ce:.1f} "
+            f"on average: from the start the softmax gives the correct class almost no probability, and "
+            f"the mean cross-entropy is {ce:.1f} "
             f"(a uniform guess would give ln 26 = {np.log(26):.2f}).")

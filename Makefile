@@ -26,7 +26,7 @@ test: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
 	for f in book/*.md; do if grep -q '^jupytext:' $$f; then \
 	  $(BIN)/jupytext --quiet --to ipynb -o $(NBDIR)/$$(basename $${f%.md}).ipynb $$f || exit 1; fi; done
-	HWLIB_PROFILE=quick $(BIN)/python -m pytest tests $(NBDIR) --nbmake --nbmake-timeout=600 -p no:cacheprovider
+	OMP_NUM_THREADS=1 HWLIB_PROFILE=quick $(BIN)/python -m pytest tests $(NBDIR) --nbmake --nbmake-timeout=600 -p no:cacheprovider
 
 ## Open the chapters as notebooks in JupyterLab (jupytext pairs the .md files with notebooks).
 lab: $(STAMP)

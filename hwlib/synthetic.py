@@ -333,10 +333,18 @@ def _check_per_class(per_class) -> tuple[int, int, int]:
     return pc
 
 
+def _knobs_key() -> str:
+    """Short hash of the distortion settings, so a cache never outlives a change of knobs."""
+    import hashlib
+    import json
+    return hashlib.sha256(json.dumps(asdict(KNOBS), sort_keys=True).encode()).hexdigest()[:8]
+
+
 def cache_path(per_class, seed) -> Path:
-    """Where make_splits caches a generation: keyed by GENERATOR_VERSION, seed and per_class."""
+    """Where make_splits caches a generation: keyed by GENERATOR_VERSION, the knobs, seed and per_class."""
     tr, dv, te = _check_per_class(per_class)
-    return cache_dir() / "synthetic" / f"letters-v{GENERATOR_VERSION}-seed{int(seed)}-{tr}-{dv}-{te}.npz"
+    return (cache_dir() / "synthetic" /
+            f"letters-v{GENERATOR_VERSION}-{_knobs_key()}-seed{int(seed)}-{tr}-{dv}-{te}.npz")
 
 
 _KEYS = ("X_train", "y_train", "X_dev", "y_dev", "X_test", "y_test")

@@ -266,6 +266,13 @@ def _pts(x: float) -> str:
     return f"{100 * x:+.1f} points"
 
 
+def dev_noise(record: dict) -> float:
+    """Two standard errors of a dev accuracy near this record's: 2·√(p(1−p)/n), n = dev size."""
+    n = record.get("dataset", {}).get("sizes", {}).get("dev") or 0
+    p = record["summary"]["best_dev_acc"]
+    return 2 * float(np.sqrt(p * (1 - p) / n)) if n else 0.0
+
+
 def _hp(c: dict) -> str:
     return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
 
@@ -474,7 +481,7 @@ def width_trend_text(records: list[dict]) -> str:
     steps = ", ".join(f"{a}→{b}: {_pts(y - x)}" for a, b, x, y in zip(ws, ws[1:], dev, dev[1:]))
     gains = np.diff(dev)
     shrink = len(gains) > 1 and all(g2 < g1 for g1, g2 in zip(gains, gains[1:]))
-    top = max(bw.values(), key=lambda r: r["summary"]["best_dev_acc"])
+    top = best_record_any(records)
     lrs = sorted({r["config"]["lr"] for r in bw.values()})
     drop = [w for w, r in bw.items() if r["config"]["dropout"] > 0]
     l2 = [w for w, r in bw.items() if r["config"]["l2"] > 0]
@@ -484,7 +491,13 @@ def width_trend_text(records: list[dict]) -> str:
     if len(gains) > 1:
         parts.append("Each doubling buys less than the one before — diminishing returns."
                      if shrink else "The gains per doubling do not shrink steadily.")
-    parts.append(f"The overall best run is {top['config']['width']} units with {_hp(top['config'])}. "
+    rivals = [r for r in records if r is not top and
+              top["summary"]["best_dev_acc"] - r["summary"]["best_dev_acc"] <= dev_noise(top)]
+    close = (f" ({len(rivals)} other run{'s are' if len(rivals) > 1 else ' is'} within two standard errors "
+             f"of a dev accuracy, ±{100 * dev_noise(top):.2f} points, e.g. {rivals[0]['config']['width']} units "
+             f"with {_hp(rivals[0]['config'])} at {_pct(rivals[0]['summary']['best_dev_acc'], 2)}, so the "
+             f"ranking at the top is not decisive)" if rivals else "")
+    parts.append(f"The overall best run is {top['config']['width']} units with {_hp(top['config'])}{close}. "
                  f"Learning rates of the winners: {', '.join(f'{x:g}' for x in lrs)}; dropout 0.2 wins at "
                  f"{'widths ' + ', '.join(map(str, drop)) if drop else 'no width'}, ℓ2 1e-4 at "
                  f"{'widths ' + ', '.join(map(str, l2)) if l2 else 'no width'}.")
@@ -624,6 +637,31 @@ def depth_trend_text(depth_records: list[dict], width_records: list[dict] | None
     return " ".join(out)
 
 
+def depth_fit_text(depth_records: list[dict]) -> str:
+    """Markdown: does depth help the net fit its training set, and is the deep nets' problem
+    optimisation (train accuracy falls too) or overfitting (train rises while dev falls)?"""
+    recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
+    Ls = [r["config"]["depth"] for r in recs]
+    tr = [r["summary"]["final_train_acc"] for r in recs]
+    gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in recs]
+    k = int(np.argmax(tr))
+    better = [L for L, t in zip(Ls[1:], tr[1:]) if t > tr[0]]
+    many = "All" if len(better) == len(Ls) - 1 else f"{len(better)} of the"
+    out = [f"{many} {len(Ls) - 1} deeper networks fit the training set better than the one-layer "
+           f"network ({_pct(tr[0])})" + (f": depth {', '.join(map(str, better))}." if better else ".")]
+    if k < len(Ls) - 1:
+        out.append(f"Training accuracy peaks at {Ls[k]} layers ({_pct(tr[k])}) and falls to {_pct(tr[-1])} at "
+                   f"{Ls[-1]} layers: the deepest networks have more parameters than the {Ls[k]}-layer one yet "
+                   f"fit their own training data less well, so what limits them is optimisation, not "
+                   f"overfitting.")
+    else:
+        out.append(f"Training accuracy is highest at the greatest depth ({_pct(tr[-1])}).")
+    out.append(f"The gap between final train and best dev accuracy stays between {_pts(min(gap))[1:]} and "
+               f"{_pts(max(gap))[1:]} across depths" + (", so depth does not bring overfitting here."
+                                                        if max(gap) < 0.05 else "."))
+    return " ".join(out)
+
+
 def init_signal(X: np.ndarray, depths=DEPTHS, width: int = DEPTH_WIDTH, seed: int = 42) -> dict:
     """What a net of each depth does at initialisation (PyTorch's default U(±1/√fan_in) weights and
     biases, seed ``seed``) on images ``X`` (N, 28, 28) with random labels: the standard deviation of
@@ -686,7 +724,8 @@ def report_claims(width_records: list[dict], depth_records: list[dict]) -> list[
         add("Dev accuracy rises quickly up to ~128 units, then saturates.",
             early > 0 and late < early / 4 and late < 0.01,
             f"best dev {_pct(dev[ws[0]])} at {ws[0]} → {_pct(dev[128])} at 128 ({_pts(early)}), then "
-            f"{_pct(dev[ws[-1]])} at {ws[-1]} ({_pts(late)}).")
+            f"{_pct(dev[ws[-1]])} at {ws[-1]} ({_pts(late)}); we call it saturated when the widths above "
+            f"128 add less than 1 point and less than a quarter of the gain up to 128.")
     d = np.diff([tr[w] for w in ws])
     add("Training accuracy keeps rising toward 1 with width.", bool((d > 0).all()),
         "final train accuracy of the best run per width: " + ", ".join(f"{w}: {_pct(tr[w])}" for w in ws) + ".")
@@ -696,9 +735,14 @@ def report_claims(width_records: list[dict], depth_records: list[dict]) -> list[
     if with_do and no_do:
         a, b = best_record_any(with_do), best_record_any(no_do)
         gain = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"]
-        add(f"Dropout helps at the widest setting ({wmax} units).", gain > 0,
-            f"best dev with dropout {_pct(a['summary']['best_dev_acc'], 2)} ({_hp(a['config'])}) vs without "
-            f"{_pct(b['summary']['best_dev_acc'], 2)} ({_hp(b['config'])}): {_pts(gain)}.")
+        noise = dev_noise(a)
+        verdict = ("too close to call here" if abs(gain) <= noise else
+                   "holds here" if gain > 0 else "does not hold here")
+        out.append({"claim": f"Dropout helps at the widest setting ({wmax} units).", "verdict": verdict,
+                    "evidence": f"best dev with dropout {_pct(a['summary']['best_dev_acc'], 2)} ({_hp(a['config'])}) "
+                                f"vs without {_pct(b['summary']['best_dev_acc'], 2)} ({_hp(b['config'])}): "
+                                f"{100 * gain:+.2f} points; two standard errors of a dev accuracy are "
+                                f"±{100 * noise:.2f} points."})
     if depth_records:
         recs = sorted(depth_records, key=lambda r: r["config"]["depth"])
         dd = [r["summary"]["best_dev_acc"] for r in recs]

@@ -112,6 +112,33 @@ def test_depth_helpers(grid, depth):
     assert "**not** the current best" in q2.depth_hparams_text(grid, wrong)
 
 
+def test_depth_fit_sentence(depth):
+    text = q2.depth_fit_text(depth)
+    assert "2 of the 4 deeper networks fit the training set better" in text and "depth 3, 5." in text
+    assert "peaks at 3 layers (84.0%)" in text and "optimisation, not overfitting" in text
+    shallow_wins = copy.deepcopy(depth)
+    for r in shallow_wins[1:]:
+        r["summary"]["final_train_acc"] = 0.5
+    assert "0 of the 4 deeper networks" in q2.depth_fit_text(shallow_wins)
+
+
+def test_close_results_are_called_too_close(grid, depth):
+    close = copy.deepcopy(grid)
+    for r in close:
+        r["dataset"]["sizes"] = {"dev": 20800}
+        if r["config"]["width"] == 256 and r["config"]["dropout"] > 0:
+            r["summary"]["best_dev_acc"] -= 0.0035  # now 0.05 points above the best without dropout
+    verdicts = {c["claim"]: c["verdict"] for c in q2.report_claims(close, depth)}
+    assert verdicts["Dropout helps at the widest setting (256 units)."] == "too close to call here"
+    assert "not decisive" in q2.width_trend_text(close)
+    p = close[0]["summary"]["best_dev_acc"]
+    assert q2.dev_noise(close[0]) == pytest.approx(2 * np.sqrt(p * (1 - p) / 20800))
+    better = copy.deepcopy(depth)
+    for r in better[1:]:
+        r["summary"]["final_train_acc"] = 0.95
+    assert "All 4 deeper networks" in q2.depth_fit_text(better)
+
+
 def test_report_claims_are_judged_on_the_records(grid, depth):
     claims = {c["claim"].split(" (")[0]: c["verdict"] for c in q2.report_claims(grid, depth)}
     assert claims["Dev accuracy rises quickly up to ~128 units, then saturates."] == "holds here"

@@ -626,6 +626,12 @@ def depth_trend_text(depth_records: list[dict], width_records: list[dict] | None
              f"{_pct(best['summary']['test_acc'], 2)}); the deepest net ({Ls[-1]} layers) is "
              f"{_pts(dev[-1] - dev[0])[1:] if dev[-1] >= dev[0] else _pts(dev[0] - dev[-1])[1:]} "
              f"{'above' if dev[-1] >= dev[0] else 'below'} the one-layer net."]
+    ties = [r["config"]["depth"] for r in recs if r is not best
+            and best["summary"]["best_dev_acc"] - r["summary"]["best_dev_acc"] <= dev_noise(best)]
+    if ties:
+        out.append(f"Depth {', '.join(map(str, ties))} {'is' if len(ties) == 1 else 'are'} within two standard "
+                   f"errors of a dev accuracy (±{100 * dev_noise(best):.2f} points) of the best, so "
+                   f"{'it is' if len(ties) == 1 else 'they are'} as good on this evidence.")
     out.append(f"Final training accuracy: " + ", ".join(f"{L}: {_pct(t)}" for L, t in zip(Ls, tr))
                + f" — as layers are added it {_trend(tr)}.")
     rep = [REPORT_DEPTH[L]["dev"] for L in Ls if L in REPORT_DEPTH]

@@ -320,6 +320,39 @@ def width_table(records: list[dict]):
                       caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
 
 
+def width_pivot_table(records: list[dict]):
+    """Compact 2.2(a) table: one row per (width, lr), one column per (dropout, ℓ2); each cell the
+    run's best dev accuracy. The best run of each width in bold, the overall best also marked ★."""
+    import html as _html
+
+    from hwlib.book import HTMLBlock
+    cols = sorted({(r["config"]["dropout"], r["config"]["l2"]) for r in records})
+    lrs = sorted({r["config"]["lr"] for r in records})
+    bw = {r["run"] for r in best_per_width(records).values()}
+    top = best_record_any(records)["run"]
+    cell = {(r["config"]["width"], r["config"]["lr"], r["config"]["dropout"], r["config"]["l2"]): r for r in records}
+    head = "".join(f"<th>dropout {d:g}<br>ℓ2 {l:g}</th>" for d, l in cols)
+    rows = []
+    for w in widths_of(records):
+        for i, lr in enumerate(lrs):
+            tds = []
+            for d, l in cols:
+                r = cell.get((w, lr, d, l))
+                if r is None:
+                    tds.append("<td>—</td>")
+                    continue
+                v = f"{r['summary']['best_dev_acc']:.4f}"
+                if r["run"] in bw:
+                    v = f"<b>{v}{' ★' if r['run'] == top else ''}</b>"
+                tds.append(f'<td title="{_html.escape(r["run"])}">{v}</td>')
+            wcell = f'<th rowspan="{len(lrs)}">{w}</th>' if i == 0 else ""
+            rows.append(f"<tr>{wcell}<td>{lr:g}</td>{''.join(tds)}</tr>")
+    cap = (f"Best dev accuracy of each of the {len(records)} runs ({epochs_of(records)} epochs, best-dev "
+           f"checkpoint). Bold: best run of its width; ★: best overall.")
+    return HTMLBlock(f'<table class="table"><caption>{cap}</caption><thead><tr><th>width</th><th>lr</th>{head}'
+                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def width_comparison_table(records: list[dict]):
     """Best run per width: ours beside the report's (its numbers are on real EMNIST Letters)."""
     from hwlib.book import html_table
@@ -393,7 +426,7 @@ def curves_figure(record: dict, title: str | None = None):
     from plotly.subplots import make_subplots
     h, s = record["history"], record["summary"]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("cross-entropy (whole split, eval mode)", "accuracy"))
+                        subplot_titles=("cross-entropy (whole split, eval mode; log scale)", "accuracy"))
     for col, (a, b) in ((1, ("train_loss", "dev_loss")), (2, ("train_acc", "dev_acc"))):
         fig.add_trace(go.Scatter(x=h["epoch"], y=h[a], name=a.replace("_", " "), mode="lines+markers",
                                  line=dict(color="#1f77b4"), legendgroup=a), 1, col)
@@ -405,6 +438,7 @@ def curves_figure(record: dict, title: str | None = None):
                              name=f"best dev {_pct(s['best_dev_acc'])} (epoch {s['best_epoch']}); "
                                   f"test {_pct(s['test_acc'])}"), 1, 2)
     fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     fig.update_layout(title=title or record["run"], height=430, legend=dict(orientation="h", y=-0.25),
                       margin=dict(t=70))

@@ -167,3 +167,9 @@ def test_init_signal_shows_the_first_layer_gradient_shrinking_with_depth():
     assert g[0] > g[1] > g[2] and len(sig[9]["grad"]) == 9 and len(sig[9]["act_std"]) == 9
     text = q2.init_signal_text(sig)
     assert re.search(r"multiplied by about 0\.\d\d per layer", text)
+
+
+def test_pivot_table(grid):
+    html = q2.width_pivot_table(grid)._repr_html_()
+    assert html.count("<tr>") == 1 + 20 and html.count("<b>") == 5 and html.count("★") == 2  # one in the caption
+    assert html.count("<td title=") == 80

@@ -201,7 +201,8 @@ def width_study(ctx: Context) -> None:
         for res in results:
             _save(ctx, run_name(res.config), res, started=started,
                   extra_config={"trained_with": f"hwlib.batched.fit_batched, {len(unit)} nets at once"},
-                  extra_summary={"unit_wall_time_s": wall, "unit_nets": len(unit)})
+                  extra_summary={"unit_wall_time_s": wall, "unit_nets": len(unit),
+                                 "load_avg_1min_at_save": os.getloadavg()[0]})
         best = max(results, key=lambda r: r.best_dev_acc)
         print(f"[q2.width] width {unit[0].width}, dropout {unit[0].dropout:g}: {wall:.0f} s; best dev "
               f"{best.best_dev_acc:.4f} ({run_name(best.config)})", flush=True)
@@ -743,7 +744,9 @@ def grid_wall_time(records: list[dict]) -> dict:
     starts = [dt.datetime.fromisoformat(r["provenance"]["started"]) for r in records if r["provenance"].get("started")]
     ends = [dt.datetime.fromisoformat(r["provenance"]["finished"]) for r in records]
     span = (max(ends) - min(starts)).total_seconds() if starts else float("nan")
-    return {"span_s": span, "cpu": records[0]["provenance"]["hardware"].get("cpu"),
+    loads = [r["summary"]["load_avg_1min_at_save"] for r in records if "load_avg_1min_at_save" in r["summary"]]
+    return {"span_s": span, "load_avg": float(np.mean(loads)) if loads else None,
+            "cpu": records[0]["provenance"]["hardware"].get("cpu"),
             "cpu_count": records[0]["provenance"]["hardware"].get("cpu_count"),
             "gpu": records[0]["provenance"]["hardware"].get("gpu"), "runs": len(records)}
 

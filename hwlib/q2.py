@@ -249,7 +249,8 @@ def depth_study(ctx: Context) -> None:
         _save(ctx, depth_run_name(res.config.depth), res, started=started,
               extra_config={"hparams_from": f"q2.width/{src['run']}",
                             "hparams_from_dev_acc": src["summary"]["best_dev_acc"],
-                            "trained_with": "hwlib.batched.fit_batched, 1 net"})
+                            "trained_with": "hwlib.batched.fit_batched, 1 net"},
+              extra_summary={"load_avg_1min_at_save": os.getloadavg()[0]})
         print(f"[q2.depth] depth {res.config.depth}: {wall:.0f} s; best dev {res.best_dev_acc:.4f} "
               f"at epoch {res.best_epoch}", flush=True)
 

@@ -1,7 +1,7 @@
 """K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid).
 
-The width grid trains 16 configurations of each width that differ only in learning rate, dropout
-and ℓ2. They start from the same initial weights (same seed) and see the same mini-batches (same
+The width grid has 16 configurations per width that differ only in learning rate, dropout and ℓ2;
+``hwlib.q2`` trains them in units of 8 (one width and one dropout rate). The nets of a unit start from the same initial weights (same seed) and see the same mini-batches (same
 shuffles), so they can share every step: the first layer of all K nets is one matrix
 ``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are
 stacked (K, ·, ·) tensors multiplied with ``torch.baddbmm``. Each net keeps its own learning rate,

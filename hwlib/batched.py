@@ -6,7 +6,10 @@ shuffles), so they can share every step: the first layer of all K nets is one ma
 ``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are
 stacked (K, ·, ·) tensors multiplied with ``torch.baddbmm``. Each net keeps its own learning rate,
 dropout rate and weight decay. The loss is Σ_k mean-CE_k, whose gradient with respect to net k's
-weights is exactly net k's own gradient, so one backward pass serves all K.
+weights is exactly net k's own gradient, so one backward pass serves all K. ``backprop`` writes
+that gradient by hand (no autograd graph; for softmax + cross-entropy ∂L/∂z = (softmax(z) − onehot(y))/B,
+then ∂L/∂W = hᵀ δ and δ ← (δ Wᵀ) ⊙ φ'(a) ⊙ mask layer by layer); ``loss`` keeps the autograd route
+and the tests check that both give the same gradients.
 
 Optimizers (``BatchedAdam``, ``BatchedSGD``) apply ``torch.optim.Adam`` / ``SGD``'s update with
 coupled weight decay, per net:  g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;
@@ -34,6 +37,20 @@ from hwlib.ffn import (ACTIVATIONS, FFN, HISTORY_KEYS, N_CLASSES, FFNConfig, Fit
                        default_device, permutations)
 
 _ACT = {"relu": torch.relu, "tanh": torch.tanh}
+_ACT_INPLACE = {"relu": torch.relu_, "tanh": torch.tanh_}
+
+
+def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """out = a @ b for the first layer's two big products (X W_in and Xᵀ δ). On the CPU in float32
+    they go through numpy's BLAS (OpenBLAS): for these short-and-wide shapes (64 × 784 × K·w) it ran
+    20–35 % faster than torch's MKL on the AMD EPYC we measured (``benchmarks/q2_grid.py``)."""
+    if out.device.type == "cpu" and out.dtype == torch.float32:
+        np.matmul(a.numpy(), b.numpy(), out=out.numpy())
+    else:
+        torch.mm(a, b, out=out)
+    return out
+
+
 SHARED_FIELDS = ("width", "depth", "activation", "optimizer", "epochs", "batch_size", "seed")
 
 
@@ -55,6 +72,7 @@ class BatchedFFN:
             raise ConfigError(f"dropout rates must lie in [0, 1), got {self.p.tolist()}")
         on = torch.nonzero(self.p > 0).flatten().tolist()
         self._drop = (on[0], on[-1] + 1) if on else None  # range of nets that drop units
+        self.rng = np.random.default_rng(0)  # dropout masks; see reseed()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -96,16 +114,8 @@ class BatchedFFN:
 
     # ------------------------------------------------------------------ forward
     def _dropout(self, h: torch.Tensor, first: bool) -> torch.Tensor:
-        k0, k1 = self._drop
-        p = self.p[k0:k1]
-        if first:  # h is (B, K·w): columns of nets k0..k1-1
-            c0, c1 = k0 * self.width, k1 * self.width
-            pc = p.repeat_interleave(self.width)
-            keep = torch.rand(h.shape[0], c1 - c0, dtype=h.dtype, device=h.device) >= pc
-            return torch.cat((h[:, :c0], h[:, c0:c1] * (keep * (1.0 / (1.0 - pc))), h[:, c1:]), 1)
-        pk = p[:, None, None]
-        keep = torch.rand(k1 - k0, *h.shape[1:], dtype=h.dtype, device=h.device) >= pk
-        return torch.cat((h[:k0], h[k0:k1] * (keep * (1.0 / (1.0 - pk))), h[k1:]), 0)
+        m = self._mask(first, h)
+        return h if m is None else h * m
 
     def forward(self, X: torch.Tensor, train: bool = False, params: list[torch.Tensor] | None = None):
         """Logits (K, B, C) of all nets on the same inputs X (B, D)."""
@@ -130,19 +140,138 @@ class BatchedFFN:
         z = self.forward(X, train)
         return F.cross_entropy(z.reshape(-1, z.shape[-1]), y.repeat(self.K), reduction="sum") / len(y)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the dropout random stream (numpy PCG64 on the CPU, torch's global generator
+        elsewhere): the same seed gives the same masks."""
+        self.rng = np.random.default_rng(seed)
+        if self.params[0].device.type != "cpu":
+            torch.manual_seed(seed)
+
+    def _keep(self, shape: tuple, p: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """Bernoulli(1 − p) draws of the given shape (p broadcasts against it): which units survive.
+        On the CPU: raw 32-bit words of numpy's PCG64 compared with ⌊p·2³²⌋ (exact to 2⁻³²); 3×
+        faster here than torch.rand or ``Generator.random``, which cost as much as the output layer."""
+        if like.device.type == "cpu":
+            n = math.prod(shape)
+            raw = self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n].reshape(shape)
+            thr = np.floor(p.double().numpy() * 2.0 ** 32).astype(np.uint32)
+            return torch.from_numpy(raw >= thr)
+        return torch.rand(shape, dtype=like.dtype, device=like.device) >= p
+
+    def _mask(self, shape_first: bool, h: torch.Tensor) -> torch.Tensor | None:
+        """The inverted-dropout multiplier for h (None when no net drops units): 0 with probability
+        p_k, else 1/(1 − p_k), for the units of net k. ``shape_first``: h is (B, K·w), else (K, B, w)."""
+        if self._drop is None:
+            return None
+        k0, k1 = self._drop
+        p = self.p[k0:k1]
+        if shape_first:
+            c0, c1 = k0 * self.width, k1 * self.width
+            pc = p.repeat_interleave(self.width)
+            keep = self._keep((h.shape[0], c1 - c0), pc, h)
+            if (c0, c1) == (0, h.shape[1]):
+                return keep * (1.0 / (1.0 - pc))
+            mask = torch.ones_like(h)
+            mask[:, c0:c1] = keep * (1.0 / (1.0 - pc))
+            return mask
+        pk = p[:, None, None]
+        keep = self._keep((k1 - k0, *h.shape[1:]), pk, h)
+        if (k0, k1) == (0, self.K):
+            return keep * (1.0 / (1.0 - pk))
+        mask = torch.ones_like(h)
+        mask[k0:k1] = keep * (1.0 / (1.0 - pk))
+        return mask
+
+    def _act_backward(self, dh: torch.Tensor, out: torch.Tensor, mask) -> torch.Tensor:
+        """∂L/∂a from ∂L/∂h, where h = φ(a)·mask and out = φ(a)."""
+        if mask is not None:
+            dh = dh * mask
+        if self.activation == "relu":
+            return torch.ops.aten.threshold_backward(dh, out, 0)
+        return torch.ops.aten.tanh_backward(dh, out)
+
+    @torch.no_grad()
+    def backprop(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        """Set each parameter's ``.grad`` to the gradient of ``loss(X, y)`` (train mode, fresh dropout
+        masks), computed by hand: one forward pass keeping φ(a) and the masks, then δ backwards.
+        ``y`` holds class indices (B,) or one-hot rows (B, C) (``fit_batched`` passes the latter)."""
+        P, K, w, B = self.params, self.K, self.width, X.shape[0]
+        act = _ACT[self.activation]
+        G = self._grad_buffers()
+        a1 = _matmul(X, self._weights_in(), self._buffer("a1", (B, K * w)))
+        out1 = _ACT_INPLACE[self.activation](a1.add_(P[1]))  # φ(X W_in + b_in), (B, K·w)
+        m1 = self._mask(True, out1)
+        h = out1 if m1 is None else out1 * m1
+        h = h.view(B, K, w).transpose(0, 1)  # (K, B, w)
+        saved = []  # (input h, φ(a), mask) of each stacked layer
+        for j in range(1, self.depth):
+            out = act(torch.baddbmm(P[2 * j + 1], h, P[2 * j]))
+            m = self._mask(False, out)
+            saved.append((h, out, m))
+            h = out if m is None else out * m
+        z = torch.baddbmm(P[-1], h, P[-2])  # (K, B, C)
+        dz = torch.softmax(z, -1)
+        onehot = y if y.dim() == 2 else F.one_hot(y, z.shape[-1]).to(dz.dtype)
+        dz.sub_(onehot).mul_(1.0 / B)  # ∂L/∂z of Σ_k mean-CE_k
+        torch.bmm(h.transpose(1, 2), dz, out=G[-2])
+        torch.sum(dz, 1, keepdim=True, out=G[-1])
+        dh = torch.bmm(dz, P[-2].transpose(1, 2))
+        for j in range(self.depth - 1, 0, -1):
+            h_in, out, m = saved[j - 1]
+            da = self._act_backward(dh, out, m)
+            torch.bmm(h_in.transpose(1, 2), da, out=G[2 * j])
+            torch.sum(da, 1, keepdim=True, out=G[2 * j + 1])
+            dh = torch.bmm(da, P[2 * j].transpose(1, 2))
+        da = self._act_backward(dh.transpose(0, 1).reshape(B, K * w), out1, m1)
+        _matmul(X.t(), da, G[0])
+        torch.sum(da, 0, out=G[1])
+        for p, g in zip(P, G):
+            p.grad = g
+
+    def _grad_buffers(self) -> list[torch.Tensor]:
+        """Persistent gradient tensors, one per parameter (reused by every step)."""
+        G = getattr(self, "_G", None)
+        if G is None:
+            G = self._G = [torch.empty_like(p) for p in self.params]
+        return G
+
+    def _buffer(self, name: str, shape: tuple) -> torch.Tensor:
+        """A scratch tensor kept between steps (one per name and shape)."""
+        bufs = self.__dict__.setdefault("_bufs", {})
+        t = bufs.get((name, shape))
+        if t is None:
+            t = bufs[(name, shape)] = torch.empty(shape, dtype=self.params[0].dtype,
+                                                  device=self.params[0].device)
+        return t
+
+    def _weights_in(self) -> torch.Tensor:
+        w = self.__dict__.get("_w_in")
+        if w is None:
+            w = self._w_in = self.params[0].detach()  # shares storage: sees every update
+        return w
+
     @torch.no_grad()
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, params=None, chunk: int | None = None):
-        """Per-net (mean cross-entropy, accuracy) in eval mode, as float64 numpy arrays (K,)."""
+        """Per-net (mean cross-entropy, accuracy) in eval mode, as float64 numpy arrays (K,).
+        Rows go in chunks of about 2^20 first-layer activations (4 MB, cache-sized)."""
         if len(y) == 0:
             raise ConfigError("cannot evaluate on an empty split")
-        chunk = chunk or max(256, (1 << 23) // (self.K * self.width))
-        loss = torch.zeros(self.K, dtype=torch.float64, device=X.device)
-        correct = torch.zeros(self.K, dtype=torch.int64, device=X.device)
+        P = [p.detach() for p in (self.params if params is None else params)]
+        K, w = self.K, self.width
+        chunk = chunk or max(256, (1 << 20) // (K * w))
+        act = _ACT_INPLACE[self.activation]
+        loss = torch.zeros(K, dtype=torch.float64, device=X.device)
+        correct = torch.zeros(K, dtype=torch.int64, device=X.device)
         for i in range(0, len(y), chunk):
-            z = self.forward(X[i:i + chunk], False, params)
-            yc = y[i:i + chunk]
-            ce = F.cross_entropy(z.reshape(-1, z.shape[-1]), yc.repeat(self.K), reduction="none")
-            loss += ce.view(self.K, -1).sum(1, dtype=torch.float64)
+            Xc, yc = X[i:i + chunk], y[i:i + chunk]
+            n = len(yc)
+            a = _matmul(Xc, P[0], self._buffer("eval", (chunk, K * w))[:n])
+            h = act(a.add_(P[1])).view(n, K, w).transpose(0, 1)
+            for j in range(1, self.depth):
+                h = act(torch.baddbmm(P[2 * j + 1], h, P[2 * j]))
+            z = torch.baddbmm(P[-1], h, P[-2])  # (K, n, C)
+            ce = F.cross_entropy(z.reshape(-1, z.shape[-1]), yc.repeat(K), reduction="none")
+            loss += ce.view(K, -1).sum(1, dtype=torch.float64)
             correct += (z.argmax(-1) == yc).sum(1)
         n = len(y)
         return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
@@ -159,34 +288,40 @@ def _numba_kernels():
     # One pass over p, g, m, v per step. Serial: the update is memory-bound, and numba's thread
     # pool would fight torch's OpenMP threads (setting numba's thread count even resets torch's).
     # Parallelism comes from torch's matrix products, or from units in separate processes (hwlib.q2).
+    # error_model="numpy" drops the division-by-zero check that would stop LLVM from vectorizing.
     import numba
     from numba import njit
 
-    @njit(cache=True)
-    def adam(p, g, m, v, step, wd, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps):
-        R, K, n = p.shape
-        for rk in range(R * K):
-            r, k = rk // K, rk % K
-            s, d = step[k], wd[k]
-            for i in range(n):
-                pi = p[r, k, i]
-                gi = g[r, k, i] + d * pi
-                mi = m[r, k, i]
-                mi = mi + one_minus_b1 * (gi - mi)
-                vi = v[r, k, i] * b2 + one_minus_b2 * gi * gi
-                m[r, k, i] = mi
-                v[r, k, i] = vi
-                p[r, k, i] = pi + (s * mi) / (math.sqrt(vi) / bc2_sqrt + eps)
+    opts = dict(cache=True, error_model="numpy", boundscheck=False)
 
-    @njit(cache=True)
+    @njit(**opts)
+    def adam(p, g, m, v, step, wd, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps):
+        # p, g, m, v: (R, K, n), axis 1 = the net; step and wd per net. torch.optim.Adam's order of
+        # operations: denom = √v / √(1−β2^t) + ε;  p ← p + step · (m / denom).
+        R, K, n = p.shape
+        for r in range(R):
+            for k in range(K):
+                s, d = step[k], wd[k]
+                pr, gr, mr, vr = p[r, k], g[r, k], m[r, k], v[r, k]
+                for i in range(n):
+                    pi = pr[i]
+                    gi = gr[i] + d * pi
+                    mi = mr[i] + one_minus_b1 * (gi - mr[i])
+                    vi = vr[i] * b2 + one_minus_b2 * gi * gi
+                    mr[i] = mi
+                    vr[i] = vi
+                    pr[i] = pi + s * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
+
+    @njit(**opts)
     def sgd(p, g, lr, wd):
         R, K, n = p.shape
-        for rk in range(R * K):
-            r, k = rk // K, rk % K
-            s, d = lr[k], wd[k]
-            for i in range(n):
-                pi = p[r, k, i]
-                p[r, k, i] = pi + s * (g[r, k, i] + d * pi)
+        for r in range(R):
+            for k in range(K):
+                s, d = lr[k], wd[k]
+                pr, gr = p[r, k], g[r, k]
+                for i in range(n):
+                    pi = pr[i]
+                    pr[i] = pi + s * (gr[i] + d * pi)
 
     return numba, adam, sgd
 
@@ -231,6 +366,21 @@ class _BatchedOptimizer:
     def _grads(self):
         return _model_views(self.net, [p.grad for p in self.net.params])
 
+    def _arrays(self) -> list[tuple[np.ndarray, ...]]:
+        """numpy (R, K, n) views of each parameter, its gradient and the optimizer's state, built
+        once while the gradients stay in the same tensors (``BatchedFFN.backprop`` reuses them)."""
+        grads = [p.grad for p in self.net.params]
+        key = [g.data_ptr() for g in grads]
+        if getattr(self, "_arrays_key", None) != key:
+            state = [self.views, _model_views(self.net, grads)] + [
+                _model_views(self.net, s) for s in self._state()]
+            self._arrays_cache = [tuple(t.detach().numpy() for t in ts) for ts in zip(*state)]
+            self._arrays_key = key
+        return self._arrays_cache
+
+    def _state(self) -> list[list[torch.Tensor]]:
+        return []
+
 
 class BatchedAdam(_BatchedOptimizer):
     """``torch.optim.Adam(lr=lr[k], weight_decay=l2[k])`` applied to every net k at once."""
@@ -243,6 +393,9 @@ class BatchedAdam(_BatchedOptimizer):
         self.v = [torch.zeros_like(p) for p in net.params]
         self.mv, self.vv = _model_views(net, self.m), _model_views(net, self.v)
 
+    def _state(self):
+        return [self.m, self.v]
+
     @torch.no_grad()
     def step(self):
         self.t += 1
@@ -254,8 +407,8 @@ class BatchedAdam(_BatchedOptimizer):
             s32 = step.astype(np.float32)
             args = (np.float32(1 - self.b1), np.float32(self.b2), np.float32(1 - self.b2),
                     np.float32(bc2_sqrt), np.float32(self.eps))
-            for p, g, m, v in zip(self.views, self._grads(), self.mv, self.vv):
-                adam(p.detach().numpy(), g.numpy(), m.numpy(), v.numpy(), s32, self._wd_np, *args)
+            for p, g, m, v in self._arrays():
+                adam(p, g, m, v, s32, self._wd_np, *args)
             return
         st = torch.tensor(step, dtype=self.m[0].dtype, device=self.m[0].device).view(1, self.net.K, 1)
         for p, g, m, v in zip(self.views, self._grads(), self.mv, self.vv):
@@ -273,8 +426,8 @@ class BatchedSGD(_BatchedOptimizer):
         if self.backend == "numba":
             _, _, sgd = kernels()
             lr = (-self.lr).astype(np.float32)
-            for p, g in zip(self.views, self._grads()):
-                sgd(p.detach().numpy(), g.numpy(), lr, self._wd_np)
+            for p, g in self._arrays():
+                sgd(p, g, lr, self._wd_np)
             return
         lr = torch.tensor(-self.lr, dtype=self.net.params[0].dtype,
                           device=self.net.params[0].device).view(1, self.net.K, 1)
@@ -295,6 +448,20 @@ def check_batchable(configs: Sequence[FFNConfig]) -> None:
                               f"{c} differs from {c0} in {', '.join(diff)}")
 
 
+def train_epoch(net: BatchedFFN, opt: "_BatchedOptimizer", X: torch.Tensor, Y: torch.Tensor,
+                perm: torch.Tensor, batch_size: int, scratch=None) -> None:
+    """One pass over the rows ``perm`` of (X, Y) (Y one-hot), ``batch_size`` rows per optimizer
+    step. The rows are gathered once into ``scratch`` (two tensors shaped like X and Y, reused
+    between epochs), so every mini-batch is a contiguous slice."""
+    Xs, Ys = scratch if scratch is not None else (torch.empty_like(X), torch.empty_like(Y))
+    Xs, Ys = Xs[:len(perm)], Ys[:len(perm)]
+    torch.index_select(X, 0, perm, out=Xs)
+    torch.index_select(Y, 0, perm, out=Ys)
+    for i in range(0, len(perm), batch_size):
+        net.backprop(Xs[i:i + batch_size], Ys[i:i + batch_size])
+        opt.step()
+
+
 def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
                 backend: str = "auto") -> list[FitResult]:
     """Train every configuration at once; one ``FitResult`` per configuration, in order.
@@ -312,6 +479,7 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
     torch.manual_seed(c0.seed)  # the initial weights fit() would draw for each of them
     base = FFN.from_config(c0, Xtr.shape[1], N_CLASSES).to(device)
     net = BatchedFFN.replicate(base, [c.dropout for c in configs])
+    net.reseed(c0.seed)
     Opt = BatchedAdam if c0.optimizer == "adam" else BatchedSGD
     opt = Opt(net, [c.lr for c in configs], [c.l2 for c in configs], backend=backend)
     K = len(configs)
@@ -322,14 +490,11 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
     best_epoch = np.full(K, -1, dtype=np.int64)
     shuffles = permutations(len(ytr), c0.seed)
     bs = c0.batch_size
+    Ytr = F.one_hot(ytr, N_CLASSES).to(Xtr.dtype)
+    scratch = (torch.empty_like(Xtr), torch.empty_like(Ytr))
     for epoch in range(c0.epochs + 1):
         if epoch > 0:
-            perm = next(shuffles).to(device)
-            for i in range(0, len(perm), bs):
-                idx = perm[i:i + bs]
-                opt.zero_grad()
-                net.loss(Xtr[idx], ytr[idx]).backward()
-                opt.step()
+            train_epoch(net, opt, Xtr, Ytr, next(shuffles).to(device), bs, scratch)
         tl, ta = net.evaluate(Xtr, ytr)
         dl, da = net.evaluate(Xdv, ydv)
         for k, v in zip(HISTORY_KEYS[1:], (tl, ta, dl, da)):

@@ -24,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from hwlib.batched import fit_batched
 from hwlib.errors import ConfigError, ResultError
@@ -141,6 +142,7 @@ _WORKER: dict = {}
 
 def _init_worker(train, dev, test, threads: int) -> None:
     torch.set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")  # numpy's BLAS runs the first-layer products
     _WORKER.update(train=train, dev=dev, test=test)
 
 
@@ -164,13 +166,14 @@ def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> 
     threads = _threads()
     if n_workers <= 1 or len(units) <= 1:
         prev = torch.get_num_threads()
-        _init_worker(data.train, data.dev, data.test, threads)
-        try:
-            for u in units:
-                on_done(u, *_train_unit(u))
-        finally:
-            torch.set_num_threads(prev)
-            _WORKER.clear()
+        with threadpool_limits(threads, user_api="blas"):
+            _init_worker(data.train, data.dev, data.test, threads)
+            try:
+                for u in units:
+                    on_done(u, *_train_unit(u))
+            finally:
+                torch.set_num_threads(prev)
+                _WORKER.clear()
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(min(n_workers, len(units)), mp_context=ctx, initializer=_init_worker,

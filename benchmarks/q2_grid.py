@@ -1,6 +1,6 @@
 """Q2 grid speed: the textbook loop (DataLoader over a TensorDataset, one model at a time, torch.optim)
-against hwlib's batched trainer (the grid's units: 8 configurations of one width and dropout rate as one
-model, tensors indexed by a permutation, fused optimizer), measured in the same run on the same data.
+against hwlib's batched trainer (the grid's units of ``hwlib.q2.grid_units`` as one model each,
+hand-written backprop, fused optimizer), measured in the same run on the same data.
 
 For each width it times ``--steps`` training steps of each method (batch 64, Adam, relu) and one
 evaluation of the train and dev splits (what every epoch of the grid records), extrapolates to a
@@ -73,7 +73,8 @@ def textbook(width, Xtr, ytr, Xdv, ydv, steps):
 
 def ours(width, Xtr, ytr, Xdv, ydv, steps):
     """Seconds per training step and per evaluation, summed over the grid's units of this width
-    (two units of 8 configurations: dropout 0 and dropout 0.2), and the number of configurations.
+    (``hwlib.q2.grid_units``: one unit of 16 up to width 64, else two of 8), and the number of
+    configurations.
     Steps run through ``hwlib.batched.train_epoch``, the grid's own loop (one gather of the shuffled
     rows, then contiguous mini-batches), on ``steps`` mini-batches."""
     t_step = t_eval = 0.0

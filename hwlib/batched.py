@@ -1,9 +1,9 @@
 """K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid).
 
 The width grid has 16 configurations per width that differ only in learning rate, dropout and ℓ2;
-``hwlib.q2`` trains them in units of 8 (one width and one dropout rate). The nets of a unit start
-from the same initial weights (same seed) and see the same mini-batches (same shuffles), so they
-can share every step: the first layer of all K nets is one matrix ``W_in`` of shape (784, K·w) —
+``hwlib.q2.grid_units`` groups them into units (16 nets up to width 64, else 8 of one dropout
+rate) trained together here. The nets of a unit start from the same initial weights (same seed)
+and see the same mini-batches (same shuffles), so they can share every step: the first layer of all K nets is one matrix ``W_in`` of shape (784, K·w) —
 one matrix product per batch instead of K — and the later layers are stacked (K, ·, ·) tensors
 multiplied with ``torch.baddbmm``. Each net keeps its own learning rate, dropout rate and weight
 decay. The loss is Σ_k mean-CE_k, whose gradient with respect to net k's weights is exactly net

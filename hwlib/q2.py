@@ -128,13 +128,24 @@ def workers(profile: str) -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def grid_units(cfgs: list[FFNConfig]) -> list[list[FFNConfig]]:
-    """Configurations trained together: same width and dropout rate (8 nets: 4 lr × 2 ℓ2), largest
-    width first (so parallel workers finish together)."""
+SHARED_UNIT_MAX_WIDTH = 64  # up to this width all 16 runs of a width form one unit
+
+
+def grid_units(cfgs: list[FFNConfig], shared_max_width: int | None = None) -> list[list[FFNConfig]]:
+    """Configurations trained together (``fit_batched``). Up to ``shared_max_width`` units, all runs
+    of a width form one unit (16 nets): narrow nets spend most of a step in per-operation overhead,
+    which a bigger unit shares. Wider nets go in units of one width and dropout rate (8 nets), so
+    that two processes can share the expensive widths. Inside a unit the dropout nets come last (the
+    masks cover one contiguous range); units are ordered by cost, largest first, dropout units first
+    among equals, so that parallel workers finish together."""
+    if shared_max_width is None:
+        shared_max_width = SHARED_UNIT_MAX_WIDTH
     units: dict[tuple, list[FFNConfig]] = {}
     for c in cfgs:
-        units.setdefault((c.width, c.dropout), []).append(c)
-    return sorted(units.values(), key=lambda u: -u[0].width * len(u))
+        key = (c.width,) if c.width <= shared_max_width else (c.width, c.dropout)
+        units.setdefault(key, []).append(c)
+    units = [sorted(u, key=lambda c: c.dropout) for u in units.values()]
+    return sorted(units, key=lambda u: (-u[0].width * len(u), -u[-1].dropout))
 
 
 _WORKER: dict = {}
@@ -191,13 +202,13 @@ def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> 
 # ------------------------------------------------------------------------------ experiments
 @experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu")
 def width_study(ctx: Context) -> None:
-    """Train every unfinished run of the width grid, in units of 8 nets (one width and dropout)."""
+    """Train every unfinished run of the width grid, in the units of ``grid_units``."""
     cfgs = [c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed) if not is_done(ctx, run_name(c), c)]
     if not cfgs:
         return
     units = grid_units(cfgs)
     n_workers = workers(ctx.profile)
-    print(f"[q2.width] {len(cfgs)} runs to train in {len(units)} units of up to 8 nets, "
+    print(f"[q2.width] {len(cfgs)} runs to train in {len(units)} units of up to {max(map(len, units))} nets, "
           f"{n_workers} worker process(es) × {_threads()} thread(s)", flush=True)
 
     def save(unit, results, started, wall):

@@ -29,6 +29,7 @@ def tiny_grid(monkeypatch):
     monkeypatch.setattr(q2, "EPOCHS", {"full": 1, "quick": 1})
     monkeypatch.setattr(q2, "DEPTH_WIDTH", 8)
     monkeypatch.setattr(q2, "DEPTHS", (1, 2))
+    monkeypatch.setattr(q2, "SHARED_UNIT_MAX_WIDTH", 0)  # units of one width and dropout: 4 units
     monkeypatch.setenv("HWLIB_WORKERS", "1")
 
 
@@ -125,8 +126,16 @@ def test_grid_definition_matches_the_assignment():
     assert all(c.epochs == 30 and c.batch_size == 64 and c.depth == 1 for c in cfgs)
     assert {(c.optimizer, c.activation) for c in cfgs} == {("adam", "relu")}
     units = q2.grid_units(cfgs)
-    assert len(units) == 10 and all(len(u) == 8 for u in units)
-    assert units[0][0].width == 256 and units[-1][0].width == 16
+    assert sorted(q2.run_name(c) for u in units for c in u) == sorted(map(q2.run_name, cfgs))  # each run once
+    assert sorted((u[0].width, len(u)) for u in units) == [(16, 16), (32, 16), (64, 16), (128, 8),
+                                                           (128, 8), (256, 8), (256, 8)]
+    costs = [u[0].width * len(u) for u in units]
+    assert costs == sorted(costs, reverse=True)  # the most expensive units start first
+    assert units[0][0].dropout > 0  # the slower (dropout) unit of a width starts first
+    for u in units:  # one width per unit; dropout nets form one contiguous block at the end
+        assert len({c.width for c in u}) == 1
+        assert [c.dropout for c in u] == sorted(c.dropout for c in u)
+    assert all(len(u) == 8 for u in q2.grid_units(cfgs, shared_max_width=0))
 
 
 def test_workers_setting(monkeypatch):

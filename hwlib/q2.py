@@ -157,6 +157,11 @@ def _init_worker(train, dev, test, threads: int) -> None:
     _WORKER.update(train=train, dev=dev, test=test)
 
 
+def _unit_dropout(unit: list[FFNConfig]) -> str:
+    rates = sorted({c.dropout for c in unit})
+    return f"dropout {rates[0]:g}" if len(rates) == 1 else "dropout {" + ", ".join(f"{r:g}" for r in rates) + "}"
+
+
 def _train_unit(unit: list[FFNConfig]):
     t0, started = time.perf_counter(), _now()
     c, E = unit[0], unit[0].epochs
@@ -164,7 +169,7 @@ def _train_unit(unit: list[FFNConfig]):
 
     def progress(epoch, hist):
         if epoch and (epoch % every == 0 or epoch == E):
-            print(f"[q2] width {c.width}, depth {c.depth}, dropout {c.dropout:g}: epoch {epoch}/{E}, "
+            print(f"[q2] width {c.width}, depth {c.depth}, {_unit_dropout(unit)}: epoch {epoch}/{E}, "
                   f"{time.perf_counter() - t0:.0f} s, best dev so far {hist['dev_acc'].max():.4f}", flush=True)
 
     res = fit_batched(unit, _WORKER["train"], _WORKER["dev"], _WORKER["test"], log=progress)
@@ -218,7 +223,7 @@ def width_study(ctx: Context) -> None:
                   extra_summary={"unit_wall_time_s": wall, "unit_nets": len(unit),
                                  "load_avg_1min_at_save": os.getloadavg()[0]})
         best = max(results, key=lambda r: r.best_dev_acc)
-        print(f"[q2.width] width {unit[0].width}, dropout {unit[0].dropout:g}: {wall:.0f} s; best dev "
+        print(f"[q2.width] width {unit[0].width}, {_unit_dropout(unit)}: {wall:.0f} s; best dev "
               f"{best.best_dev_acc:.4f} ({run_name(best.config)})", flush=True)
 
     train_units(units, ctx.data, n_workers, save)

@@ -62,6 +62,27 @@ def test_backprop_by_hand_equals_autograd(activation, depth, p):
             torch.testing.assert_close(a.grad, b, rtol=1e-5, atol=1e-6)
 
 
+def test_non_float32_path_uses_torch_products_and_agrees():
+    """Off the CPU/float32 fast path (a GPU, or float64 here) the products run in torch: same numbers."""
+    torch.manual_seed(1)
+    models = [FFN(n_features=30, n_classes=26, width=5, depth=2).double() for _ in range(2)]
+    net = BatchedFFN.stack(models, [0.0, 0.3])
+    X, y = torch.rand(12, 30, dtype=torch.float64), torch.randint(0, 26, (12,))
+    net.reseed(3)
+    net.loss(X, y).backward()
+    auto = [q.grad.clone() for q in net.params]
+    net.reseed(3)
+    net.backprop(X, y)
+    for a, b in zip(net.params, auto):
+        torch.testing.assert_close(a.grad, b)
+    loss, acc = net.evaluate(X, y)
+    for k, m in enumerate(models):
+        m.eval()
+        with torch.no_grad():
+            ref = torch.nn.functional.cross_entropy(m(X), y).item()
+        assert loss[k] == pytest.approx(ref, rel=1e-12)
+
+
 def test_numba_and_torch_update_backends_agree():
     tr, dv, _ = blobs(seed=1)
     cfgs = [FFNConfig(width=8, depth=2, optimizer="adam", lr=lr, l2=l2, epochs=2)

@@ -80,6 +80,8 @@ class BatchedFFN:
         on = torch.nonzero(self.p > 0).flatten().tolist()
         self._drop = (on[0], on[-1] + 1) if on else None  # range of nets that drop units
         self.rng = np.random.default_rng(0)  # dropout masks; see reseed()
+        self._grads = [torch.empty_like(t) for t in params]  # backprop writes here every step
+        self._scratch: dict[tuple, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -130,7 +132,11 @@ class BatchedFFN:
         act = _ACT[self.activation]
         drop = train and self._drop is not None
         B = X.shape[0]
-        h = act(torch.addmm(P[1], X, P[0]))  # (B, K·w)
+        if torch.is_grad_enabled() and P[0].requires_grad:
+            a = torch.addmm(P[1], X, P[0])
+        else:  # no graph needed: the fast product, as in backprop
+            a = _matmul(X, P[0].detach(), X.new_empty(B, P[0].shape[1])).add_(P[1].detach())
+        h = act(a)  # (B, K·w)
         if drop:
             h = self._dropout(h, True)
         h = h.view(B, self.K, self.width).transpose(0, 1)  # (K, B, w)
@@ -167,26 +173,23 @@ class BatchedFFN:
 
     def _mask(self, shape_first: bool, h: torch.Tensor) -> torch.Tensor | None:
         """The inverted-dropout multiplier for h (None when no net drops units): 0 with probability
-        p_k, else 1/(1 − p_k), for the units of net k. ``shape_first``: h is (B, K·w), else (K, B, w)."""
+        p_k, else 1/(1 − p_k), for the units of net k. ``shape_first``: h is (B, K·w), else (K, B, w).
+        Random numbers are drawn only for the range of nets that drop units."""
         if self._drop is None:
             return None
         k0, k1 = self._drop
         p = self.p[k0:k1]
-        if shape_first:
-            c0, c1 = k0 * self.width, k1 * self.width
-            pc = p.repeat_interleave(self.width)
-            keep = self._keep((h.shape[0], c1 - c0), pc, h)
-            if (c0, c1) == (0, h.shape[1]):
-                return keep * (1.0 / (1.0 - pc))
-            mask = torch.ones_like(h)
-            mask[:, c0:c1] = keep * (1.0 / (1.0 - pc))
-            return mask
-        pk = p[:, None, None]
-        keep = self._keep((k1 - k0, *h.shape[1:]), pk, h)
-        if (k0, k1) == (0, self.K):
-            return keep * (1.0 / (1.0 - pk))
+        if shape_first:  # nets are column blocks
+            p, axis, lo, hi = p.repeat_interleave(self.width), 1, k0 * self.width, k1 * self.width
+        else:
+            p, axis, lo, hi = p[:, None, None], 0, k0, k1
+        shape = list(h.shape)
+        shape[axis] = hi - lo
+        scaled = self._keep(tuple(shape), p, h) * (1.0 / (1.0 - p))
+        if hi - lo == h.shape[axis]:
+            return scaled
         mask = torch.ones_like(h)
-        mask[k0:k1] = keep * (1.0 / (1.0 - pk))
+        mask.narrow(axis, lo, hi - lo).copy_(scaled)
         return mask
 
     def _act_backward(self, dh: torch.Tensor, out: torch.Tensor, mask) -> torch.Tensor:
@@ -204,8 +207,8 @@ class BatchedFFN:
         ``y`` holds class indices (B,) or one-hot rows (B, C) (``fit_batched`` passes the latter)."""
         P, K, w, B = self.params, self.K, self.width, X.shape[0]
         act = _ACT[self.activation]
-        G = self._grad_buffers()
-        a1 = _matmul(X, self._weights_in(), self._buffer("a1", (B, K * w)))
+        G = self._grads
+        a1 = _matmul(X, P[0].detach(), self._buffer("a1", (B, K * w)))
         out1 = _ACT_INPLACE[self.activation](a1.add_(P[1]))  # φ(X W_in + b_in), (B, K·w)
         m1 = self._mask(True, out1)
         h = out1 if m1 is None else out1 * m1
@@ -235,27 +238,12 @@ class BatchedFFN:
         for p, g in zip(P, G):
             p.grad = g
 
-    def _grad_buffers(self) -> list[torch.Tensor]:
-        """Persistent gradient tensors, one per parameter (reused by every step)."""
-        G = getattr(self, "_G", None)
-        if G is None:
-            G = self._G = [torch.empty_like(p) for p in self.params]
-        return G
-
     def _buffer(self, name: str, shape: tuple) -> torch.Tensor:
         """A scratch tensor kept between steps (one per name and shape)."""
-        bufs = self.__dict__.setdefault("_bufs", {})
-        t = bufs.get((name, shape))
+        t = self._scratch.get((name, shape))
         if t is None:
-            t = bufs[(name, shape)] = torch.empty(shape, dtype=self.params[0].dtype,
-                                                  device=self.params[0].device)
+            t = self._scratch[(name, shape)] = self.params[0].new_empty(shape)
         return t
-
-    def _weights_in(self) -> torch.Tensor:
-        w = self.__dict__.get("_w_in")
-        if w is None:
-            w = self._w_in = self.params[0].detach()  # shares storage: sees every update
-        return w
 
     @torch.no_grad()
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, params=None, chunk: int | None = None):
@@ -264,19 +252,13 @@ class BatchedFFN:
         if len(y) == 0:
             raise ConfigError("cannot evaluate on an empty split")
         P = [p.detach() for p in (self.params if params is None else params)]
-        K, w = self.K, self.width
-        chunk = chunk or max(256, (1 << 20) // (K * w))
-        act = _ACT_INPLACE[self.activation]
+        K = self.K
+        chunk = chunk or max(256, (1 << 20) // (K * self.width))
         loss = torch.zeros(K, dtype=torch.float64, device=X.device)
         correct = torch.zeros(K, dtype=torch.int64, device=X.device)
         for i in range(0, len(y), chunk):
-            Xc, yc = X[i:i + chunk], y[i:i + chunk]
-            n = len(yc)
-            a = _matmul(Xc, P[0], self._buffer("eval", (chunk, K * w))[:n])
-            h = act(a.add_(P[1])).view(n, K, w).transpose(0, 1)
-            for j in range(1, self.depth):
-                h = act(torch.baddbmm(P[2 * j + 1], h, P[2 * j]))
-            z = torch.baddbmm(P[-1], h, P[-2])  # (K, n, C)
+            yc = y[i:i + chunk]
+            z = self.forward(X[i:i + chunk], False, P)  # (K, n, C)
             ce = F.cross_entropy(z.reshape(-1, z.shape[-1]), yc.repeat(K), reduction="none")
             loss += ce.view(K, -1).sum(1, dtype=torch.float64)
             correct += (z.argmax(-1) == yc).sum(1)

@@ -14,8 +14,9 @@ layer by layer; ``loss`` keeps the autograd route and the tests check that both 
 Where the time goes (CPU, float32): the two first-layer products X W_in and Xᵀ δ are 60–65 % of a
 step, so they run through numpy's BLAS (OpenBLAS), faster than torch's MKL for these short, wide
 shapes on the AMD CPU we measured; the optimizer is one vectorized numba kernel (next paragraph);
-mini-batches are contiguous slices of one per-epoch gather of the shuffled rows; evaluation runs in
-cache-sized chunks. ``benchmarks/q2_grid.py`` measures all of it against the textbook loop.
+two more numba kernels build the dropout masks from raw PCG64 bits (``_mask``) and fuse the first
+layer's backward (transpose, mask, φ', bias gradient); mini-batches are contiguous slices of one
+per-epoch gather of the shuffled rows; evaluation runs in cache-sized chunks. ``benchmarks/q2_grid.py`` measures all of it against the textbook loop.
 
 Optimizers (``BatchedAdam``, ``BatchedSGD``) apply ``torch.optim.Adam`` / ``SGD``'s update with
 coupled weight decay, per net:  g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;
@@ -79,6 +80,15 @@ class BatchedFFN:
             raise ConfigError(f"dropout rates must lie in [0, 1), got {self.p.tolist()}")
         on = torch.nonzero(self.p > 0).flatten().tolist()
         self._drop = (on[0], on[-1] + 1) if on else None  # range of nets that drop units
+        if on:  # per-unit dropout rate and survivor scale 1/(1 − p) of the dropping nets, (R, T) for
+            # the two layouts: first layer (1, columns of nets k0..k1), later layers (k1 − k0, w)
+            pd = self.p[on[0]:on[-1] + 1]
+            sc = 1.0 / (1.0 - pd)
+            self._drop_rates = {True: (pd.repeat_interleave(width)[None], sc.repeat_interleave(width)[None]),
+                                False: (pd[:, None].expand(-1, width).contiguous(),
+                                        sc[:, None].expand(-1, width).contiguous())}
+            self._drop_np = {k: (np.floor(q.double().cpu().numpy() * 2.0 ** 16).astype(np.uint16),
+                                 s.cpu().numpy()) for k, (q, s) in self._drop_rates.items()}
         self.rng = np.random.default_rng(0)  # dropout masks; see reseed()
         self._grads = [torch.empty_like(t) for t in params]  # backprop writes here every step
         self._scratch: dict[tuple, torch.Tensor] = {}
@@ -133,10 +143,10 @@ class BatchedFFN:
         drop = train and self._drop is not None
         B = X.shape[0]
         if torch.is_grad_enabled() and P[0].requires_grad:
-            a = torch.addmm(P[1], X, P[0])
-        else:  # no graph needed: the fast product, as in backprop
+            h = act(torch.addmm(P[1], X, P[0]))  # (B, K·w)
+        else:  # no graph needed: the fast product, as in backprop, and the activation in place
             a = _matmul(X, P[0].detach(), X.new_empty(B, P[0].shape[1])).add_(P[1].detach())
-        h = act(a)  # (B, K·w)
+            h = _ACT_INPLACE[self.activation](a)
         if drop:
             h = self._dropout(h, True)
         h = h.view(B, self.K, self.width).transpose(0, 1)  # (K, B, w)
@@ -160,36 +170,36 @@ class BatchedFFN:
         if self.params[0].device.type != "cpu":
             torch.manual_seed(seed)
 
-    def _keep(self, shape: tuple, p: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """Bernoulli(1 − p) draws of the given shape (p broadcasts against it): which units survive.
-        On the CPU: raw 32-bit words of numpy's PCG64 compared with ⌊p·2³²⌋ (exact to 2⁻³²); 3×
-        faster here than torch.rand or ``Generator.random``, which cost as much as the output layer."""
-        if like.device.type == "cpu":
-            n = math.prod(shape)
-            raw = self.rng.bit_generator.random_raw((n + 1) // 2).view(np.uint32)[:n].reshape(shape)
-            thr = np.floor(p.double().numpy() * 2.0 ** 32).astype(np.uint32)
-            return torch.from_numpy(raw >= thr)
-        return torch.rand(shape, dtype=like.dtype, device=like.device) >= p
-
-    def _mask(self, shape_first: bool, h: torch.Tensor) -> torch.Tensor | None:
+    def _mask(self, first: bool, h: torch.Tensor, slot: int | None = None) -> torch.Tensor | None:
         """The inverted-dropout multiplier for h (None when no net drops units): 0 with probability
-        p_k, else 1/(1 − p_k), for the units of net k. ``shape_first``: h is (B, K·w), else (K, B, w).
-        Random numbers are drawn only for the range of nets that drop units."""
+        p_k, else 1/(1 − p_k), for the units of net k. ``first``: h is (B, K·w), else (K, B, w).
+        Random numbers are drawn only for the range of nets that drop units. With ``slot`` (the
+        layer, as ``backprop`` passes it) the mask is written into a buffer kept between steps, whose
+        entries outside that range stay 1.
+
+        On the CPU each unit gets 16 bits of numpy's PCG64 stream (``reseed``), four per raw 64-bit
+        word, and survives iff they read ≥ ⌊p·2¹⁶⌋ (so P(drop) is p to within 2⁻¹⁶); one numba pass
+        turns them into the mask. At width 256 this costs 0.2 ms per step where torch.rand, numpy's
+        comparison and torch's product cost 1.15 ms, as much as the output layer. Elsewhere
+        torch.rand on the device."""
         if self._drop is None:
             return None
         k0, k1 = self._drop
-        p = self.p[k0:k1]
-        if shape_first:  # nets are column blocks
-            p, axis, lo, hi = p.repeat_interleave(self.width), 1, k0 * self.width, k1 * self.width
+        if slot is None:
+            mask = torch.ones_like(h)
         else:
-            p, axis, lo, hi = p[:, None, None], 0, k0, k1
-        shape = list(h.shape)
-        shape[axis] = hi - lo
-        scaled = self._keep(tuple(shape), p, h) * (1.0 / (1.0 - p))
-        if hi - lo == h.shape[axis]:
-            return scaled
-        mask = torch.ones_like(h)
-        mask.narrow(axis, lo, hi - lo).copy_(scaled)
+            mask = self._scratch.get(("mask", slot))
+            if mask is None or mask.shape != h.shape:
+                mask = self._scratch[("mask", slot)] = torch.ones_like(h)
+        part = mask[:, k0 * self.width:k1 * self.width][None] if first else mask[k0:k1]  # (R, S, T)
+        if h.device.type == "cpu":
+            n = part.numel()
+            raw = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
+            thr, scale = self._drop_np[first]
+            kernels()[3](raw.reshape(part.shape), thr, scale, part.numpy())
+        else:
+            q, scale = self._drop_rates[first]
+            part.copy_((torch.rand(part.shape, dtype=h.dtype, device=h.device) >= q[:, None]) * scale[:, None])
         return mask
 
     def _act_backward(self, dh: torch.Tensor, out: torch.Tensor, mask) -> torch.Tensor:
@@ -210,13 +220,13 @@ class BatchedFFN:
         G = self._grads
         a1 = _matmul(X, P[0].detach(), self._buffer("a1", (B, K * w)))
         out1 = _ACT_INPLACE[self.activation](a1.add_(P[1]))  # φ(X W_in + b_in), (B, K·w)
-        m1 = self._mask(True, out1)
-        h = out1 if m1 is None else out1 * m1
+        m1 = self._mask(True, out1, 0)
+        h = out1 if m1 is None else torch.mul(out1, m1, out=self._buffer("h1", out1.shape))
         h = h.view(B, K, w).transpose(0, 1)  # (K, B, w)
         saved = []  # (input h, φ(a), mask) of each stacked layer
         for j in range(1, self.depth):
             out = act(torch.baddbmm(P[2 * j + 1], h, P[2 * j]))
-            m = self._mask(False, out)
+            m = self._mask(False, out, j)
             saved.append((h, out, m))
             h = out if m is None else out * m
         z = torch.baddbmm(P[-1], h, P[-2])  # (K, B, C)
@@ -232,9 +242,14 @@ class BatchedFFN:
             torch.bmm(h_in.transpose(1, 2), da, out=G[2 * j])
             torch.sum(da, 1, keepdim=True, out=G[2 * j + 1])
             dh = torch.bmm(da, P[2 * j].transpose(1, 2))
-        da = self._act_backward(dh.transpose(0, 1).reshape(B, K * w), out1, m1)
+        if out1.dtype == torch.float32 and out1.device.type == "cpu":  # one numba pass
+            da = self._buffer("da1", out1.shape)
+            kernels()[4](dh.numpy(), out1.numpy(), (out1 if m1 is None else m1).numpy(), m1 is not None,
+                         self.activation == "relu", da.numpy(), G[1].numpy())
+        else:
+            da = self._act_backward(dh.transpose(0, 1).reshape(B, K * w), out1, m1)
+            torch.sum(da, 0, out=G[1])
         _matmul(X.t(), da, G[0])
-        torch.sum(da, 0, out=G[1])
         for p, g in zip(P, G):
             p.grad = g
 
@@ -312,7 +327,41 @@ def _numba_kernels():
                     pi = pr[i]
                     pr[i] = pi + s * (gr[i] + d * pi)
 
-    return numba, adam, sgd
+    @njit(**opts)
+    def dropout_mask(raw, thr, scale, out):
+        # raw, out: (R, S, T); thr, scale: (R, T). out = scale where raw ≥ thr, else 0.
+        R, S, T = out.shape
+        zero = scale[0, 0] * 0  # of the mask's dtype
+        for r in range(R):
+            th, sc = thr[r], scale[r]
+            for s in range(S):
+                rw, o = raw[r, s], out[r, s]
+                for t in range(T):
+                    o[t] = sc[t] if rw[t] >= th[t] else zero
+
+    @njit(**opts)
+    def first_backward(dh, out, mask, masked, relu, da, db):
+        # The first layer's ∂L/∂a (B, K·w) and ∂L/∂b_in (K·w,) from ∂L/∂h in the stacked layout
+        # (K, B, w): da = dhᵀ ⊙ mask ⊙ φ'(a), φ' from out = φ(a) (relu: [out > 0]; tanh: 1 − out²);
+        # db = Σ_b da. float32 only. Replaces a transpose copy, two products and a reduction.
+        K, B, w = dh.shape
+        zero, one = np.float32(0), np.float32(1)
+        db[:] = zero
+        for b in range(B):
+            for k in range(K):
+                lo = k * w
+                d, o, m = dh[k, b], out[b, lo:lo + w], mask[b, lo:lo + w]
+                r, acc = da[b, lo:lo + w], db[lo:lo + w]
+                for j in range(w):
+                    g = d[j] * m[j] if masked else d[j]
+                    if relu:
+                        g = g if o[j] > zero else zero
+                    else:
+                        g = g * (one - o[j] * o[j])
+                    r[j] = g
+                    acc[j] += g
+
+    return numba, adam, sgd, dropout_mask, first_backward
 
 
 _KERNELS = None
@@ -392,7 +441,7 @@ class BatchedAdam(_BatchedOptimizer):
         step = -self.lr / bc1
         bc2_sqrt = math.sqrt(bc2)
         if self.backend == "numba":
-            _, adam, _ = kernels()
+            adam = kernels()[1]
             s32 = step.astype(np.float32)
             args = (np.float32(1 - self.b1), np.float32(self.b2), np.float32(1 - self.b2),
                     np.float32(bc2_sqrt), np.float32(self.eps))
@@ -413,7 +462,7 @@ class BatchedSGD(_BatchedOptimizer):
     @torch.no_grad()
     def step(self):
         if self.backend == "numba":
-            _, _, sgd = kernels()
+            sgd = kernels()[2]
             lr = (-self.lr).astype(np.float32)
             for p, g in self._arrays():
                 sgd(p, g, lr, self._wd_np)

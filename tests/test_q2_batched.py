@@ -157,6 +157,24 @@ def test_dropout_rate_and_scale_per_net():
         torch.testing.assert_close(net(X, train=False)[0], net(X, train=False)[2])
 
 
+def test_reused_mask_buffers_match_fresh_masks():
+    """backprop writes its masks into buffers kept between steps: each step's mask equals the one a
+    fresh tensor would get from the same stream, and units of nets without dropout stay 1."""
+    torch.manual_seed(0)
+    net = BatchedFFN.replicate(FFN(n_features=4, n_classes=2, width=300, depth=3), [0.0, 0.3, 0.0, 0.5])
+    for first, h in ((True, torch.ones(40, 4 * 300)), (False, torch.ones(4, 40, 300))):
+        net.reseed(11)
+        kept = [net._mask(first, h, slot=1).clone() for _ in range(3)]
+        net.reseed(11)
+        fresh = [net._mask(first, h) for _ in range(3)]
+        for a, b in zip(kept, fresh):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+        assert not torch.equal(kept[0], kept[1])  # a new draw every step
+        nets = [m.view(40, 4, 300).transpose(0, 1) if first else m for m in kept]
+        assert all((m[0] == 1).all() and (m[2] == 1).all() for m in nets)
+        assert all(set(m[3].unique().tolist()) == {0.0, 2.0} for m in nets)
+
+
 def test_dropout_runs_train_and_differ_from_no_dropout():
     tr, dv, _ = blobs(seed=2)
     cfgs = [FFNConfig(width=32, optimizer="adam", lr=3e-3, dropout=p, epochs=2) for p in (0.0, 0.5)]

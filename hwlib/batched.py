@@ -193,14 +193,20 @@ class BatchedFFN:
                 mask = self._scratch[("mask", slot)] = torch.ones_like(h)
         part = mask[:, k0 * self.width:k1 * self.width][None] if first else mask[k0:k1]  # (R, S, T)
         if h.device.type == "cpu":
-            n = part.numel()
-            raw = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
-            thr, scale = self._drop_np[first]
-            kernels()[3](raw.reshape(part.shape), thr, scale, part.numpy())
+            self._fill_mask_cpu(part, first)
         else:
-            q, scale = self._drop_rates[first]
-            part.copy_((torch.rand(part.shape, dtype=h.dtype, device=h.device) >= q[:, None]) * scale[:, None])
+            self._fill_mask_torch(part, first)
         return mask
+
+    def _fill_mask_cpu(self, part: torch.Tensor, first: bool) -> None:
+        n = part.numel()
+        raw = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
+        thr, scale = self._drop_np[first]
+        kernels()[3](raw.reshape(part.shape), thr, scale, part.numpy())
+
+    def _fill_mask_torch(self, part: torch.Tensor, first: bool) -> None:
+        q, scale = self._drop_rates[first]
+        part.copy_((torch.rand(part.shape, dtype=part.dtype, device=part.device) >= q[:, None]) * scale[:, None])
 
     def _act_backward(self, dh: torch.Tensor, out: torch.Tensor, mask) -> torch.Tensor:
         """∂L/∂a from ∂L/∂h, where h = φ(a)·mask and out = φ(a)."""

@@ -175,6 +175,25 @@ def test_reused_mask_buffers_match_fresh_masks():
         assert all(set(m[3].unique().tolist()) == {0.0, 2.0} for m in nets)
 
 
+@pytest.mark.parametrize("fill", ["_fill_mask_cpu", "_fill_mask_torch"])
+def test_both_mask_fillers_draw_the_right_rates(fill):
+    """The CPU filler (PCG64 bits + numba) and the device filler (torch.rand), both run here on
+    CPU tensors: per-net drop rate and survivor scale, in both layouts."""
+    torch.manual_seed(0)
+    p = [0.0, 0.2, 0.5]
+    net = BatchedFFN.replicate(FFN(n_features=4, n_classes=2, width=1000, depth=2), p)
+    net.reseed(2)
+    first = torch.full((60, 3 * 1000), -1.0)
+    getattr(net, fill)(first[:, 1000:][None], True)  # the range of dropping nets, as _mask passes it
+    later = torch.full((2, 60, 1000), -1.0)
+    getattr(net, fill)(later, False)
+    for m, q in ((first[:, 1000:2000], 0.2), (first[:, 2000:], 0.5), (later[0], 0.2), (later[1], 0.5)):
+        assert (m == 0).float().mean().item() == pytest.approx(q, abs=0.01)
+        kept = m[m != 0]
+        torch.testing.assert_close(kept, torch.full_like(kept, 1 / (1 - q)))
+    assert (first[:, :1000] == -1).all()  # outside the range nothing is written
+
+
 def test_dropout_runs_train_and_differ_from_no_dropout():
     tr, dv, _ = blobs(seed=2)
     cfgs = [FFNConfig(width=32, optimizer="adam", lr=3e-3, dropout=p, epochs=2) for p in (0.0, 0.5)]

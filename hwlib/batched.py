@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import time
+from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
@@ -48,11 +49,16 @@ _ACT = {"relu": torch.relu, "tanh": torch.tanh}
 _ACT_INPLACE = {"relu": torch.relu_, "tanh": torch.tanh_}
 
 
+def _fast_path(t: torch.Tensor) -> bool:
+    """CPU float32: products through numpy's BLAS and the numba kernels; elsewhere torch ops."""
+    return t.device.type == "cpu" and t.dtype == torch.float32
+
+
 def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """out = a @ b for the first layer's two big products (X W_in and Xᵀ δ). On the CPU in float32
     they go through numpy's BLAS (OpenBLAS): for these short-and-wide shapes (64 × 784 × K·w) it ran
     20–35 % faster than torch's MKL on the AMD EPYC we measured (``benchmarks/q2_grid.py``)."""
-    if out.device.type == "cpu" and out.dtype == torch.float32:
+    if _fast_path(out):
         np.matmul(a.numpy(), b.numpy(), out=out.numpy())
     else:
         torch.mm(a, b, out=out)
@@ -185,12 +191,7 @@ class BatchedFFN:
         if self._drop is None:
             return None
         k0, k1 = self._drop
-        if slot is None:
-            mask = torch.ones_like(h)
-        else:
-            mask = self._scratch.get(("mask", slot))
-            if mask is None or mask.shape != h.shape:
-                mask = self._scratch[("mask", slot)] = torch.ones_like(h)
+        mask = torch.ones_like(h) if slot is None else self._buffer(f"mask{slot}", tuple(h.shape), fill=1.0)
         part = mask[:, k0 * self.width:k1 * self.width][None] if first else mask[k0:k1]  # (R, S, T)
         if h.device.type == "cpu":
             self._fill_mask_cpu(part, first)
@@ -202,7 +203,7 @@ class BatchedFFN:
         n = part.numel()
         raw = self.rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
         thr, scale = self._drop_np[first]
-        kernels()[3](raw.reshape(part.shape), thr, scale, part.numpy())
+        kernels().dropout_mask(raw.reshape(part.shape), thr, scale, part.numpy())
 
     def _fill_mask_torch(self, part: torch.Tensor, first: bool) -> None:
         q, scale = self._drop_rates[first]
@@ -248,9 +249,9 @@ class BatchedFFN:
             torch.bmm(h_in.transpose(1, 2), da, out=G[2 * j])
             torch.sum(da, 1, keepdim=True, out=G[2 * j + 1])
             dh = torch.bmm(da, P[2 * j].transpose(1, 2))
-        if out1.dtype == torch.float32 and out1.device.type == "cpu":  # one numba pass
+        if _fast_path(out1):  # one numba pass
             da = self._buffer("da1", out1.shape)
-            kernels()[4](dh.numpy(), out1.numpy(), (out1 if m1 is None else m1).numpy(), m1 is not None,
+            kernels().first_backward(dh.numpy(), out1.numpy(), (out1 if m1 is None else m1).numpy(), m1 is not None,
                          self.activation == "relu", da.numpy(), G[1].numpy())
         else:
             da = self._act_backward(dh.transpose(0, 1).reshape(B, K * w), out1, m1)
@@ -259,11 +260,14 @@ class BatchedFFN:
         for p, g in zip(P, G):
             p.grad = g
 
-    def _buffer(self, name: str, shape: tuple) -> torch.Tensor:
-        """A scratch tensor kept between steps (one per name and shape)."""
+    def _buffer(self, name: str, shape: tuple, fill: float | None = None) -> torch.Tensor:
+        """A scratch tensor kept between steps (one per name and shape); ``fill`` sets it once, when
+        it is made."""
         t = self._scratch.get((name, shape))
         if t is None:
             t = self._scratch[(name, shape)] = self.params[0].new_empty(shape)
+            if fill is not None:
+                t.fill_(fill)
         return t
 
     @torch.no_grad()
@@ -299,7 +303,6 @@ def _numba_kernels():
     # pool would fight torch's OpenMP threads (setting numba's thread count even resets torch's).
     # Parallelism comes from torch's matrix products, or from units in separate processes (hwlib.q2).
     # error_model="numpy" drops the division-by-zero check that would stop LLVM from vectorizing.
-    import numba
     from numba import njit
 
     opts = dict(cache=True, error_model="numpy", boundscheck=False)
@@ -367,7 +370,7 @@ def _numba_kernels():
                     r[j] = g
                     acc[j] += g
 
-    return numba, adam, sgd, dropout_mask, first_backward
+    return SimpleNamespace(adam=adam, sgd=sgd, dropout_mask=dropout_mask, first_backward=first_backward)
 
 
 _KERNELS = None
@@ -392,7 +395,7 @@ class _BatchedOptimizer:
             raise ConfigError(f"ℓ2 values must be ≥ 0, got {self.l2.tolist()}")
         device = net.params[0].device
         if backend == "auto":
-            backend = "numba" if device.type == "cpu" and net.params[0].dtype == torch.float32 else "torch"
+            backend = "numba" if _fast_path(net.params[0]) else "torch"
         if backend not in ("numba", "torch"):
             raise ConfigError(f"unknown optimizer backend {backend!r}; use 'auto', 'numba' or 'torch'")
         if backend == "numba" and device.type != "cpu":
@@ -402,6 +405,8 @@ class _BatchedOptimizer:
         dt = net.params[0].dtype
         self._wd_t = torch.tensor(self.l2, dtype=dt, device=device).view(1, net.K, 1)
         self._wd_np = self.l2.astype(np.float32)
+        self._arrays_key: list[int] | None = None  # see _arrays()
+        self._arrays_cache: list[tuple[np.ndarray, ...]] = []
 
     def zero_grad(self):
         for p in self.net.params:
@@ -415,7 +420,7 @@ class _BatchedOptimizer:
         once while the gradients stay in the same tensors (``BatchedFFN.backprop`` reuses them)."""
         grads = [p.grad for p in self.net.params]
         key = [g.data_ptr() for g in grads]
-        if getattr(self, "_arrays_key", None) != key:
+        if self._arrays_key != key:
             state = [self.views, _model_views(self.net, grads)] + [
                 _model_views(self.net, s) for s in self._state()]
             self._arrays_cache = [tuple(t.detach().numpy() for t in ts) for ts in zip(*state)]
@@ -447,7 +452,7 @@ class BatchedAdam(_BatchedOptimizer):
         step = -self.lr / bc1
         bc2_sqrt = math.sqrt(bc2)
         if self.backend == "numba":
-            adam = kernels()[1]
+            adam = kernels().adam
             s32 = step.astype(np.float32)
             args = (np.float32(1 - self.b1), np.float32(self.b2), np.float32(1 - self.b2),
                     np.float32(bc2_sqrt), np.float32(self.eps))
@@ -468,7 +473,7 @@ class BatchedSGD(_BatchedOptimizer):
     @torch.no_grad()
     def step(self):
         if self.backend == "numba":
-            sgd = kernels()[2]
+            sgd = kernels().sgd
             lr = (-self.lr).astype(np.float32)
             for p, g in self._arrays():
                 sgd(p, g, lr, self._wd_np)

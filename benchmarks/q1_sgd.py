@@ -5,7 +5,7 @@ In one process, on the same data and the same shuffles, for the perceptron, logi
 
 * baseline  a plain per-sample numpy loop written as a textbook (or the course skeleton) would:
             weights in the (classes × features) layout, ``W @ x``, ``np.outer`` updates;
-* hwlib     ``model.train_epoch`` (compiled numba epoch, same steps);
+* hwlib     ``hwlib.fast.sgd`` models' ``train_epoch`` (compiled numba epoch, same steps);
 * sklearn   ``Perceptron`` / ``SGDClassifier(log_loss)`` / ``MLPClassifier(sgd, batch_size=1)``
             for reference only (one-vs-rest linear models, its own shuffling: accuracies differ).
 
@@ -34,8 +34,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from hwlib.data import course_view, load_letters  # noqa: E402
-from hwlib.linear import LogisticRegression, Perceptron  # noqa: E402
-from hwlib.mlp import MLP  # noqa: E402
+from hwlib.fast.sgd import FastLogisticRegression, FastMLP, FastPerceptron  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- textbook baselines
@@ -122,9 +121,9 @@ def bench(data, epochs: int, n_train: int | None, with_sklearn: bool) -> list[di
     D = Xtr_b.shape[1]
     # perceptron
     Wb = np.zeros((26, D))
-    ours = Perceptron(D)
+    ours = FastPerceptron(D)
     # the first call of a compiled kernel loads/compiles it: not part of the timing
-    Perceptron(D).train_epoch(Xtr_b[:2], ytr[:2], np.arange(2))
+    FastPerceptron(D).train_epoch(Xtr_b[:2], ytr[:2], np.arange(2))
     sk = None
     if with_sklearn:
         from sklearn.linear_model import Perceptron as SkPerceptron, SGDClassifier
@@ -135,8 +134,8 @@ def bench(data, epochs: int, n_train: int | None, with_sklearn: bool) -> list[di
     # logistic regression (a)
     lr, l2 = 1e-4, 1e-5
     Wb = np.zeros((26, D))
-    ours = LogisticRegression(D, lr=lr, l2=l2)
-    LogisticRegression(D).train_epoch(Xtr_b[:2], ytr[:2], np.arange(2))
+    ours = FastLogisticRegression(D, lr=lr, l2=l2)
+    FastLogisticRegression(D).train_epoch(Xtr_b[:2], ytr[:2], np.arange(2))
     if with_sklearn:
         sk = SGDClassifier(loss="log_loss", penalty="l2", alpha=l2, learning_rate="constant", eta0=lr,
                            max_iter=epochs, tol=None, shuffle=True, random_state=42, fit_intercept=False)
@@ -144,11 +143,11 @@ def bench(data, epochs: int, n_train: int | None, with_sklearn: bool) -> list[di
             lambda X: (X @ Wb.T).argmax(1), lambda o: ours.train_epoch(Xtr_b, ytr, o), ours.predict,
             Xtr_b, Xdv_b, sk)
     # MLP: first the per-step agreement from the same start, then the timed epochs
-    ours = MLP(784, [100], 26, lr=1e-3, seed=42)
-    MLP(784, [100], 26).train_epoch(Xtr[:2], ytr[:2], np.arange(2))
+    ours = FastMLP(784, [100], 26, lr=1e-3, seed=42)
+    FastMLP(784, [100], 26).train_epoch(Xtr[:2], ytr[:2], np.arange(2))
     W1, W2 = ours.W[0].T.copy(), ours.W[1].T.copy()
     b1, b2 = ours.b[0].copy(), ours.b[1].copy()
-    probe = MLP(784, [100], 26, lr=1e-3, seed=42)
+    probe = FastMLP(784, [100], 26, lr=1e-3, seed=42)
     pW1, pb1, pW2, pb2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
     probe.train_epoch(Xtr, ytr, orders[0][:50])
     baseline_mlp_epoch(pW1, pb1, pW2, pb2, Xtr, ytr, orders[0][:50], 1e-3)

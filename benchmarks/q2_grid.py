@@ -1,5 +1,5 @@
 """Q2 grid speed: the textbook loop (DataLoader over a TensorDataset, one model at a time, torch.optim)
-against hwlib's batched trainer (the grid's units of ``hwlib.q2.grid_units`` as one model each,
+against hwlib's batched trainer (the grid's units of ``hwlib.experiments.q2.grid_units`` as one model each,
 hand-written backprop, fused optimizer), measured in the same run on the same data.
 
 For each width it times ``--steps`` training steps of each method (batch 64, Adam, relu) and one
@@ -28,9 +28,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from threadpoolctl import threadpool_limits
 
-from hwlib.batched import BatchedAdam, BatchedFFN, kernels, train_epoch
-from hwlib.ffn import FFN, evaluate
-from hwlib.q2 import GRID_WIDTHS, grid_units, width_grid_configs
+from hwlib.experiments.q2 import GRID_WIDTHS, grid_units, width_grid_configs
+from hwlib.fast.batched import BatchedFFN, train_epoch
+from hwlib.fast.kernels import kernels
+from hwlib.fast.optim import BatchedAdam
+from hwlib.models.ffn import FFN, evaluate
 
 EPOCHS = 30
 
@@ -72,9 +74,9 @@ def textbook(width, Xtr, ytr, Xdv, ydv, steps):
 
 def ours(width, Xtr, ytr, Xdv, ydv, steps):
     """Seconds per training step and per evaluation, summed over the grid's units of this width
-    (``hwlib.q2.grid_units``: one unit of 16 up to width 64, else two of 8), and the number of
+    (``hwlib.experiments.q2.grid_units``: one unit of 16 up to width 64, else two of 8), and the number of
     configurations.
-    Steps run through ``hwlib.batched.train_epoch``, the grid's own loop (one gather of the shuffled
+    Steps run through ``hwlib.fast.batched.train_epoch``, the grid's own loop (one gather of the shuffled
     rows, then contiguous mini-batches), on ``steps`` mini-batches."""
     t_step = t_eval = 0.0
     K = 0

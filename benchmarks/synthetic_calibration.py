@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hwlib import synthetic  # noqa: E402
+from hwlib.data import synthetic  # noqa: E402
 
 
 def _tensors(X, y):

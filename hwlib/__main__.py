@@ -1,5 +1,5 @@
 import sys
 
-from hwlib.cli import main
+from hwlib.experiments.cli import main
 
 sys.exit(main())

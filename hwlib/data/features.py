@@ -2,7 +2,7 @@
 
 Every map takes uint8 images ``(N, 28, 28)`` (0..255, upright) and returns float64 rows ``(N, D)``;
 ``fit`` sees the training images only (PCA needs them; the others ignore them). The linear models
-then append the constant-1 bias feature (:func:`hwlib.linear.add_bias`).
+then append the constant-1 bias feature (:func:`hwlib.models.linear.add_bias`).
 
 * ``raw``       the course's view: 784 pixels / 256.
 * ``maxpool2``  2×2 max pooling of the pixels / 256 → 14×14 = 196: a stroke survives if any pixel of
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hwlib.constants import PIXEL_SCALE
 from hwlib.errors import ConfigError, DataError
 
 
@@ -35,7 +36,7 @@ def _images(X: np.ndarray) -> np.ndarray:
 
 def pool(X: np.ndarray, size: int, how: str) -> np.ndarray:
     """Non-overlapping ``size``×``size`` pooling (``how`` = "max" or "mean") of pixels / 256."""
-    X = _images(X).astype(np.float64) / 256.0
+    X = _images(X).astype(np.float64) / PIXEL_SCALE
     n, h, w = X.shape
     if h % size or w % size:
         raise ConfigError(f"pool size {size} does not divide the {h}×{w} image")
@@ -54,7 +55,7 @@ class FeatureMap:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = _images(X)
-        return X.reshape(len(X), -1).astype(np.float64) / 256.0
+        return X.reshape(len(X), -1).astype(np.float64) / PIXEL_SCALE
 
     def picture(self, X: np.ndarray) -> np.ndarray:
         return self.transform(X).reshape(-1, 28, 28)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hwlib.data import LETTERS, N_CLASSES, Letters, Split, class_counts
+from hwlib.constants import LETTERS, N_CLASSES
+from hwlib.data import Letters, Split, class_counts
 
 
 def sample_grid(split: Split, n: int = 40, ncols: int = 10, seed: int = 0, title: str | None = None,

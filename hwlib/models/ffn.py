@@ -1,4 +1,4 @@
-"""Feed-forward classifiers in PyTorch (Question 2): the model, one training step, evaluation, fit.
+"""Feed-forward classifiers in PyTorch (Question 2.1): the network, one training step, evaluation.
 
 A net of depth L and width w maps a flattened image x ∈ R^784 (pixels / 256) to 26 logits:
     h_0 = x,   h_l = drop_p(φ(W_l h_{l-1} + b_l))  (l = 1..L),   z = W_out h_L + b_out,
@@ -7,32 +7,29 @@ rest by 1/(1-p); the identity in eval mode). Loss: mean cross-entropy −log sof
 ℓ2 enters as weight decay λ: the optimizer steps on g = ∇L + λθ, the gradient of L + (λ/2)‖θ‖²
 (SGD: θ ← θ − ηg; Adam: the moments of that g — ``torch.optim.Adam(weight_decay=λ)``).
 
-``fit`` trains one configuration the plain way (an ``nn.Module`` and a ``torch.optim`` optimizer,
-mini-batches drawn by indexing tensors with a seeded permutation — no DataLoader) and records,
-before training and after every epoch, the train loss/accuracy and dev loss/accuracy on the whole
-splits in eval mode (epochs + 1 points), keeping the weights of the best dev accuracy.
-The same code runs on CUDA when it is available, else on the CPU.
-``hwlib.batched`` trains many configurations of one shape at once and is checked against ``fit``.
+``fit`` trains one configuration with the book's one protocol (``hwlib.training.fit``): an
+``nn.Module``, a ``torch.optim`` optimizer, mini-batches drawn by indexing tensors with a seeded
+permutation (no DataLoader), train and dev loss/accuracy on the whole splits in eval mode before
+training and after every epoch, the best-dev checkpoint. It runs on CUDA when available, else the
+CPU. ``hwlib.fast.batched`` trains many configurations of one shape at once; the tests prove it
+agrees with ``fit``.
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from hwlib import training
+from hwlib.constants import N_CLASSES, N_PIXELS, PIXEL_SCALE
 from hwlib.errors import ConfigError
 
-N_FEATURES = 784
-N_CLASSES = 26
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 OPTIMIZERS = ("sgd", "adam")
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
 
 
 @dataclass(frozen=True)
@@ -90,7 +87,7 @@ class FFN(nn.Module):
     """``depth`` hidden layers of ``width`` units (Linear → activation → Dropout), then a Linear to
     the classes. Weights start with PyTorch's default Linear initialisation, U(±1/√fan_in)."""
 
-    def __init__(self, n_features: int = N_FEATURES, n_classes: int = N_CLASSES, width: int = 32,
+    def __init__(self, n_features: int = N_PIXELS, n_classes: int = N_CLASSES, width: int = 32,
                  depth: int = 1, activation: str = "relu", dropout: float = 0.0):
         super().__init__()
         check_architecture(width, depth, activation, dropout)
@@ -107,7 +104,7 @@ class FFN(nn.Module):
         self.n_features, self.n_classes = n_features, n_classes
 
     @classmethod
-    def from_config(cls, cfg: FFNConfig, n_features: int = N_FEATURES, n_classes: int = N_CLASSES) -> "FFN":
+    def from_config(cls, cfg: FFNConfig, n_features: int = N_PIXELS, n_classes: int = N_CLASSES) -> "FFN":
         return cls(n_features, n_classes, cfg.width, cfg.depth, cfg.activation, cfg.dropout)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
@@ -121,7 +118,7 @@ class FFN(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def n_params(width: int, depth: int, n_features: int = N_FEATURES, n_classes: int = N_CLASSES) -> int:
+def n_params(width: int, depth: int, n_features: int = N_PIXELS, n_classes: int = N_CLASSES) -> int:
     """Weights + biases: (D+1)w + (L−1)(w+1)w + (w+1)C."""
     return (n_features + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_classes
 
@@ -132,8 +129,8 @@ def default_device() -> torch.device:
 
 
 def as_tensors(split, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(X, y) tensors on ``device``: X float32 (N, 784) = pixels / 256 (the course's scaling,
-    ``hwlib.data.course_view`` in float32), y int64. ``split`` is a ``Split`` or an (X, y) pair
+    """(X, y) tensors on ``device``: X float32 (N, 784) = pixels / PIXEL_SCALE (the course's
+    scaling, ``hwlib.data.course_view`` in float32), y int64. ``split`` is a ``Split`` or an (X, y) pair
     (X already features, used as given)."""
     device = torch.device(device) if device is not None else default_device()
     if isinstance(split, (tuple, list)):
@@ -142,7 +139,7 @@ def as_tensors(split, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         y = torch.as_tensor(y, dtype=torch.int64)
     else:
         Xu = torch.from_numpy(np.ascontiguousarray(split.X).reshape(len(split.y), -1))
-        X = Xu.to(torch.float32).div_(256.0)
+        X = Xu.to(torch.float32).div_(PIXEL_SCALE)
         y = torch.as_tensor(split.y, dtype=torch.int64)
     if X.ndim != 2 or len(X) != len(y):
         raise ConfigError(f"expected X of shape (N, features) and N labels, got {tuple(X.shape)} and {len(y)}")
@@ -156,7 +153,7 @@ def make_optimizer(model: nn.Module, cfg: FFNConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.l2)
 
 
-def train_batch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
+def train_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer) -> float:
     """One step on a mini-batch: forward in train mode, mean cross-entropy, backward, update."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
@@ -191,73 +188,42 @@ def permutations(n: int, seed: int):
         yield torch.randperm(n, generator=gen)
 
 
-@dataclass
-class FitResult:
-    """What a training run produces: per-epoch history (epoch 0 = before training), the best-dev
-    checkpoint and its test score."""
-    config: FFNConfig
-    history: dict[str, list]
-    best_epoch: int
-    best_dev_acc: float
-    test_loss: float | None
-    test_acc: float | None
-    wall_time_s: float
-    state: dict = field(repr=False, default_factory=dict)  # best-dev weights (model.state_dict())
+class Learner:
+    """A network, its optimizer and a batch size, seen through the training protocol of
+    ``hwlib.training.fit``: an epoch is ``train_step`` on consecutive slices of ``order``."""
 
-    @property
-    def final_train_acc(self) -> float:
-        return self.history["train_acc"][-1]
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, batch_size: int):
+        self.model, self.optimizer, self.batch_size = model, optimizer, batch_size
 
-    def summary(self) -> dict:
-        h = self.history
-        return {"best_epoch": self.best_epoch, "best_dev_acc": self.best_dev_acc,
-                "test_acc": self.test_acc, "test_loss": self.test_loss,
-                "train_acc_at_best": h["train_acc"][self.best_epoch],
-                "final_train_acc": h["train_acc"][-1], "final_train_loss": h["train_loss"][-1],
-                "final_dev_acc": h["dev_acc"][-1], "final_dev_loss": h["dev_loss"][-1],
-                "max_train_acc": max(h["train_acc"])}
+    def train_epoch(self, X: torch.Tensor, y: torch.Tensor, order: torch.Tensor) -> None:
+        order = order.to(X.device)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            train_step(self.model, X[idx], y[idx], self.optimizer)
+
+    def evaluate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        return evaluate(self.model, X, y)
+
+    def state_dict(self) -> dict:
+        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state)
 
 
-def new_history() -> dict[str, list]:
-    return {k: [] for k in HISTORY_KEYS}
-
-
-def fit(cfg: FFNConfig, train, dev, test=None, *, device=None, log=None) -> FitResult:
-    """Train one configuration; see the module docstring for what is recorded.
-
-    ``train``/``dev``/``test`` are ``Split``s or (X, y) pairs. Seeding: ``torch.manual_seed(seed)``
-    before building the model (initial weights; dropout then draws from the same global stream) and
-    a separate generator seeded ``seed`` for the shuffles. ``log(epoch, history)`` is called per epoch.
-    """
-    t0 = time.perf_counter()
+def fit(cfg: FFNConfig, train, dev, test=None, *, device=None, progress: bool | None = None) -> training.FitResult:
+    """Train one configuration with ``hwlib.training.fit``; ``train``/``dev``/``test`` are
+    ``Split``s or (X, y) pairs. Seeding: ``torch.manual_seed(seed)`` before building the model
+    (initial weights; dropout then draws from the same global stream) and a separate generator
+    seeded ``seed`` for the shuffles."""
     device = torch.device(device) if device is not None else default_device()
     Xtr, ytr = as_tensors(train, device)
-    Xdv, ydv = as_tensors(dev, device)
     torch.manual_seed(cfg.seed)
     model = FFN.from_config(cfg, Xtr.shape[1], N_CLASSES).to(device)
-    opt = make_optimizer(model, cfg)
-    hist = new_history()
-    best_epoch, best_acc, best_state = -1, -1.0, None
-    shuffles = permutations(len(ytr), cfg.seed)
-    for epoch in range(cfg.epochs + 1):
-        if epoch > 0:
-            perm = next(shuffles).to(device)
-            for i in range(0, len(perm), cfg.batch_size):
-                idx = perm[i:i + cfg.batch_size]
-                train_batch(model, Xtr[idx], ytr[idx], opt)
-        tl, ta = evaluate(model, Xtr, ytr)
-        dl, da = evaluate(model, Xdv, ydv)
-        for k, v in zip(HISTORY_KEYS, (epoch, tl, ta, dl, da)):
-            hist[k].append(v)
-        if da > best_acc:
-            best_epoch, best_acc = epoch, da
-            best_state = copy.deepcopy(model.state_dict())
-        if log is not None:
-            log(epoch, hist)
-    model.load_state_dict(best_state)
-    test_loss = test_acc = None
-    if test is not None:
-        test_loss, test_acc = evaluate(model, *as_tensors(test, device))
-    state = {k: v.detach().cpu() for k, v in best_state.items()}
-    return FitResult(cfg, hist, best_epoch, best_acc, test_loss, test_acc,
-                     time.perf_counter() - t0, state)
+    learner = Learner(model, make_optimizer(model, cfg), cfg.batch_size)
+    res = training.fit(learner, (Xtr, ytr), as_tensors(dev, device),
+                       None if test is None else as_tensors(test, device), epochs=cfg.epochs,
+                       shuffles=permutations(len(ytr), cfg.seed), config=cfg,
+                       desc=f"width {cfg.width}, depth {cfg.depth}", progress=progress)
+    res.state = {k: v.cpu() for k, v in res.state.items()}
+    return res

@@ -2,7 +2,7 @@
 
 ``sparsemax`` and ``relumax`` are autograd Functions with explicit backward passes from the closed forms:
     sparsemax:  dz = 1_S * (g - mean_{j in S} g_j)                      (Martins & Astudillo 2016)
-    relumax_b:  w = 1_S * (g - p.g) / D,  dz = w - e_k * sum(w)          (= J^T g, J from hwlib.maps)
+    relumax_b:  w = 1_S * (g - p.g) / D,  dz = w - e_k * sum(w)          (= J^T g, J from hwlib.models.maps)
 ``sparsemax_autograd`` / ``relumax_autograd`` build the same maps from differentiable primitives
 (sort, cumsum, max, relu) so that the tests can compare the hand-written backward with torch.autograd.
 """

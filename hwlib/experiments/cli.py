@@ -34,7 +34,7 @@ def _data_info(args) -> None:
 
 
 def _data_download(args) -> None:
-    from hwlib import emnist
+    from hwlib.data import emnist
     from hwlib.data import real_data_dir
     dest = Path(args.dest) if args.dest else real_data_dir()
     if args.archive:
@@ -49,7 +49,7 @@ def _data_download(args) -> None:
 
 def _data_synthetic(args) -> None:
     from hwlib.data import PROFILE_SIZES
-    from hwlib import synthetic
+    from hwlib.data import synthetic
     t0 = time.perf_counter()
     synthetic.make_splits(PROFILE_SIZES[args.profile or "full"], seed=args.seed)
     print(f"synthetic letters ({args.profile or 'full'}) ready in {time.perf_counter() - t0:.1f} s: "
@@ -57,7 +57,7 @@ def _data_synthetic(args) -> None:
 
 
 def _list(args) -> None:
-    from hwlib import results
+    from hwlib.experiments import results
     from hwlib.data import active_profile, load_letters
     from hwlib.experiments import registry
     profile = args.profile or active_profile()

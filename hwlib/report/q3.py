@@ -1,5 +1,5 @@
 """The original report's Question 3 claims, each checked live: a verdict computed from a SymPy
-derivation (hwlib.symbolic) and a numeric check against torch.autograd (float64).
+derivation (hwlib.theory.symbolic) and a numeric check against torch.autograd (float64).
 
 ``autograd_agreement`` measures the largest |closed form - autograd| over random z (several K, b,
 with entries outside the support); ``check_report_claims`` returns one ``Verdict`` per claim.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwlib import maps
+from hwlib.models import maps
 
 KS = (2, 3, 5, 10)
 BS = (0.25, 1.0, 3.0)
@@ -66,7 +66,7 @@ def autograd_agreement(n_per_case: int = 40, seed: int = 0) -> dict:
     """
     import torch
 
-    from hwlib import maps_torch as mt
+    from hwlib.models import maps_torch as mt
 
     rng = np.random.default_rng(seed)
     worst = {"jacobian": 0.0, "eps_loss_grad": 0.0, "eps_loss_grad_relative": 0.0, "sparsemax_backward": 0.0,
@@ -123,7 +123,7 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
     """One verdict per Question 3 claim of the original report (all computed now)."""
     import sympy as sp
 
-    from hwlib import symbolic as sym
+    from hwlib.theory import symbolic as sym
 
     agr = agreement or autograd_agreement(n_per_case=10)
     out = []
@@ -195,7 +195,7 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                  "relumax": " The derivative does not exist at t = +-b (jump 0 <-> 1/b); at t = 0 both pieces give 1/(4b)."}
         out.append(Verdict("3.3", text, "confirmed" if rep[name] and num < 1e-12 else "refuted",
                            f"SymPy pieces derived from the definitions (support enumeration) equal the report's on every "
-                           f"region: {rep[name]}; hwlib.maps.p2 vs the maps on 801 t: {_fmt(num)}.{kinks[name]}"))
+                           f"region: {rep[name]}; hwlib.models.maps.p2 vs the maps on 801 t: {_fmt(num)}.{kinks[name]}"))
 
     conv = sym.k2_relumax_vs_sparsemax(1)
     sup = conv["sup_difference"]

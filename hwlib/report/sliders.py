@@ -16,7 +16,7 @@ import io
 
 import numpy as np
 
-from hwlib import maps
+from hwlib.models import maps
 from hwlib.errors import ConfigError
 
 COLORS = {"softmax": "#1f77b4", "sparsemax": "#d62728", "relumax": "#2ca02c"}

@@ -1,51 +1,22 @@
-"""Small helpers that chapter cells call: figures that work offline, dataset banners, records.
+"""What chapter cells call besides the tables and figures: dataset banners, recorded-or-live
+results, the package source shown on the page, and facts glued into the chapter's sentences.
 
 Chapters never train for minutes: ``recorded_or_live`` returns the recorded runs of the active
-dataset and profile from ``results/``; only when there are none does it run the experiment in the
-*quick* profile, into a throw-away folder, and says so.
+dataset and profile from ``results/``; only when there are none does it run the experiment (and
+the ones it needs) in the *quick* profile, into one throw-away folder per session, and says so.
 """
 from __future__ import annotations
 
 import functools
 import html
+import inspect
 import tempfile
 from pathlib import Path
 
-from hwlib import results
 from hwlib.data import active_profile, dataset_slug
-
-
-class PlotlyFigure:
-    """Display wrapper: Jupyter gets plotly's own mimetype (interactive, kernel-side plotly.js);
-    the book gets a static HTML div that uses the locally served plotly.min.js (no CDN)."""
-
-    def __init__(self, fig):
-        self.fig = fig
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {
-            "application/vnd.plotly.v1+json": self.fig.to_plotly_json(),
-            "text/html": self.fig.to_html(include_plotlyjs=False, full_html=False,
-                                          config={"displaylogo": False, "responsive": True}),
-        }
-
-
-def show_plotly(fig) -> PlotlyFigure:
-    """Use instead of ``fig.show()`` (whose output the book would drop)."""
-    return PlotlyFigure(fig)
-
-
-class HTMLBlock:
-    def __init__(self, body: str):
-        self.body = body
-
-    def _repr_html_(self) -> str:
-        return self.body
-
-
-def admonition(title: str, body_html: str, kind: str = "note") -> HTMLBlock:
-    return HTMLBlock(f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
-                     f"{body_html}</div>")
+from hwlib.experiments import results
+from hwlib.paths import REPO_ROOT
+from hwlib.report.common import HTMLBlock, admonition
 
 
 def dataset_banner(obj, live: bool = False) -> HTMLBlock:
@@ -78,18 +49,23 @@ def dataset_banner(obj, live: bool = False) -> HTMLBlock:
 
 
 @functools.lru_cache(maxsize=None)
+def _live_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix="hwlib-live-"))
+
+
+@functools.lru_cache(maxsize=None)
 def _live(experiment: str, slug: str) -> tuple[dict, ...]:
     from hwlib.data import load_letters
     from hwlib.experiments import run_experiment
-    root = Path(tempfile.mkdtemp(prefix="hwlib-live-"))
     data = load_letters(profile="quick")
     if len(data.train) == 0:  # e.g. HWLIB_DATA points at the real test-only fragment
         data = load_letters("synthetic", profile="quick")
-    return tuple(run_experiment(experiment, "quick", root=root, data=data))
+    return tuple(run_experiment(experiment, "quick", root=_live_root(), data=data))
 
 
 def recorded_or_live(experiment: str, profile: str | None = None) -> tuple[list[dict], bool]:
-    """(records, live): recorded runs for the active dataset + profile, else a live quick run."""
+    """(records, live): recorded runs for the active dataset + profile, else a live quick run
+    (experiments that need others share one live folder, so nothing is trained twice)."""
     profile = profile or active_profile()
     slug = dataset_slug()
     recs = results.load_all(experiment, slug, profile)
@@ -98,14 +74,34 @@ def recorded_or_live(experiment: str, profile: str | None = None) -> tuple[list[
     return list(_live(experiment, slug)), True
 
 
-def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None,
-               caption: str | None = None) -> HTMLBlock:
-    """A plain HTML table (rows with an index in ``highlight`` are bold) — no pandas needed."""
-    highlight = highlight or set()
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{'<b>' if i in highlight else ''}{html.escape(str(c))}"
-                         f"{'</b>' if i in highlight else ''}</td>" for c in r) + "</tr>"
-        for i, r in enumerate(rows))
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return HTMLBlock(f'<table class="table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+class Source:
+    """The source code of a function or class of hwlib, displayed as a highlighted code block
+    (Markdown in the book and in Jupyter), with the file it comes from."""
+
+    def __init__(self, *objs):
+        self.objs = objs
+
+    def text(self) -> str:
+        return "\n\n".join(inspect.cleandoc("\n" + inspect.getsource(o)) if inspect.isfunction(o)
+                           and "." in o.__qualname__ else inspect.getsource(o).rstrip() for o in self.objs)
+
+    def _repr_markdown_(self) -> str:
+        files = dict.fromkeys(Path(inspect.getsourcefile(o)).resolve().relative_to(REPO_ROOT).as_posix()
+                              for o in self.objs)
+        names = ", ".join(f"`{o.__qualname__}`" for o in self.objs)
+        return f"```python\n{self.text()}\n```\n\n{names} from " + ", ".join(f"`{f}`" for f in files)
+
+
+def show_source(*objs) -> Source:
+    """Show the package's own code of ``objs`` on the page: what the page shows is what ran."""
+    return Source(*objs)
+
+
+def glue_facts(prefix: str, facts: dict) -> None:
+    """Glue every fact as ``<prefix>_<key>`` (not displayed) for ``{glue:text}`` roles in the
+    chapter's prose; numpy scalars become plain Python numbers so that format specs apply."""
+    from myst_nb import glue
+    for key, value in facts.items():
+        if hasattr(value, "item"):
+            value = value.item()
+        glue(f"{prefix}_{key}", value, display=False)

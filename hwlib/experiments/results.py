@@ -207,5 +207,14 @@ def load_arrays(record: dict) -> dict[str, np.ndarray]:
         raise ResultError(f"cannot read arrays {path}: {e}; rerun the experiment to regenerate it") from e
 
 
+def best_run(records: list[dict]) -> dict:
+    """The run with the highest best-dev accuracy; ties go to the run that reached it at an earlier
+    epoch, then to the run name's order."""
+    if not records:
+        raise ResultError("no records to choose the best run from; run the experiment first "
+                          "(python -m hwlib run NAME)")
+    return min(records, key=lambda r: (-r["summary"]["best_dev_acc"], r["summary"]["best_epoch"], r["run"]))
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,10 +1,12 @@
-"""K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid).
+"""K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid):
+``fit_batched`` reproduces ``hwlib.models.ffn.fit`` run on each configuration alone (see the end of
+this text for exactly how far; ``tests/test_q2_batched.py`` proves it).
 
 The width grid has 16 configurations per width that differ only in learning rate, dropout and ℓ2;
-``hwlib.q2.grid_units`` groups them into units (16 nets up to width 64, else 8 of one dropout
+``hwlib.experiments.q2.grid_units`` groups them into units (16 nets up to width 64, else 8 of one dropout
 rate) trained together here. The nets of a unit start from the same initial weights (same seed)
-and see the same mini-batches (same shuffles), so they can share every step: the first layer of all K nets is one matrix ``W_in`` of shape (784, K·w) —
-one matrix product per batch instead of K — and the later layers are stacked (K, ·, ·) tensors
+and see the same mini-batches (same shuffles), so they can share every step: the first layer of
+all K nets is one matrix ``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are stacked (K, ·, ·) tensors
 multiplied with ``torch.baddbmm``. Each net keeps its own learning rate, dropout rate and weight
 decay. The loss is Σ_k mean-CE_k, whose gradient with respect to net k's weights is exactly net
 k's own gradient, so one backward pass serves all K. ``backprop`` writes that gradient by hand (no
@@ -13,17 +15,14 @@ layer by layer; ``loss`` keeps the autograd route and the tests check that both 
 
 Where the time goes (CPU, float32): the two first-layer products X W_in and Xᵀ δ are 60–65 % of a
 step, so they run through numpy's BLAS (OpenBLAS), faster than torch's MKL for these short, wide
-shapes on the AMD CPU we measured; the optimizer is one vectorized numba kernel (next paragraph);
-two more numba kernels build the dropout masks from raw PCG64 bits (``_mask``) and fuse the first
-layer's backward (transpose, mask, φ', bias gradient); mini-batches are contiguous slices of one
-per-epoch gather of the shuffled rows; evaluation runs in cache-sized chunks. ``benchmarks/q2_grid.py`` measures all of it against the textbook loop.
+shapes on the AMD CPU we measured; the optimizer is one vectorized numba kernel
+(``hwlib.fast.optim``); two more numba kernels (``hwlib.fast.kernels``) build the dropout masks
+from raw PCG64 bits (``_mask``) and fuse the first layer's backward (transpose, mask, φ', bias
+gradient); mini-batches are contiguous slices of one per-epoch gather of the shuffled rows;
+evaluation runs in cache-sized chunks. ``benchmarks/q2_grid.py`` measures it against the textbook
+loop.
 
-Optimizers (``BatchedAdam``, ``BatchedSGD``) apply ``torch.optim.Adam`` / ``SGD``'s update with
-coupled weight decay, per net:  g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;
-θ ← θ − (η_k / (1−β1^t)) · m / (√v / √(1−β2^t) + ε).  On the CPU one fused numba kernel reads and
-writes each parameter once per step; elsewhere the same formula runs as torch operations.
-
-What equals ``hwlib.ffn.fit`` run on each configuration alone: initial weights (bit for bit), the
+What equals ``hwlib.models.ffn.fit`` run on each configuration alone: initial weights (bit for bit), the
 mini-batch order (bit for bit), and, with dropout 0, every per-epoch number up to floating-point
 rounding (batched products add in a different order; tests check agreement to ~1e-5). With
 dropout > 0 the masks are drawn from the same distribution but from a different random stream than
@@ -32,37 +31,22 @@ not numerically, the same as training alone.
 """
 from __future__ import annotations
 
-import math
 import time
-from types import SimpleNamespace
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+from hwlib.constants import N_CLASSES
 from hwlib.errors import ConfigError
-from hwlib.ffn import (ACTIVATIONS, FFN, HISTORY_KEYS, N_CLASSES, FFNConfig, FitResult, as_tensors,
-                       default_device, permutations)
+from hwlib.fast.kernels import fast_path, kernels, matmul
+from hwlib.fast.optim import BatchedAdam, BatchedSGD, model_views
+from hwlib.models.ffn import ACTIVATIONS, FFN, FFNConfig, as_tensors, default_device, permutations
+from hwlib.training import HISTORY_KEYS, FitResult
 
 _ACT = {"relu": torch.relu, "tanh": torch.tanh}
 _ACT_INPLACE = {"relu": torch.relu_, "tanh": torch.tanh_}
-
-
-def _fast_path(t: torch.Tensor) -> bool:
-    """CPU float32: products through numpy's BLAS and the numba kernels; elsewhere torch ops."""
-    return t.device.type == "cpu" and t.dtype == torch.float32
-
-
-def _matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """out = a @ b for the first layer's two big products (X W_in and Xᵀ δ). On the CPU in float32
-    they go through numpy's BLAS (OpenBLAS): for these short-and-wide shapes (64 × 784 × K·w) it ran
-    20–35 % faster than torch's MKL on the AMD EPYC we measured (``benchmarks/q2_grid.py``)."""
-    if _fast_path(out):
-        np.matmul(a.numpy(), b.numpy(), out=out.numpy())
-    else:
-        torch.mm(a, b, out=out)
-    return out
 
 
 SHARED_FIELDS = ("width", "depth", "activation", "optimizer", "epochs", "batch_size", "seed")
@@ -151,7 +135,7 @@ class BatchedFFN:
         if torch.is_grad_enabled() and P[0].requires_grad:
             h = act(torch.addmm(P[1], X, P[0]))  # (B, K·w)
         else:  # no graph needed: the fast product, as in backprop, and the activation in place
-            a = _matmul(X, P[0].detach(), X.new_empty(B, P[0].shape[1])).add_(P[1].detach())
+            a = matmul(X, P[0].detach(), X.new_empty(B, P[0].shape[1])).add_(P[1].detach())
             h = _ACT_INPLACE[self.activation](a)
         if drop:
             h = self._dropout(h, True)
@@ -225,7 +209,7 @@ class BatchedFFN:
         P, K, w, B = self.params, self.K, self.width, X.shape[0]
         act = _ACT[self.activation]
         G = self._grads
-        a1 = _matmul(X, P[0].detach(), self._buffer("a1", (B, K * w)))
+        a1 = matmul(X, P[0].detach(), self._buffer("a1", (B, K * w)))
         out1 = _ACT_INPLACE[self.activation](a1.add_(P[1]))  # φ(X W_in + b_in), (B, K·w)
         m1 = self._mask(True, out1, 0)
         h = out1 if m1 is None else torch.mul(out1, m1, out=self._buffer("h1", out1.shape))
@@ -249,14 +233,14 @@ class BatchedFFN:
             torch.bmm(h_in.transpose(1, 2), da, out=G[2 * j])
             torch.sum(da, 1, keepdim=True, out=G[2 * j + 1])
             dh = torch.bmm(da, P[2 * j].transpose(1, 2))
-        if _fast_path(out1):  # one numba pass
+        if fast_path(out1):  # one numba pass
             da = self._buffer("da1", out1.shape)
             kernels().first_backward(dh.numpy(), out1.numpy(), (out1 if m1 is None else m1).numpy(), m1 is not None,
                          self.activation == "relu", da.numpy(), G[1].numpy())
         else:
             da = self._act_backward(dh.transpose(0, 1).reshape(B, K * w), out1, m1)
             torch.sum(da, 0, out=G[1])
-        _matmul(X.t(), da, G[0])
+        matmul(X.t(), da, G[0])
         for p, g in zip(P, G):
             p.grad = g
 
@@ -291,200 +275,8 @@ class BatchedFFN:
         return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
 
 
-# ---------------------------------------------------------------------- optimizers
-def _model_views(net: BatchedFFN, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
-    """Each parameter-shaped tensor as (R, K, n): axis 1 indexes the net."""
-    K = net.K
-    return [t.reshape(t.shape[0] if j == 0 else 1, K, -1) for j, t in enumerate(tensors)]
 
 
-def _numba_kernels():
-    # One pass over p, g, m, v per step. Serial: the update is memory-bound, and numba's thread
-    # pool would fight torch's OpenMP threads (setting numba's thread count even resets torch's).
-    # Parallelism comes from torch's matrix products, or from units in separate processes (hwlib.q2).
-    # error_model="numpy" drops the division-by-zero check that would stop LLVM from vectorizing.
-    from numba import njit
-
-    opts = dict(cache=True, error_model="numpy", boundscheck=False)
-
-    @njit(**opts)
-    def adam(p, g, m, v, step, wd, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps):
-        # p, g, m, v: (R, K, n), axis 1 = the net; step and wd per net. torch.optim.Adam's order of
-        # operations: denom = √v / √(1−β2^t) + ε;  p ← p + step · (m / denom).
-        R, K, n = p.shape
-        for r in range(R):
-            for k in range(K):
-                s, d = step[k], wd[k]
-                pr, gr, mr, vr = p[r, k], g[r, k], m[r, k], v[r, k]
-                for i in range(n):
-                    pi = pr[i]
-                    gi = gr[i] + d * pi
-                    mi = mr[i] + one_minus_b1 * (gi - mr[i])
-                    vi = vr[i] * b2 + one_minus_b2 * gi * gi
-                    mr[i] = mi
-                    vr[i] = vi
-                    pr[i] = pi + s * (mi / (np.sqrt(vi) / bc2_sqrt + eps))
-
-    @njit(**opts)
-    def sgd(p, g, lr, wd):
-        R, K, n = p.shape
-        for r in range(R):
-            for k in range(K):
-                s, d = lr[k], wd[k]
-                pr, gr = p[r, k], g[r, k]
-                for i in range(n):
-                    pi = pr[i]
-                    pr[i] = pi + s * (gr[i] + d * pi)
-
-    @njit(**opts)
-    def dropout_mask(raw, thr, scale, out):
-        # raw, out: (R, S, T); thr, scale: (R, T). out = scale where raw ≥ thr, else 0.
-        R, S, T = out.shape
-        zero = scale[0, 0] * 0  # of the mask's dtype
-        for r in range(R):
-            th, sc = thr[r], scale[r]
-            for s in range(S):
-                rw, o = raw[r, s], out[r, s]
-                for t in range(T):
-                    o[t] = sc[t] if rw[t] >= th[t] else zero
-
-    @njit(**opts)
-    def first_backward(dh, out, mask, masked, relu, da, db):
-        # The first layer's ∂L/∂a (B, K·w) and ∂L/∂b_in (K·w,) from ∂L/∂h in the stacked layout
-        # (K, B, w): da = dhᵀ ⊙ mask ⊙ φ'(a), φ' from out = φ(a) (relu: [out > 0]; tanh: 1 − out²);
-        # db = Σ_b da. float32 only. Replaces a transpose copy, two products and a reduction.
-        K, B, w = dh.shape
-        zero, one = np.float32(0), np.float32(1)
-        db[:] = zero
-        for b in range(B):
-            for k in range(K):
-                lo = k * w
-                d, o, m = dh[k, b], out[b, lo:lo + w], mask[b, lo:lo + w]
-                r, acc = da[b, lo:lo + w], db[lo:lo + w]
-                for j in range(w):
-                    g = d[j] * m[j] if masked else d[j]
-                    if relu:
-                        g = g if o[j] > zero else zero
-                    else:
-                        g = g * (one - o[j] * o[j])
-                    r[j] = g
-                    acc[j] += g
-
-    return SimpleNamespace(adam=adam, sgd=sgd, dropout_mask=dropout_mask, first_backward=first_backward)
-
-
-_KERNELS = None
-
-
-def kernels():
-    """The fused CPU update kernels (compiled on first use, cached on disk by numba)."""
-    global _KERNELS
-    if _KERNELS is None:
-        _KERNELS = _numba_kernels()
-    return _KERNELS
-
-
-class _BatchedOptimizer:
-    def __init__(self, net: BatchedFFN, lr: Sequence[float], l2: Sequence[float], backend: str = "auto"):
-        self.net = net
-        self.lr = np.asarray(lr, dtype=np.float64).reshape(net.K)
-        self.l2 = np.asarray(l2, dtype=np.float64).reshape(net.K)
-        if not (np.isfinite(self.lr).all() and (self.lr > 0).all()):
-            raise ConfigError(f"learning rates must be positive, got {self.lr.tolist()}")
-        if not (np.isfinite(self.l2).all() and (self.l2 >= 0).all()):
-            raise ConfigError(f"ℓ2 values must be ≥ 0, got {self.l2.tolist()}")
-        device = net.params[0].device
-        if backend == "auto":
-            backend = "numba" if _fast_path(net.params[0]) else "torch"
-        if backend not in ("numba", "torch"):
-            raise ConfigError(f"unknown optimizer backend {backend!r}; use 'auto', 'numba' or 'torch'")
-        if backend == "numba" and device.type != "cpu":
-            raise ConfigError("the numba optimizer backend runs on the CPU only; use backend='torch'")
-        self.backend = backend
-        self.views = _model_views(net, net.params)
-        dt = net.params[0].dtype
-        self._wd_t = torch.tensor(self.l2, dtype=dt, device=device).view(1, net.K, 1)
-        self._wd_np = self.l2.astype(np.float32)
-        self._arrays_key: list[int] | None = None  # see _arrays()
-        self._arrays_cache: list[tuple[np.ndarray, ...]] = []
-
-    def zero_grad(self):
-        for p in self.net.params:
-            p.grad = None
-
-    def _grads(self):
-        return _model_views(self.net, [p.grad for p in self.net.params])
-
-    def _arrays(self) -> list[tuple[np.ndarray, ...]]:
-        """numpy (R, K, n) views of each parameter, its gradient and the optimizer's state, built
-        once while the gradients stay in the same tensors (``BatchedFFN.backprop`` reuses them)."""
-        grads = [p.grad for p in self.net.params]
-        key = [g.data_ptr() for g in grads]
-        if self._arrays_key != key:
-            state = [self.views, _model_views(self.net, grads)] + [
-                _model_views(self.net, s) for s in self._state()]
-            self._arrays_cache = [tuple(t.detach().numpy() for t in ts) for ts in zip(*state)]
-            self._arrays_key = key
-        return self._arrays_cache
-
-    def _state(self) -> list[list[torch.Tensor]]:
-        return []
-
-
-class BatchedAdam(_BatchedOptimizer):
-    """``torch.optim.Adam(lr=lr[k], weight_decay=l2[k])`` applied to every net k at once."""
-
-    def __init__(self, net, lr, l2, betas=(0.9, 0.999), eps=1e-8, backend="auto"):
-        super().__init__(net, lr, l2, backend)
-        self.b1, self.b2, self.eps = betas[0], betas[1], eps
-        self.t = 0
-        self.m = [torch.zeros_like(p) for p in net.params]
-        self.v = [torch.zeros_like(p) for p in net.params]
-        self.mv, self.vv = _model_views(net, self.m), _model_views(net, self.v)
-
-    def _state(self):
-        return [self.m, self.v]
-
-    @torch.no_grad()
-    def step(self):
-        self.t += 1
-        bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
-        step = -self.lr / bc1
-        bc2_sqrt = math.sqrt(bc2)
-        if self.backend == "numba":
-            adam = kernels().adam
-            s32 = step.astype(np.float32)
-            args = (np.float32(1 - self.b1), np.float32(self.b2), np.float32(1 - self.b2),
-                    np.float32(bc2_sqrt), np.float32(self.eps))
-            for p, g, m, v in self._arrays():
-                adam(p, g, m, v, s32, self._wd_np, *args)
-            return
-        st = torch.tensor(step, dtype=self.m[0].dtype, device=self.m[0].device).view(1, self.net.K, 1)
-        for p, g, m, v in zip(self.views, self._grads(), self.mv, self.vv):
-            g = g + self._wd_t * p
-            m.lerp_(g, 1 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            p.add_(st * m / (v.sqrt() / bc2_sqrt + self.eps))
-
-
-class BatchedSGD(_BatchedOptimizer):
-    """``torch.optim.SGD(lr=lr[k], weight_decay=l2[k])`` (no momentum) for every net k at once."""
-
-    @torch.no_grad()
-    def step(self):
-        if self.backend == "numba":
-            sgd = kernels().sgd
-            lr = (-self.lr).astype(np.float32)
-            for p, g in self._arrays():
-                sgd(p, g, lr, self._wd_np)
-            return
-        lr = torch.tensor(-self.lr, dtype=self.net.params[0].dtype,
-                          device=self.net.params[0].device).view(1, self.net.K, 1)
-        for p, g in zip(self.views, self._grads()):
-            p.add_(lr * (g + self._wd_t * p))
-
-
-# ---------------------------------------------------------------------- fitting
 def check_batchable(configs: Sequence[FFNConfig]) -> None:
     """Configurations can share a batched model iff they differ only in lr, dropout and ℓ2."""
     if not configs:
@@ -497,7 +289,7 @@ def check_batchable(configs: Sequence[FFNConfig]) -> None:
                               f"{c} differs from {c0} in {', '.join(diff)}")
 
 
-def train_epoch(net: BatchedFFN, opt: "_BatchedOptimizer", X: torch.Tensor, Y: torch.Tensor,
+def train_epoch(net: BatchedFFN, opt: BatchedAdam | BatchedSGD, X: torch.Tensor, Y: torch.Tensor,
                 perm: torch.Tensor, batch_size: int, scratch=None) -> None:
     """One pass over the rows ``perm`` of (X, Y) (Y one-hot), ``batch_size`` rows per optimizer
     step. The rows are gathered once into ``scratch`` (two tensors shaped like X and Y, reused
@@ -515,7 +307,7 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
                 backend: str = "auto") -> list[FitResult]:
     """Train every configuration at once; one ``FitResult`` per configuration, in order.
 
-    Records exactly what ``hwlib.ffn.fit`` records (epochs + 1 points of train/dev loss and
+    Records exactly what ``hwlib.models.ffn.fit`` records (but ``epoch_time_s``) (epochs + 1 points of train/dev loss and
     accuracy in eval mode, best-dev checkpoint per net, its test score). ``log(epoch, hist)``
     receives arrays of shape (epoch + 1, K) per metric.
     """
@@ -534,7 +326,7 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
     K = len(configs)
     hist = {k: [] for k in HISTORY_KEYS[1:]}
     best = [p.detach().clone() for p in net.params]
-    best_views = _model_views(net, best)
+    best_views = model_views(net, best)
     best_acc = np.full(K, -1.0)
     best_epoch = np.full(K, -1, dtype=np.int64)
     shuffles = permutations(len(ytr), c0.seed)
@@ -553,7 +345,7 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
             best_acc[better], best_epoch[better] = da[better], epoch
             sel = torch.as_tensor(better, device=device).view(1, K, 1)
             with torch.no_grad():
-                for b, p in zip(best_views, _model_views(net, [q.detach() for q in net.params])):
+                for b, p in zip(best_views, model_views(net, [q.detach() for q in net.params])):
                     b.copy_(torch.where(sel, p, b))
         if log is not None:
             log(epoch, {k: np.stack(v) for k, v in hist.items()})
@@ -566,7 +358,8 @@ def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=N
         h = {"epoch": list(range(c0.epochs + 1))}
         h.update({name: [float(x[k]) for x in vals] for name, vals in hist.items()})
         state = {n: v.detach().cpu() for n, v in net.unstack(k, best).state_dict().items()}
-        out.append(FitResult(cfg, h, int(best_epoch[k]), float(best_acc[k]),
+        out.append(FitResult(h, int(best_epoch[k]), float(best_acc[k]),
                              None if test_loss is None else float(test_loss[k]),
-                             None if test_acc is None else float(test_acc[k]), wall / K, state))
+                             None if test_acc is None else float(test_acc[k]), wall / K, state, cfg))
     return out
+

@@ -39,13 +39,13 @@ import numba
 import numpy as np
 from scipy import ndimage
 
-from .errors import ConfigError
-from .paths import cache_dir
+from hwlib.constants import N_CLASSES
+from hwlib.errors import ConfigError
+from hwlib.paths import cache_dir
 
 GENERATOR_VERSION: int = 2
 CALIBRATED: bool = True
 
-N_CLASSES = 26
 SIDE = 28
 SPLITS = ("train", "dev", "test")
 

@@ -1,0 +1,12 @@
+"""The data layer: EMNIST Letters from any official or course format, or the synthetic stand-in.
+
+  letters    ``load_letters`` (path → $HWLIB_DATA → downloaded real data → synthetic), splits, hashes
+  emnist     the official NIST archive and idx files: download, import, checksum, decode
+  synthetic  the generated stand-in (letters rendered from fonts and distorted), cached
+  features   feature maps for Question 1.2(b): raw pixels, pooling, PCA, HOG
+"""
+from hwlib.data.letters import (PROFILE_SIZES, Letters, Split, active_profile, class_counts,
+                                course_view, dataset_slug, load_letters, real_data_dir)
+
+__all__ = ["PROFILE_SIZES", "Letters", "Split", "active_profile", "class_counts", "course_view",
+           "dataset_slug", "load_letters", "real_data_dir"]

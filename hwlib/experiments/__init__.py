@@ -1,0 +1,136 @@
+"""Experiments: the registry behind ``python -m hwlib run NAME``, the results store and the CLI.
+
+  results  one JSON record per run, with provenance, written atomically
+  q1, q2   the experiments of Questions 1 and 2 (configurations and runners only)
+  cli      ``python -m hwlib``
+
+An experiment is a function ``f(ctx: Context) -> None`` registered with ``@experiment("q1.name")``.
+It trains, and stores each finished run with ``ctx.save`` (one record per run), skipping runs for
+which ``ctx.done(run)`` is true — so an interrupted grid resumes, losing at most the run in flight.
+An experiment that reads another's records declares it (``needs=("q2.width",)``): running it runs
+those first, on the same data and profile, and ``ctx.records_of(name)`` hands their records over.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hwlib.errors import ConfigError, DataError
+from hwlib.experiments import results
+
+EXPERIMENT_MODULES = ("hwlib.experiments.q1", "hwlib.experiments.q2")
+PROFILES = ("full", "quick")
+
+
+@dataclass
+class Experiment:
+    name: str
+    fn: Callable[["Context"], None]
+    help: str = ""
+    needs: tuple[str, ...] = ()
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(name: str, help: str = "", needs: tuple[str, ...] = ()):
+    """Decorator registering ``fn`` as experiment ``name`` (e.g. ``"q1.grid"``), which reads the
+    records of the experiments in ``needs``."""
+    def deco(fn):
+        _REGISTRY[name] = Experiment(name, fn, help or (fn.__doc__ or "").strip().split("\n")[0], tuple(needs))
+        return fn
+    return deco
+
+
+def registry() -> dict[str, Experiment]:
+    """All experiments, importing the modules that define them."""
+    for mod in EXPERIMENT_MODULES:
+        importlib.import_module(mod)
+    return dict(_REGISTRY)  # registration order: later experiments may read earlier ones
+
+
+class Context:
+    """What an experiment needs: its name, the profile, the data and the results store."""
+
+    def __init__(self, experiment: str, profile: str, data, *, force: bool = False, seed: int = 42,
+                 root: Path | None = None):
+        if len(data.train) == 0:
+            raise DataError(f"{data.name} ({data.source}) has no training images, so {experiment} "
+                            "cannot train on it; use --data synthetic, or get the full dataset with "
+                            "`python -m hwlib data download`")
+        self.experiment, self.profile, self.data = experiment, profile, data
+        self.force, self.seed, self.root = force, seed, root
+
+    def done(self, run: str) -> bool:
+        """True when a complete record of ``run`` exists and ``force`` is off."""
+        return not self.force and self.load(run) is not None
+
+    def load(self, run: str) -> dict | None:
+        rec = results.load_record(self.experiment, run, self.data.slug, self.profile, self.root)
+        return rec if rec is not None and rec.get("complete") else None
+
+    def records(self) -> list[dict]:
+        return results.load_all(self.experiment, self.data.slug, self.profile, self.root)
+
+    def records_of(self, experiment: str) -> list[dict]:
+        """The records of an experiment this one declared in ``needs`` (same data and profile)."""
+        return results.load_all(experiment, self.data.slug, self.profile, self.root)
+
+    def save(self, run: str, *, config: dict, history: dict, summary: dict, wall_time_s: float,
+             arrays: dict | None = None, complete: bool = True, started: str | None = None) -> dict:
+        """Record one finished run (atomic; never replaces a complete record by a partial one)."""
+        rec = results.make_record(
+            self.experiment, run, dataset=self.data.describe(), profile=self.profile,
+            config=config, history=history, summary=summary, wall_time_s=wall_time_s,
+            complete=complete, started=started)
+        path = results.save_record(rec, arrays=arrays, root=self.root)
+        rec["_path"] = str(path)
+        return rec
+
+
+def _with_needs(names: list[str], reg: dict[str, Experiment]) -> list[str]:
+    """``names`` preceded by everything they need, each once, dependencies first."""
+    out: list[str] = []
+
+    def visit(n: str) -> None:
+        for m in reg[n].needs:
+            visit(m)
+        if n not in out:
+            out.append(n)
+
+    for n in names:
+        visit(n)
+    return out
+
+
+def run_experiment(name: str, profile: str | None = None, *, force: bool = False, data=None,
+                   data_path: str | None = None, root: Path | None = None, seed: int = 42) -> list[dict]:
+    """Run one experiment (or ``"all"``, or a prefix such as ``"q1"``) after the experiments it
+    needs; return the complete records of the ones asked for. ``--force`` redoes only those."""
+    from hwlib.data import active_profile, load_letters
+    profile = profile or active_profile()
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    reg = registry()
+    if name == "all":
+        asked = list(reg)
+    elif name in reg:
+        asked = [name]
+    else:
+        asked = [n for n in reg if n.startswith(name.rstrip(".") + ".")]
+        if not asked:
+            raise ConfigError(f"unknown experiment {name!r}; known: {', '.join(reg) or '(none)'} or 'all'")
+    if data is None:
+        data = load_letters(data_path, profile=profile, seed=seed)
+    out: list[dict] = []
+    for n in _with_needs(asked, reg):
+        ctx = Context(n, profile, data, force=force and n in asked, seed=seed, root=root)
+        t0 = time.perf_counter()
+        reg[n].fn(ctx)
+        print(f"[hwlib] {n} ({profile}) finished in {time.perf_counter() - t0:.1f} s")
+        if n in asked:
+            out.extend(ctx.records())
+    return out

@@ -1,0 +1,242 @@
+"""Compiled per-sample SGD epochs for Question 1 (numba): the readable models' ``train_epoch``
+without Python in the loop.
+
+* ``FastPerceptron``          reproduces ``hwlib.models.linear.Perceptron.train_epoch`` bit for bit
+                              on course-view pixels (every sum is a multiple of 1/65536, so exact);
+* ``FastLogisticRegression``  reproduces ``hwlib.models.linear.LogisticRegression.train_epoch`` up
+                              to floating-point summation order;
+* ``FastMLP``                 reproduces ``hwlib.models.mlp.MLP.train_epoch`` up to summation order.
+
+Each kernel takes the same steps in the same sample order, updates in place, allocates nothing
+per sample and skips zero inputs where that pays (adding 0·w changes nothing).
+``tests/test_q1_models.py`` proves the equalities; ``benchmarks/q1_sgd.py`` measures the speed.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.typed import List
+
+from hwlib.errors import DataError
+from hwlib.models.linear import LogisticRegression, Perceptron
+from hwlib.models.mlp import MLP
+
+
+def _check_Xy(X: np.ndarray, y: np.ndarray, order: np.ndarray, n_features: int, n_classes: int):
+    """(X, y, order) as C-contiguous float64 / int64 arrays, or a DataError naming the problem."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise DataError(f"expected X of shape (N, {n_features}), got {X.shape}; "
+                        "build features with hwlib.data.features and add the bias column with add_bias")
+    if y.shape != (X.shape[0],):
+        raise DataError(f"y has shape {y.shape} but X has {X.shape[0]} rows; pass one label per row")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise DataError(f"labels must lie in 0..{n_classes - 1}, got {y.min()}..{y.max()}")
+    if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= len(y))):
+        raise DataError(f"order must be a 1-D array of row indices in 0..{len(y) - 1}")
+    return X, y, order
+
+
+# ----------------------------------------------------------------------------- linear models
+@njit(cache=True)
+def _scores(x, W, s):
+    """s = x @ W, accumulating over the non-zero entries of x in index order."""
+    s[:] = 0.0
+    for j in range(W.shape[0]):
+        v = x[j]
+        if v != 0.0:
+            for k in range(W.shape[1]):
+                s[k] += W[j, k] * v
+
+
+@njit(cache=True, fastmath=True)
+def _dot(a, b):
+    acc = 0.0
+    for j in range(a.shape[0]):
+        acc += a[j] * b[j]
+    return acc
+
+
+@njit(cache=True, fastmath=True)
+def _perceptron_block(WT, X, y, rows, S):
+    """The textbook steps for the samples ``rows``, given S[i] = their scores at the block's start:
+    a mistake on sample i updates WT and adds ±(x_i·x_j) to the later scores S[j, y_i], S[j, ŷ_i]."""
+    for i in range(len(rows)):
+        t = rows[i]
+        yhat = np.argmax(S[i])
+        if yhat != y[t]:
+            x, wy, wh = X[t], WT[y[t]], WT[yhat]
+            for j in range(x.shape[0]):
+                wy[j] += x[j]
+                wh[j] -= x[j]
+            for r in range(i + 1, len(rows)):
+                g = _dot(x, X[rows[r]])
+                S[r, y[t]] += g
+                S[r, yhat] -= g
+
+
+@njit(cache=True, fastmath=True)
+def _perceptron_epoch(X, y, order, W):
+    # Blocks of four samples: one pass over two class rows of W gives eight scores at once (each
+    # weight is loaded once for four samples; leading features that are 0 in all four are skipped),
+    # then _perceptron_block replays the four steps in order, correcting later scores for earlier
+    # updates. fastmath lets LLVM reorder the sums: with course-view inputs (integers / 256) every
+    # weight is a multiple of 1/256 and every partial sum a multiple of 1/65536 far below 2**53, so
+    # all orders give the same, exact scores, and the corrected block scores equal x @ W bit for bit
+    # (ties included); for other inputs they differ by rounding only. Works on a (classes × features)
+    # copy so the dot products are contiguous.
+    WT = W.T.copy()
+    K, D = WT.shape
+    S = np.empty((4, K))
+    for p in range(0, len(order), 4):
+        rows = order[p:p + 4]
+        if len(rows) == 4:
+            lo = 0                               # leading features that are 0 in all four rows
+            while lo < D and (X[rows[0], lo] == 0.0 and X[rows[1], lo] == 0.0
+                              and X[rows[2], lo] == 0.0 and X[rows[3], lo] == 0.0):
+                lo += 1
+            x0, x1, x2, x3 = X[rows[0], lo:], X[rows[1], lo:], X[rows[2], lo:], X[rows[3], lo:]
+            for k in range(0, K, 2):
+                k1 = min(k + 1, K - 1)           # odd K: the last class is simply scored twice
+                w, u = WT[k, lo:], WT[k1, lo:]   # (slices, so the loop below starts at 0 and vectorises)
+                a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+                for j in range(D - lo):
+                    v, z = w[j], u[j]
+                    a0 += x0[j] * v
+                    a1 += x1[j] * v
+                    a2 += x2[j] * v
+                    a3 += x3[j] * v
+                    b0 += x0[j] * z
+                    b1 += x1[j] * z
+                    b2 += x2[j] * z
+                    b3 += x3[j] * z
+                S[0, k], S[1, k], S[2, k], S[3, k] = a0, a1, a2, a3
+                S[0, k1], S[1, k1], S[2, k1], S[3, k1] = b0, b1, b2, b3
+        else:
+            for i in range(len(rows)):
+                for k in range(K):
+                    S[i, k] = _dot(WT[k], X[rows[i]])
+        _perceptron_block(WT, X, y, rows, S)
+    W[:, :] = WT.T
+
+
+@njit(cache=True)
+def _logreg_epoch(X, y, order, W, lr, l2):
+    K = W.shape[1]
+    s = np.empty(K)
+    g = np.empty(K)
+    for t in order:
+        x = X[t]
+        _scores(x, W, s)
+        m = s.max()
+        z = 0.0
+        for k in range(K):
+            g[k] = np.exp(s[k] - m)
+            z += g[k]
+        for k in range(K):
+            g[k] = g[k] / z
+        g[y[t]] -= 1.0
+        # W ← W − lr·(x ⊗ g + l2·W), element by element as numpy evaluates it
+        for j in range(W.shape[0]):
+            v = x[j]
+            if l2 != 0.0:
+                for k in range(K):
+                    W[j, k] -= lr * (v * g[k] + l2 * W[j, k])
+            elif v != 0.0:
+                for k in range(K):
+                    W[j, k] -= lr * (v * g[k])
+
+class FastPerceptron(Perceptron):
+    """``Perceptron`` whose epoch runs compiled: four samples scored per pass over W, their steps
+    then replayed in order, a later sample's scores corrected by ±x_i·x_j after a mistake on i."""
+
+    def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray) -> None:
+        X, y, order = _check_Xy(X, y, order, self.n_features, self.n_classes)
+        _perceptron_epoch(X, y, order, self.W)
+
+
+class FastLogisticRegression(LogisticRegression):
+    """``LogisticRegression`` whose epoch runs compiled (the same steps, element by element)."""
+
+    def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray) -> None:
+        X, y, order = _check_Xy(X, y, order, self.n_features, self.n_classes)
+        _logreg_epoch(X, y, order, self.W, self.lr, self.l2)
+
+
+# ----------------------------------------------------------------------------- MLP
+@njit(cache=True)
+def _mlp_epoch(X, y, order, Ws, bs, zs, acts, deltas, lr):
+    L = len(Ws)
+    for t in order:
+        x = X[t]
+        # forward
+        for l in range(L):
+            W = Ws[l]
+            z = zs[l]
+            z[:] = bs[l]
+            a_in = x if l == 0 else acts[l - 1]
+            for j in range(W.shape[0]):
+                v = a_in[j]
+                if v != 0.0:
+                    for k in range(W.shape[1]):
+                        z[k] += W[j, k] * v
+            if l < L - 1:
+                a = acts[l]
+                for k in range(z.shape[0]):
+                    a[k] = z[k] if z[k] > 0.0 else 0.0
+        # softmax cross-entropy, δ_L = p − e_y
+        zL = zs[L - 1]
+        d = deltas[L - 1]
+        m = zL.max()
+        s = 0.0
+        for k in range(zL.shape[0]):
+            d[k] = np.exp(zL[k] - m)
+            s += d[k]
+        for k in range(zL.shape[0]):
+            d[k] = d[k] / s
+        d[y[t]] -= 1.0
+        # backward: δ_{l-1} from the old W_l, then update W_l, b_l
+        for l in range(L - 1, -1, -1):
+            W = Ws[l]
+            d = deltas[l]
+            a_in = x if l == 0 else acts[l - 1]
+            if l > 0:
+                dp = deltas[l - 1]
+                zp = zs[l - 1]
+                for j in range(W.shape[0]):
+                    if zp[j] > 0.0:
+                        acc = 0.0
+                        for k in range(W.shape[1]):
+                            acc += W[j, k] * d[k]
+                        dp[j] = acc
+                    else:
+                        dp[j] = 0.0
+            for j in range(W.shape[0]):
+                v = a_in[j]
+                if v != 0.0:
+                    for k in range(W.shape[1]):
+                        W[j, k] -= lr * (v * d[k])
+            b = bs[l]
+            for k in range(b.shape[0]):
+                b[k] -= lr * d[k]
+
+
+class FastMLP(MLP):
+    """``MLP`` whose epoch runs compiled: forward, backpropagation and update of each sample in
+    one kernel that reuses preallocated buffers."""
+
+    def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray) -> None:
+        X, y, order = _check_Xy(X, y, order, self.sizes[0], self.sizes[-1])
+        Ws, bs, zs, acts, deltas = List(), List(), List(), List(), List()
+        for W, b in zip(self.W, self.b):
+            Ws.append(W)   # the kernel updates these arrays in place
+            bs.append(b)
+            zs.append(np.empty(b.shape[0]))
+            deltas.append(np.empty(b.shape[0]))
+        for n in self.sizes[1:-1]:
+            acts.append(np.empty(n))
+        if not len(acts):
+            acts.append(np.empty(1))   # typed lists need one element to know their type
+        _mlp_epoch(X, y, order, Ws, bs, zs, acts, deltas, self.lr)

@@ -1,0 +1,92 @@
+"""Helpers every chapter's tables and figures share, written once: the percent formatter, HTML
+tables, the offline Plotly wrapper and the per-epoch curves figure of a recorded run (numpy and
+PyTorch runs alike: both record epoch 0..E of train/dev loss and accuracy)."""
+from __future__ import annotations
+
+import html
+import math
+
+from hwlib.experiments.results import best_run
+
+__all__ = ["HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "html_table",
+           "pct", "show_plotly"]
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    """An accuracy as a percentage ("61.3%"); "—" when undefined."""
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
+
+
+class HTMLBlock:
+    """A piece of HTML that Jupyter and the book display as such."""
+
+    def __init__(self, body: str):
+        self.body = body
+
+    def _repr_html_(self) -> str:
+        return self.body
+
+
+def admonition(title: str, body_html: str, kind: str = "note") -> HTMLBlock:
+    return HTMLBlock(f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
+                     f"{body_html}</div>")
+
+
+def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None,
+               caption: str | None = None) -> HTMLBlock:
+    """A plain HTML table (rows with an index in ``highlight`` are bold) — no pandas needed."""
+    highlight = highlight or set()
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{'<b>' if i in highlight else ''}{html.escape(str(c))}"
+                         f"{'</b>' if i in highlight else ''}</td>" for c in r) + "</tr>"
+        for i, r in enumerate(rows))
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return HTMLBlock(f'<table class="table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+class PlotlyFigure:
+    """Display wrapper: Jupyter gets plotly's own mimetype (interactive, kernel-side plotly.js);
+    the book gets a static HTML div that uses the locally served plotly.min.js (no CDN)."""
+
+    def __init__(self, fig):
+        self.fig = fig
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "application/vnd.plotly.v1+json": self.fig.to_plotly_json(),
+            "text/html": self.fig.to_html(include_plotlyjs=False, full_html=False,
+                                          config={"displaylogo": False, "responsive": True}),
+        }
+
+
+def show_plotly(fig) -> PlotlyFigure:
+    """Use instead of ``fig.show()`` (whose output the book would drop)."""
+    return PlotlyFigure(fig)
+
+
+def curves_figure(record: dict, title: str | None = None, log_loss: bool = False):
+    """Two panels per epoch (0 = before training): train and dev loss; train and dev accuracy;
+    the best-dev epoch marked, with its test accuracy in the legend."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    h, s = record["history"], record["summary"]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                        subplot_titles=("loss (whole split, after each epoch)"
+                                        + ("; log scale" if log_loss else ""), "accuracy"))
+    for col, (a, b) in ((1, ("train_loss", "dev_loss")), (2, ("train_acc", "dev_acc"))):
+        for key, color in ((a, "#1f77b4"), (b, "#ff7f0e")):
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=key.replace("_", " ").replace("dev", "validation"),
+                                     mode="lines+markers", line=dict(color=color), legendgroup=key), 1, col)
+        fig.add_vline(x=s["best_epoch"], line_dash="dot", line_color="crimson", row=1, col=col)
+    fig.add_trace(go.Scatter(x=[s["best_epoch"]], y=[s["best_dev_acc"]], mode="markers",
+                             marker=dict(symbol="star", size=15, color="crimson"),
+                             name=f"best validation {pct(s['best_dev_acc'])} (epoch {s['best_epoch']}); "
+                                  f"test {pct(s['test_acc'])}"), 1, 2)
+    fig.update_xaxes(title_text="epoch")
+    if log_loss:
+        fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_layout(title=title or record["run"], height=430, legend=dict(orientation="h", y=-0.25),
+                      margin=dict(t=70))
+    return fig

@@ -1,0 +1,292 @@
+"""Question 1's tables, figures and facts, computed from recorded runs.
+
+Facts are dicts of numbers and short labels; the chapter writes the sentences around them
+(``book.glue_facts``). Thresholds that decide a label are named parameters.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hwlib.constants import LETTERS, N_CLASSES
+from hwlib.data import course_view
+from hwlib.data.features import FEATURES, make_feature
+from hwlib.errors import ResultError
+from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, MLP_CONFIG, PROPOSED_FEATURES
+from hwlib.models.mlp import MLP
+from hwlib.report.common import best_run, html_table, pct
+
+# The original report's numbers (real EMNIST Letters, the course's split).
+REPORT = {
+    "perceptron": {"best_dev_acc": 0.613, "best_epoch": 6, "test_acc": 0.611},
+    "logreg": {"best_dev_acc": 0.697, "best_epoch": 20, "test_acc": 0.696},
+    "mlp": {"best_dev_acc": 0.878, "best_epoch": 20, "test_acc": 0.878},
+    "grid": {("raw", 1e-4, 1e-5): 0.6940, ("raw", 1e-4, 1e-4): 0.6951,
+             ("raw", 1e-3, 1e-5): 0.7192, ("raw", 1e-3, 1e-4): 0.7195,
+             ("raw", 1e-2, 1e-5): 0.6992, ("raw", 1e-2, 1e-4): 0.6948,
+             ("maxpool2", 1e-4, 1e-5): 0.6668, ("maxpool2", 1e-4, 1e-4): 0.6680,
+             ("maxpool2", 1e-3, 1e-5): 0.7091, ("maxpool2", 1e-3, 1e-4): 0.7095,
+             ("maxpool2", 1e-2, 1e-5): 0.7086, ("maxpool2", 1e-2, 1e-4): 0.7067},
+    "grid_best_test_acc": 0.721,
+}
+
+
+def record(records: list[dict], run: str | None = None) -> dict:
+    """The record of ``run`` (or the first one) among ``records``; a ResultError if absent."""
+    for r in records:
+        if run is None or r["run"] == run:
+            return r
+    raise ResultError(f"no record{' ' + repr(run) if run else ''} among {len(records)} records; "
+                      "run the experiment (python -m hwlib run q1.<name>)")
+
+
+def _grid_key(rec: dict) -> tuple:
+    c = rec["config"]
+    return (c["features"], float(c["lr"]), float(c["l2"]))
+
+
+# ------------------------------------------------------------------------------ facts
+def run_facts(rec: dict, report_key: str) -> dict:
+    """One run's answer beside the report's: best validation accuracy and epoch, epochs, test
+    accuracy of that checkpoint (``dev``, ``epoch``, ``epochs``, ``test``, ``report_*``)."""
+    s, rep = rec["summary"], REPORT[report_key]
+    return {"dev": s["best_dev_acc"], "epoch": s["best_epoch"], "epochs": rec["config"]["epochs"],
+            "test": s["test_acc"], "report_dev": rep["best_dev_acc"], "report_epoch": rep["best_epoch"],
+            "report_test": rep["test_acc"]}
+
+
+def feature_summary(records: list[dict]) -> list[dict]:
+    """Per feature map: its best run over the learning rates, with dimension and timings."""
+    out = {}
+    for r in records:
+        out.setdefault(r["config"]["features"], []).append(r)
+    rows = []
+    for f in [f for f in FEATURES if f in out] + [f for f in out if f not in FEATURES]:
+        b = best_run(out[f])
+        s = b["summary"]
+        rows.append({"features": f, "label": b["config"]["feature_label"], "dim": s["dim"],
+                     "best_dev_acc": s["best_dev_acc"], "lr": b["config"]["lr"], "test_acc": s["test_acc"],
+                     "epoch_time_s": float(np.mean([x["summary"]["mean_epoch_time_s"] for x in out[f]])),
+                     "feature_time_s": s["feature_time_s"],
+                     "dev_by_lr": {x["config"]["lr"]: x["summary"]["best_dev_acc"] for x in out[f]},
+                     "explained_variance": s.get("explained_variance")})
+    return rows
+
+
+def feature_facts(records: list[dict], tolerance: float = 0.01) -> dict:
+    """The most accurate feature map, the cheapest one within ``tolerance`` of raw pixels' best
+    validation accuracy (``cheap_label`` is "none" when no map qualifies), and the report's
+    2×2 max pooling — each with its accuracy, gain over raw pixels in points and time ratio."""
+    rows = {r["features"]: r for r in feature_summary(records)}
+    raw = rows["raw"]
+
+    def about(prefix: str, r: dict) -> dict:
+        return {f"{prefix}_label": r["label"], f"{prefix}_dim": r["dim"], f"{prefix}_dev": r["best_dev_acc"],
+                f"{prefix}_lr": r["lr"], f"{prefix}_gain_pts": 100 * (r["best_dev_acc"] - raw["best_dev_acc"]),
+                f"{prefix}_time_ratio": r["epoch_time_s"] / raw["epoch_time_s"]}
+
+    out = {"raw_dev": raw["best_dev_acc"], "tolerance_pts": 100 * tolerance,
+           **about("best", max(rows.values(), key=lambda r: r["best_dev_acc"]))}
+    cheap = [r for r in rows.values() if r["features"] != "raw" and r["best_dev_acc"] >= raw["best_dev_acc"] - tolerance]
+    if cheap:
+        out.update(about("cheap", min(cheap, key=lambda r: r["epoch_time_s"])))
+    else:
+        out["cheap_label"] = "none"
+    if "maxpool2" in rows:
+        out.update(about("maxpool", rows["maxpool2"]))
+    return out
+
+
+def grid_facts(records: list[dict], extra: list[dict] | None = None) -> dict:
+    """The best run of the assignment's grid (``best_*``), the report's best setting
+    (``report_*``), the best of the ``extra`` runs (the same settings with HOG, ``hog_*``), and per
+    feature map its best learning rate, the spread of validation accuracy across learning rates
+    and the largest difference between the two ℓ2 values at one learning rate (in points)."""
+    b = best_run(records)
+    (rf, rlr, rl2), rdev = max(REPORT["grid"].items(), key=lambda kv: kv[1])
+    out = {"best_label": b["config"]["feature_label"], "best_lr": b["config"]["lr"], "best_l2": b["config"]["l2"],
+           "best_dev": b["summary"]["best_dev_acc"], "best_epoch": b["summary"]["best_epoch"],
+           "best_test": b["summary"]["test_acc"], "report_features": rf, "report_lr": rlr, "report_l2": rl2,
+           "report_dev": rdev, "report_test": REPORT["grid_best_test_acc"]}
+    extra = list(extra or [])
+    if extra:
+        h = best_run(extra)
+        out.update(hog_lr=h["config"]["lr"], hog_l2=h["config"]["l2"], hog_dev=h["summary"]["best_dev_acc"],
+                   hog_test=h["summary"]["test_acc"],
+                   hog_vs_best_pts=100 * (h["summary"]["test_acc"] - b["summary"]["test_acc"]))
+    for r0 in records + extra:
+        f = r0["config"]["features"]
+        if f"{f}_best_lr" in out:
+            continue
+        rs = [r for r in records + extra if r["config"]["features"] == f]
+        devs = [r["summary"]["best_dev_acc"] for r in rs]
+        out[f"{f}_best_lr"] = best_run(rs)["config"]["lr"]
+        out[f"{f}_lr_spread_pts"] = 100 * (max(devs) - min(devs))
+        out[f"{f}_l2_gap_pts"] = 100 * max(abs(r["summary"]["best_dev_acc"] - q["summary"]["best_dev_acc"])
+                                           for r in rs for q in rs if r["config"]["lr"] == q["config"]["lr"])
+    return out
+
+
+def initial_facts(data, n: int = 200, seed: int = 42) -> dict:
+    """The scale of the MLP's first outputs under the assignment's N(0.1, 0.1²) initialisation, on
+    ``n`` training letters: share of non-zero pixels, hidden pre-activations (mean, share > 0),
+    output scores (mean, spread across classes), how far the correct class trails the top score,
+    the mean cross-entropy, and ln 26 (a uniform guess's)."""
+    X, y = course_view(data.train.X[:n]), data.train.y[:n]
+    m = MLP(X.shape[1], MLP_CONFIG["hidden"], N_CLASSES, seed=seed, init_mean=MLP_CONFIG["init_mean"],
+            init_std=MLP_CONFIG["init_std"])
+    out = m.forward(X)
+    h = m.z[0]
+    ce, _ = m.evaluate(X, y)
+    return {"n": len(y), "nonzero": float(np.mean(X > 0)), "hidden_mean": float(h.mean()),
+            "hidden_positive": float(np.mean(h > 0)), "out_mean": float(out.mean()),
+            "out_spread": float(out.std(axis=1).mean()),
+            "trail": float((out.max(axis=1) - out[np.arange(len(y)), y]).mean()),
+            "ce": ce, "uniform_ce": math.log(N_CLASSES)}
+
+
+# ------------------------------------------------------------------------------ tables
+def grid_table(records: list[dict]):
+    """HTML table of the grid: each run's best validation accuracy (and epoch), the report's value
+    for the same setting, and test accuracy; the best run (by validation) in bold."""
+    order = {f: i for i, f in enumerate(GRID_FEATURES + (PROPOSED_FEATURES,))}
+    recs = sorted(records, key=lambda r: (order.get(r["config"]["features"], 99), *_grid_key(r)[1:]))
+    best = best_run(recs)
+    rows = []
+    for r in recs:
+        f, lr, l2 = _grid_key(r)
+        s = r["summary"]
+        rows.append([r["config"]["feature_label"], f"{lr:g}", f"{l2:g}", f"{s['best_dev_acc']:.4f}",
+                     s["best_epoch"], f"{s['test_acc']:.4f}" if r is best else "",
+                     f"{REPORT['grid'][(f, lr, l2)]:.4f}" if (f, lr, l2) in REPORT["grid"] else "—"])
+    in_report = any(_grid_key(r) in REPORT["grid"] for r in recs)
+    return html_table(["features", "lr", "ℓ2", "best validation (ours)", "at epoch",
+                       "test (best run)", "best validation (report)"], rows,
+                      highlight={recs.index(best)},
+                      caption=f"Best run: {best['run']} — test accuracy {pct(best['summary']['test_acc'])}"
+                              + (f" (report's best run, real EMNIST: {pct(REPORT['grid_best_test_acc'])})."
+                                 if in_report else "."))
+
+
+def feature_table(records: list[dict]):
+    """HTML table comparing the feature maps: dimension, best validation accuracy per learning rate,
+    training time per epoch (relative to raw pixels) and the one-off cost of computing the features."""
+    rows = feature_summary(records)
+    raw_t = next((r["epoch_time_s"] for r in rows if r["features"] == "raw"), None)
+    best_i = max(range(len(rows)), key=lambda i: rows[i]["best_dev_acc"])
+    body = []
+    for r in rows:
+        label = r["label"] + (f" ({pct(r['explained_variance'], 0)} variance)"
+                              if r["explained_variance"] is not None else "")
+        body.append([label, r["dim"]] + [f"{r['dev_by_lr'].get(lr, float('nan')):.4f}" for lr in FEATURE_LRS]
+                    + [f"{r['epoch_time_s']:.2f} s" + (f" ({r['epoch_time_s'] / raw_t:.2f}×)" if raw_t else ""),
+                       f"{r['feature_time_s']:.1f} s"])
+    return html_table(["features", "dimension"] + [f"best val., lr {lr:g}" for lr in FEATURE_LRS]
+                      + ["train time / epoch", "feature extraction (all splits)"], body, highlight={best_i},
+                      caption=f"Logistic regression, ℓ2 {FEATURE_L2:g}; bold: the highest validation accuracy.")
+
+
+def comparison_table(perceptron: dict, logreg: dict, grid_records: list[dict], mlp: dict,
+                     hog_records: list[dict] | None = None):
+    """HTML table: every Q1 number we got beside the report's (test accuracy of best checkpoints);
+    with ``hog_records``, a row for the grid's settings with HOG features (no report counterpart)."""
+    def ours(r: dict, digits: int = 1) -> list:
+        s = r["summary"]
+        return [f"{pct(s['best_dev_acc'], digits)} @ {s['best_epoch']}", pct(s["test_acc"])]
+
+    def theirs(key: str) -> list:
+        rep = REPORT[key]
+        return [f"{pct(rep['best_dev_acc'])} @ {rep['best_epoch']}", pct(rep["test_acc"])]
+
+    g = best_run(grid_records)
+    (rf, rlr, rl2), rdev = max(REPORT["grid"].items(), key=lambda kv: kv[1])
+    rows = [["1 perceptron", *ours(perceptron), *theirs("perceptron")],
+            ["2(a) logistic regression", *ours(logreg), *theirs("logreg")],
+            [f"2(c) best grid run ({g['config']['feature_label']}, lr {g['config']['lr']:g}, ℓ2 {g['config']['l2']:g})",
+             *ours(g, 2), f"{pct(rdev, 2)} ({rf}, lr {rlr:g}, ℓ2 {rl2:g})", pct(REPORT["grid_best_test_acc"])],
+            ["3 MLP (100 relu)", *ours(mlp), *theirs("mlp")]]
+    if hog_records:
+        h = best_run(hog_records)
+        rows.insert(3, [f"2(c) same settings, HOG features (lr {h['config']['lr']:g}, ℓ2 {h['config']['l2']:g})",
+                        *ours(h, 2), "— (not in the report)", "—"])
+    ds = perceptron["dataset"]["name"]
+    return html_table(["question", "best validation @ epoch (ours)", "test (ours)",
+                       "best validation @ epoch (report)", "test (report)"], rows,
+                      caption=f"Ours: {ds}, profile {perceptron['profile']}. Report: real EMNIST Letters "
+                              "— a different dataset.")
+
+
+# ------------------------------------------------------------------------------ figures
+def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
+    """Plotly heatmap of best validation accuracy: rows = features, columns = (lr, ℓ2). The best of
+    ``records`` (the assignment's grid) is outlined in crimson with its test accuracy; rows from
+    ``extra`` (e.g. the same settings with HOG) are added below, their best outlined in orange."""
+    import plotly.graph_objects as go
+    extra = list(extra or [])
+    allrecs = list(records) + extra
+    order = GRID_FEATURES + (PROPOSED_FEATURES,)
+    present = {r["config"]["features"] for r in allrecs}
+    feats = [f for f in order if f in present] + sorted(present - set(order))
+    cols = [(lr, l2) for lr in GRID_LRS for l2 in GRID_L2S]
+    Z = np.full((len(feats), len(cols)), np.nan)
+    labels = {}
+    for r in allrecs:
+        f, lr, l2 = _grid_key(r)
+        if (lr, l2) in cols:
+            Z[feats.index(f), cols.index((lr, l2))] = r["summary"]["best_dev_acc"]
+            labels[f] = r["config"]["feature_label"]
+    text = [[("" if np.isnan(v) else f"{v:.4f}") for v in row] for row in Z]
+    fig = go.Figure(go.Heatmap(z=Z, x=[f"lr {lr:g}<br>ℓ2 {l2:g}" for lr, l2 in cols],
+                               y=[labels.get(f, f) for f in feats], text=text, texttemplate="%{text}",
+                               colorscale="Viridis", colorbar=dict(title="best val.", tickformat=".0%")))
+    title = []
+    for recs, color, what in ((records, "crimson", "best of the grid"), (extra, "orange", "best with HOG")):
+        if recs:
+            best = best_run(recs)
+            bf, blr, bl2 = _grid_key(best)
+            bi, bj = feats.index(bf), cols.index((blr, bl2))
+            fig.add_shape(type="rect", x0=bj - 0.5, x1=bj + 0.5, y0=bi - 0.5, y1=bi + 0.5,
+                          line=dict(color=color, width=4))
+            title.append(f"{what} ({color}): test {pct(best['summary']['test_acc'])}")
+    fig.update_layout(title="Best validation accuracy per run — " + "; ".join(title),
+                      height=260 + 45 * len(feats), margin=dict(t=60))
+    return fig
+
+
+def feature_tradeoff_figure(records: list[dict]):
+    """Plotly scatter: best validation accuracy against training time per epoch, one point per
+    feature map, labelled with its dimension."""
+    import plotly.graph_objects as go
+    rows = feature_summary(records)
+    fig = go.Figure(go.Scatter(
+        x=[r["epoch_time_s"] for r in rows], y=[r["best_dev_acc"] for r in rows], mode="markers+text",
+        text=[f"{r['features']} (D={r['dim']})" for r in rows], textposition="top center",
+        marker=dict(size=[8 + 4 * math.log2(max(r["dim"], 1)) for r in rows])))
+    fig.update_layout(title="Feature maps: accuracy against cost", height=380,
+                      xaxis_title="training time per epoch (s)", yaxis_title="best validation accuracy",
+                      yaxis_tickformat=".0%")
+    return fig
+
+
+def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
+    """Matplotlib figure: ``n`` training letters (rows = feature maps) as each map sees them."""
+    import matplotlib.pyplot as plt
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(data.train), size=min(n, len(data.train)), replace=False)
+    X, y = data.train.X[idx], data.train.y[idx]
+    fig, axes = plt.subplots(len(names), len(idx), figsize=(1.4 * len(idx), 1.5 * len(names)), squeeze=False)
+    for i, name in enumerate(names):
+        fmap = make_feature(name).fit(data.train.X)
+        pics, dim = fmap.picture(X), fmap.transform(X[:1]).shape[1]
+        for j in range(len(idx)):
+            ax = axes[i, j]
+            ax.imshow(pics[j], cmap="gray", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"'{LETTERS[y[j]]}'")
+            if j == 0:
+                ax.set_ylabel(f"{name}\n{dim} values", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,117 @@
+"""The one training protocol of the book, for the numpy models of Question 1 and the PyTorch
+networks of Question 2 alike.
+
+``fit`` evaluates the model on the whole train and dev splits before training (epoch 0) and after
+every epoch e = 1..epochs, where an epoch is ``model.train_epoch(X, y, order)`` over the rows in
+``order`` (a fresh permutation from ``shuffles`` each epoch). Whenever the dev accuracy beats every
+earlier epoch's (strictly: ties keep the earlier epoch) it keeps a checkpoint; at the end the model
+is put back to that checkpoint and scored once on the test split.
+
+A model needs ``train_epoch(X, y, order)``, ``evaluate(X, y) -> (mean loss, accuracy)``,
+``state_dict()`` and ``load_state_dict(state)`` — the numpy models (``hwlib.models.common.Classifier``)
+have them, and ``hwlib.models.ffn.Learner`` gives them to a PyTorch network and its optimizer.
+
+History (one entry per epoch, 0..epochs): ``epoch``, ``train_loss``, ``train_acc``, ``dev_loss``,
+``dev_acc`` and ``epoch_time_s`` (seconds spent in ``train_epoch``; 0 at epoch 0).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from hwlib.errors import ConfigError, DataError
+
+HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
+
+
+@dataclass
+class FitResult:
+    """What a training run produces: per-epoch history (epoch 0 = before training), the epoch and
+    dev accuracy of the best checkpoint, that checkpoint's test loss and accuracy, its weights."""
+    history: dict[str, list]
+    best_epoch: int
+    best_dev_acc: float
+    test_loss: float | None
+    test_acc: float | None
+    wall_time_s: float
+    state: dict = field(repr=False, default_factory=dict)
+    config: object = None
+
+    @property
+    def final_train_acc(self) -> float:
+        return self.history["train_acc"][-1]
+
+    def summary(self) -> dict:
+        """The numbers a record keeps beside its history."""
+        h = self.history
+        out = {"best_epoch": self.best_epoch, "best_dev_acc": self.best_dev_acc,
+               "test_acc": self.test_acc, "test_loss": self.test_loss,
+               "train_acc_at_best": h["train_acc"][self.best_epoch],
+               "final_train_acc": h["train_acc"][-1], "final_train_loss": h["train_loss"][-1],
+               "final_dev_acc": h["dev_acc"][-1], "final_dev_loss": h["dev_loss"][-1],
+               "max_train_acc": max(h["train_acc"])}
+        if "epoch_time_s" in h:
+            out["mean_epoch_time_s"] = float(np.mean(h["epoch_time_s"][1:]))
+        return out
+
+
+def numpy_shuffles(n: int, seed: int) -> Iterator[np.ndarray]:
+    """The per-epoch orders of Question 1: successive ``permutation(n)`` of ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    while True:
+        yield rng.permutation(n)
+
+
+def _pair(split, name: str):
+    try:
+        X, y = split
+    except (TypeError, ValueError):
+        raise DataError(f"{name} must be a pair (X, y) of arrays") from None
+    if len(X) != len(y) or len(y) == 0:
+        raise DataError(f"{name}: X and y must hold the same, non-zero number of rows; got {len(X)} and {len(y)}")
+    return X, y
+
+
+def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config=None,
+        desc: str = "train", progress: bool | None = None) -> FitResult:
+    """Train ``model`` for ``epochs`` epochs, keeping the best-dev checkpoint (see the module text).
+
+    ``train``/``dev``/``test`` are ``(X, y)`` pairs in the model's own array type. A tqdm bar on
+    stderr shows progress (``progress=None``: only when stderr is a terminal).
+    """
+    if int(epochs) < 0:
+        raise ConfigError(f"epochs must be ≥ 0, got {epochs}")
+    t_start = time.perf_counter()
+    (Xtr, ytr), (Xdv, ydv) = _pair(train, "train"), _pair(dev, "dev")
+    hist: dict[str, list] = {k: [] for k in (*HISTORY_KEYS, "epoch_time_s")}
+    best_epoch, best_acc, best_state = -1, -1.0, None
+    bar = tqdm(range(int(epochs) + 1), desc=desc, unit="epoch", leave=False, dynamic_ncols=True,
+               disable=None if progress is None else not progress)
+    for epoch in bar:
+        seconds = 0.0
+        if epoch > 0:
+            t0 = time.perf_counter()
+            model.train_epoch(Xtr, ytr, next(shuffles))
+            seconds = time.perf_counter() - t0
+        tl, ta = model.evaluate(Xtr, ytr)
+        dl, da = model.evaluate(Xdv, ydv)
+        if not math.isfinite(tl):
+            raise DataError(f"{desc}: the training loss became {tl} at epoch {epoch}; the learning "
+                            "rate is too large for these features — lower lr")
+        for k, v in zip(hist, (epoch, tl, ta, dl, da, seconds)):
+            hist[k].append(v)
+        if da > best_acc:
+            best_epoch, best_acc, best_state = epoch, da, model.state_dict()
+        bar.set_postfix(dev=f"{da:.4f}", best=f"{best_acc:.4f}@{best_epoch}")
+    bar.close()
+    model.load_state_dict(best_state)
+    test_loss = test_acc = None
+    if test is not None:
+        test_loss, test_acc = model.evaluate(*_pair(test, "test"))
+    return FitResult(hist, best_epoch, best_acc, test_loss, test_acc, time.perf_counter() - t_start,
+                     best_state, config)

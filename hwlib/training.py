@@ -55,7 +55,7 @@ class FitResult:
                "final_train_acc": h["train_acc"][-1], "final_train_loss": h["train_loss"][-1],
                "final_dev_acc": h["dev_acc"][-1], "final_dev_loss": h["dev_loss"][-1],
                "max_train_acc": max(h["train_acc"])}
-        if "epoch_time_s" in h:
+        if len(h.get("epoch_time_s", [])) > 1:
             out["mean_epoch_time_s"] = float(np.mean(h["epoch_time_s"][1:]))
         return out
 

@@ -61,3 +61,33 @@ def test_math_renders_offline(built_book, browser):
             assert blocked == [], f"requests left the machine from {p}: {blocked}"
             return
     pytest.skip("no page with math in the book yet")
+
+
+def _page_text(path) -> str:
+    """The visible text of a built page: tags dropped, entities decoded."""
+    import html
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_chapters_show_the_code_that_ran(built_book):
+    """Q1 and Q2 show the readable models where their questions ask for them, taken from the
+    package source at build time: every line of each object's source is on the page, in order."""
+    import inspect
+
+    from hwlib.models.common import Classifier
+    from hwlib.models.ffn import FFN, train_step
+    from hwlib.models.linear import LogisticRegression, Perceptron
+    from hwlib.models.mlp import MLP
+
+    shown = {"q1": [Perceptron, Classifier.train_epoch, LogisticRegression.gradient, LogisticRegression.update,
+                    MLP.forward, MLP.backward, MLP.update],
+             "q2": [FFN.__init__, FFN.forward, train_step]}
+    for page, objs in shown.items():
+        text = _page_text(built_book / "book" / f"{page}.html")
+        for obj in objs:
+            pos = 0
+            for line in (l.strip() for l in inspect.getsource(obj).splitlines()):
+                if line:
+                    found = text.find(line, pos)
+                    assert found >= 0, f"{page}.html does not show {obj.__qualname__}: missing {line!r}"
+                    pos = found + len(line)

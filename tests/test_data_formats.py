@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwlib import data, emnist
-from hwlib.data import Split, load_letters
+from hwlib.data import (Split, class_counts, course_view, dataset_slug, letters, load_letters,
+                        real_data_dir)
 from hwlib.errors import DataError
 
 N_PER_CLASS_TRAIN, N_PER_CLASS_TEST = 12, 3
@@ -74,7 +74,7 @@ def test_idx_folder_upright_labels_and_split(tmp_path):
     np.testing.assert_array_equal(d.test.y, yte)
     # train + dev = official train, stratified 1/6 to dev
     assert len(d.train) + len(d.dev) == len(ytr)
-    assert (data.class_counts(d.dev.y) == 2).all() and (data.class_counts(d.train.y) == 10).all()
+    assert (class_counts(d.dev.y) == 2).all() and (class_counts(d.train.y) == 10).all()
     both = np.concatenate([d.train.X, d.dev.X]).reshape(len(ytr), -1)
     assert {r.tobytes() for r in both} == {r.tobytes() for r in Xtr.reshape(len(ytr), -1)}
     assert d.train.X.dtype == np.uint8 and d.train.y.dtype == np.int64
@@ -83,10 +83,10 @@ def test_idx_folder_upright_labels_and_split(tmp_path):
 def test_split_is_seeded_and_matches_course_sizes():
     y = np.repeat(np.arange(26), 4800)
     X = np.zeros((len(y), 28, 28), np.uint8)
-    tr, dv = data.split_train_dev(X, y, seed=42)
+    tr, dv = letters.split_train_dev(X, y, seed=42)
     assert len(tr) == 104_000 and len(dv) == 20_800
-    assert (data.class_counts(dv.y) == 800).all()
-    tr2, dv2 = data.split_train_dev(X, np.array(y), seed=42)
+    assert (class_counts(dv.y) == 800).all()
+    tr2, dv2 = letters.split_train_dev(X, np.array(y), seed=42)
     np.testing.assert_array_equal(dv.y, dv2.y)
 
 
@@ -107,7 +107,7 @@ def test_quick_profile_is_a_stratified_subset(tmp_path):
     folder = write_gz_folder(tmp_path / "idx")
     full = load_letters(folder, verify=False)
     q = load_letters(folder, verify=False, profile="quick")
-    assert (data.class_counts(q.test.y) == N_PER_CLASS_TEST).all()  # fewer than 20 available: all kept
+    assert (class_counts(q.test.y) == N_PER_CLASS_TEST).all()  # fewer than 20 available: all kept
     assert q.sha256 == full.sha256  # nothing to subset at this size
     assert q.profile == "quick"
 
@@ -130,7 +130,7 @@ def test_course_npz(tmp_path, one_based):
 
 
 def test_course_npz_stored_transposed_is_detected(tmp_path):
-    from hwlib import synthetic
+    from hwlib.data import synthetic
     s = synthetic.make_splits((10, 2, 2), seed=3)
     arrays = {"X_train": s["X_train"].transpose(0, 2, 1).reshape(-1, 784), "y_train": s["y_train"] + 1,
               "X_valid": s["X_dev"].transpose(0, 2, 1).reshape(-1, 784), "y_valid": s["y_dev"] + 1,
@@ -140,7 +140,7 @@ def test_course_npz_stored_transposed_is_detected(tmp_path):
     d = load_letters(p)
     np.testing.assert_array_equal(d.test.X, s["X_test"])
     assert any("transposed" in n for n in d.notes)
-    assert not data.is_transposed(s["X_train"], s["y_train"])
+    assert not letters.is_transposed(s["X_train"], s["y_train"])
 
 
 # ------------------------------------------------------------------ images npz (fragment layout)
@@ -151,7 +151,7 @@ def test_images_npz_layout(tmp_path):
     np.savez(p, train_images=Xtr, train_labels=ytr, test_images=Xte, test_labels=yte)
     d = load_letters(p)
     assert len(d.train) == 26 * 5 and len(d.dev) == 26 and len(d.test) == 52
-    assert d.slug.startswith("emnist-npz-") and d.slug == data.dataset_slug(p)
+    assert d.slug.startswith("emnist-npz-") and d.slug == dataset_slug(p)
 
 
 # ------------------------------------------------------------------ bad input
@@ -236,26 +236,35 @@ def test_missing_file_in_folder_and_corrupt_zip(tmp_path):
 
 def test_course_view():
     X = np.full((2, 28, 28), 128, np.uint8)
-    V = data.course_view(X, bias=True)
+    V = course_view(X, bias=True)
     assert V.shape == (2, 785) and V.dtype == np.float64
     assert V[0, 0] == 0.5 and (V[:, -1] == 1).all()
+    np.testing.assert_array_equal(course_view(X), V[:, :-1])
+    X[0, 0, 0], X[0, 0, 1] = 255, 0
+    assert course_view(X)[0, 0] == 255 / 256 < 1 and course_view(X)[0, 1] == 0.0   # pixels / 256 in [0, 1)
+
+
+def test_constants_are_the_courses():
+    from hwlib.constants import IMAGE_SIDE, LETTERS, N_CLASSES, N_PIXELS, PIXEL_SCALE
+    assert LETTERS == "abcdefghijklmnopqrstuvwxyz" and N_CLASSES == 26
+    assert IMAGE_SIDE == 28 and N_PIXELS == 784 and PIXEL_SCALE == 256.0
 
 
 def test_resolution_order(tmp_path, monkeypatch):
     monkeypatch.setenv("HWLIB_CACHE", str(tmp_path / "cache"))
     folder = write_gz_folder(tmp_path / "idx")
-    assert data.resolve_target() is None                          # nothing → synthetic
-    cache_real = data.real_data_dir()
+    assert letters.resolve_target() is None                          # nothing → synthetic
+    cache_real = real_data_dir()
     write_gz_folder(cache_real)
-    assert data.resolve_target() == cache_real                    # cache → real
+    assert letters.resolve_target() == cache_real                    # cache → real
     monkeypatch.setenv("HWLIB_DATA", str(folder))
-    assert data.resolve_target() == folder                        # env beats cache
-    assert data.resolve_target(tmp_path / "x.npz") == tmp_path / "x.npz"  # explicit path beats env
-    assert data.resolve_target("synthetic") is None
+    assert letters.resolve_target() == folder                        # env beats cache
+    assert letters.resolve_target(tmp_path / "x.npz") == tmp_path / "x.npz"  # explicit path beats env
+    assert letters.resolve_target("synthetic") is None
 
 
 def test_synthetic_default_names_itself(capsys):
     d = load_letters(profile="quick")
-    assert d.synthetic and d.name.startswith("synthetic-letters") and d.slug == data.dataset_slug()
+    assert d.synthetic and d.name.startswith("synthetic-letters") and d.slug == dataset_slug()
     assert d.sizes() == {"train": 2600, "dev": 520, "test": 520}
     assert isinstance(d.train, Split)

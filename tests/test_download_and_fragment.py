@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from hwlib import data, emnist
-from hwlib.cli import main
+from hwlib.data import class_counts, emnist, letters, load_letters
+from hwlib.experiments.cli import main
 from hwlib.errors import DataError
 
 from test_data_formats import write_gz_folder, write_zip
@@ -37,7 +37,7 @@ def test_download_extracts_only_letters_and_checks_hashes(tmp_path, served):
     url, md5, files, _ = served
     dest = emnist.download(tmp_path / "cache" / "emnist", url=url, md5=md5, files=files, progressbar=False)
     assert sorted(p.name for p in dest.iterdir()) == sorted(files)  # the digits file was not extracted
-    d = data.load_letters(dest, verify=False)
+    d = load_letters(dest, verify=False)
     assert len(d.test) == 26 * 3
     # a second call reuses the cached archive (the server could be gone)
     assert emnist.download(dest, url=url, md5=md5, files=files, progressbar=False) == dest
@@ -76,21 +76,26 @@ def test_official_constants_match_the_brief():
 
 # ------------------------------------------------------------------ real fragment
 def test_real_fragment_orientation_and_labels(fragment_path):
-    d = data.load_letters(fragment_path, profile="full")
+    d = load_letters(fragment_path, profile="full")
     raw = np.load(fragment_path)
     assert len(d.train) == 0 and len(d.test) == 10_000
     # labels agree with the complete official test label file, index by index
     np.testing.assert_array_equal(d.test.y, raw["official_test_labels"][raw["test_index"]])
-    counts = data.class_counts(d.test.y)
+    counts = class_counts(d.test.y)
     assert (counts[:12] == 800).all() and counts[12] == 400 and counts[13:].sum() == 0
     # upright: the orientation check agrees, and would flip a transposed copy
-    assert not data.is_transposed(d.test.X, d.test.y)
-    assert data.is_transposed(d.test.X.transpose(0, 2, 1), d.test.y)
-    assert (data.class_counts(raw["official_train_labels"]) == 4800).all()
+    assert not letters.is_transposed(d.test.X, d.test.y)
+    assert letters.is_transposed(d.test.X.transpose(0, 2, 1), d.test.y)
+    assert (class_counts(raw["official_train_labels"]) == 4800).all()
 
 
 def test_real_fragment_cannot_be_trained_on(fragment_path, tmp_path):
-    from hwlib.experiments import Context
-    ctx = Context("q1.x", "quick", data_path=str(fragment_path), root=tmp_path)
+    from hwlib.experiments import Context, run_experiment
+    d = load_letters(fragment_path, profile="quick")
+    assert len(d.train) == 0
     with pytest.raises(DataError, match="no training images.*--data synthetic"):
-        ctx.data
+        Context("q1.x", "quick", d, root=tmp_path)
+    # the same refusal through the runner, before anything is written
+    with pytest.raises(DataError, match="no training images.*--data synthetic"):
+        run_experiment("q1.perceptron", "quick", data_path=str(fragment_path), root=tmp_path / "res")
+    assert not (tmp_path / "res").exists()

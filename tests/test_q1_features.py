@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
+from hwlib.data import course_view
+from hwlib.data.features import FEATURES, HOG, PCA, make_feature, pool
 from hwlib.errors import ConfigError, DataError
-from hwlib.features import FEATURES, HOG, PCA, make_feature, pool
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def test_pooling_matches_a_direct_loop(images):
             for j in range(7):
                 assert av[n, i, j] == pytest.approx(X[n, 4 * i:4 * i + 4, 4 * j:4 * j + 4].mean() / 256)
     np.testing.assert_array_equal(make_feature("raw").transform(X), X.reshape(5, -1) / 256)
+    np.testing.assert_array_equal(make_feature("raw").transform(X), course_view(X))   # the course's view
 
 
 def test_maxpool_ignores_a_one_pixel_shift_inside_its_block():

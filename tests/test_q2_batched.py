@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from hwlib.batched import BatchedAdam, BatchedFFN, BatchedSGD, check_batchable, fit_batched
 from hwlib.errors import ConfigError
-from hwlib.ffn import FFN, FFNConfig, fit
+from hwlib.fast.batched import BatchedFFN, check_batchable, fit_batched
+from hwlib.fast.kernels import fast_path, matmul
+from hwlib.fast.optim import BatchedAdam, BatchedSGD, model_views
+from hwlib.models.ffn import FFN, FFNConfig, fit
+from hwlib.training import HISTORY_KEYS, FitResult
 
 torch.set_num_threads(1)
-METRICS = ("train_loss", "train_acc", "dev_loss", "dev_acc")
+METRICS = HISTORY_KEYS[1:]  # train_loss, train_acc, dev_loss, dev_acc
 
 
 def blobs(n=520, d=784, seed=0):
@@ -32,11 +35,18 @@ def test_batched_equals_each_configuration_alone_without_dropout(optimizer, lrs,
     batched = fit_batched(cfgs, tr, dv, te, device="cpu")
     for cfg, b in zip(cfgs, batched):
         alone = fit(cfg, tr, dv, te, device="cpu")
+        assert isinstance(b, FitResult) and b.config == cfg  # one result per configuration, in order
+        assert set(b.history) == set(HISTORY_KEYS)  # the shared history, less epoch_time_s
         assert len(b.history["epoch"]) == 4 and b.history["epoch"] == alone.history["epoch"]
         for k in METRICS:  # float tolerance: batched products sum in another order
             np.testing.assert_allclose(b.history[k], alone.history[k], rtol=2e-5, atol=2e-5, err_msg=k)
         assert b.best_epoch == alone.best_epoch
+        assert b.best_dev_acc == pytest.approx(alone.best_dev_acc, abs=1e-9)
         assert b.test_acc == pytest.approx(alone.test_acc, abs=1e-9)
+        sb, sa = b.summary(), alone.summary()
+        assert "mean_epoch_time_s" not in sb and "mean_epoch_time_s" in sa
+        for k in sb:
+            assert sb[k] == pytest.approx(sa[k], rel=2e-5, abs=2e-5), k
         for name, t in alone.state.items():  # the best-dev weights themselves
             np.testing.assert_allclose(b.state[name].numpy(), t.numpy(), rtol=1e-4, atol=1e-5, err_msg=name)
     # the runs really differ from each other (a broken per-net lr/ℓ2 would make them equal)
@@ -225,3 +235,44 @@ def test_bad_batched_settings_raise_config_error():
         BatchedAdam(net, [1e-3, -1.0], [0, 0])
     with pytest.raises(ConfigError, match="backend"):
         BatchedAdam(net, [1e-3, 1e-3], [0, 0], backend="cuda-magic")
+
+
+def test_log_receives_every_epoch_as_arrays_per_net():
+    tr, dv, _ = blobs(seed=3)
+    cfgs = [FFNConfig(width=8, optimizer="adam", lr=lr, epochs=2) for lr in (1e-3, 1e-2, 3e-2)]
+    seen = []
+    res = fit_batched(cfgs, tr, dv, device="cpu", log=lambda epoch, h: seen.append((epoch, h)))
+    assert [e for e, _ in seen] == [0, 1, 2]
+    for epoch, h in seen:
+        assert set(h) == set(METRICS) and all(v.shape == (epoch + 1, 3) for v in h.values())
+    last = seen[-1][1]
+    for k, r in enumerate(res):
+        for m in METRICS:
+            np.testing.assert_array_equal(last[m][:, k], r.history[m])
+    assert res[0].test_acc is None and res[0].test_loss is None  # no test split given
+
+
+def test_fast_path_and_matmul_routes_agree():
+    a32, b32 = torch.rand(9, 13), torch.rand(13, 6)
+    assert fast_path(a32) and not fast_path(a32.double())
+    out = matmul(a32, b32, torch.empty(9, 6))  # numpy's BLAS
+    torch.testing.assert_close(out, a32 @ b32)
+    out64 = matmul(a32.double(), b32.double(), torch.empty(9, 6, dtype=torch.float64))  # torch.mm
+    torch.testing.assert_close(out64, a32.double() @ b32.double())
+    # transposed (non-contiguous) operands, as backprop passes Xᵀ
+    c = torch.rand(9, 4)
+    torch.testing.assert_close(matmul(a32.t(), c, torch.empty(13, 4)), a32.t() @ c)
+
+
+def test_model_views_put_the_net_on_axis_1():
+    torch.manual_seed(0)
+    models = [FFN(n_features=6, n_classes=3, width=4, depth=2) for _ in range(2)]
+    net = BatchedFFN.stack(models)
+    views = model_views(net, net.params)
+    assert [tuple(v.shape) for v in views] == [(6, 2, 4), (1, 2, 4), (1, 2, 16), (1, 2, 4), (1, 2, 12), (1, 2, 3)]
+    for k, m in enumerate(models):  # net k's slice of every view is net k's own parameter
+        lins = m.linears()
+        torch.testing.assert_close(views[0][:, k], lins[0].weight.T)
+        torch.testing.assert_close(views[1][0, k], lins[0].bias)
+        torch.testing.assert_close(views[2][0, k].view(4, 4), lins[1].weight.T)
+        torch.testing.assert_close(views[-1][0, k], lins[-1].bias)

@@ -1,17 +1,18 @@
 """Q2 experiments: records per run, resume after an interruption, depth settings read from the
-recorded width grid, the parallel-worker path, and the chapter helpers built on records."""
+recorded width grid (which q2.depth declares it needs), the parallel-worker path, and the rule that
+picks the best run."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from hwlib import q2, results
 from hwlib.data import load_letters
-from hwlib.experiments import run_experiment
+from hwlib.errors import ResultError
+from hwlib.experiments import Context, q2, registry, results, run_experiment
+from hwlib.experiments.results import best_run
 
 torch.set_num_threads(1)
 
@@ -101,9 +102,51 @@ def test_depth_reads_the_best_32_unit_settings_from_the_records(tiny_grid, data,
 
 
 def test_depth_runs_the_grid_first_when_it_is_missing(tiny_grid, data, tmp_path):
+    assert registry()["q2.depth"].needs == ("q2.width",)
     depth = run_experiment("q2.depth", "quick", root=tmp_path, data=data)
+    assert len(depth) == 2 and {r["experiment"] for r in depth} == {"q2.depth"}  # only what was asked
+    assert len(results.load_all("q2.width", data.slug, "quick", tmp_path)) == 16  # in the same root
+
+
+def test_depth_study_alone_refuses_an_incomplete_grid(tiny_grid, data, tmp_path):
+    ctx = Context("q2.depth", "quick", data, root=tmp_path)
+    with pytest.raises(ResultError, match="run q2.width"):
+        q2.depth_study(ctx)  # no grid at all
+    run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    victim = next(tmp_path.rglob("q2.width/*.json"))
+    victim.unlink()
+    with pytest.raises(ResultError, match="15 of its 16"):
+        q2.depth_study(ctx)
+    assert results.load_all("q2.depth", data.slug, "quick", tmp_path) == []  # nothing trained
+
+
+def test_depth_ignores_grid_records_of_other_settings(tiny_grid, data, tmp_path):
+    """A width record left by another number of epochs is not part of this profile's grid."""
+    run_experiment("q2.width", "quick", root=tmp_path, data=data)
+    path = next(p for p in tmp_path.rglob("q2.width/*.json") if p.stem.startswith("w008"))
+    rec = json.loads(path.read_text())
+    rec["config"]["epochs"] = 99
+    rec["summary"]["best_dev_acc"] = 0.999  # would win if it counted
+    path.write_text(json.dumps(rec))
+    ctx = Context("q2.depth", "quick", data, root=tmp_path)
+    with pytest.raises(ResultError, match="15 of its 16"):
+        q2.depth_study(ctx)
+    # run_experiment completes the grid first: the stale record is retrained and replaced
+    depth = run_experiment("q2.depth", "quick", root=tmp_path, data=data)
+    fresh = json.loads(path.read_text())
+    assert fresh["config"]["epochs"] == 1 and fresh["summary"]["best_dev_acc"] != 0.999
     assert len(depth) == 2
-    assert len(results.load_all("q2.width", data.slug, "quick", tmp_path)) == 16
+
+
+def test_best_run_rule():
+    def rec(run, dev, epoch):
+        return {"run": run, "summary": {"best_dev_acc": dev, "best_epoch": epoch}}
+    a, b, c, d = rec("b", 0.8, 3), rec("a", 0.8, 3), rec("c", 0.8, 1), rec("d", 0.7, 0)
+    assert best_run([d, a, b]) is b  # highest dev; a tie goes to the run name's order
+    assert best_run([a, b, c, d]) is c  # ...but first to the run that got there at an earlier epoch
+    assert best_run([d, rec("e", 0.9, 9)])["run"] == "e"
+    with pytest.raises(ResultError):
+        best_run([])
 
 
 def test_parallel_workers_give_the_same_records(tiny_grid, data, tmp_path, monkeypatch):

@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from hwlib.constants import N_CLASSES, N_PIXELS
 from hwlib.errors import ConfigError
-from hwlib.ffn import FFN, FFNConfig, as_tensors, evaluate, fit, n_params, train_batch
+from hwlib.models.ffn import (FFN, FFNConfig, Learner, as_tensors, evaluate, fit, make_optimizer, n_params,
+                              permutations, train_step)
+from hwlib.training import HISTORY_KEYS, FitResult
 
 torch.set_num_threads(1)
 
@@ -21,6 +24,11 @@ def separable(n_per_class=12, n_classes=26, d=784, seed=0, noise=0.05):
         X[y == c, c * block:(c + 1) * block] += 1.0
     perm = rng.permutation(len(y))
     return X[perm], y[perm]
+
+
+def test_constants_are_the_course_sizes():
+    assert (N_PIXELS, N_CLASSES) == (784, 26)
+    assert FFN().n_features == N_PIXELS and FFN().n_classes == N_CLASSES
 
 
 @pytest.mark.parametrize("width,depth", [(1, 1), (16, 1), (32, 3), (64, 2), (7, 9)])
@@ -73,15 +81,15 @@ def test_one_epoch_on_separable_data_lowers_the_loss():
     assert res.history["train_acc"][1] > res.history["train_acc"][0]
 
 
-def test_train_batch_lowers_the_batch_loss():
+def test_train_step_lowers_the_batch_loss():
     X, y = separable(4)
     torch.manual_seed(0)
     m = FFN(width=32)
     opt = torch.optim.SGD(m.parameters(), lr=0.5)
     Xt, yt = as_tensors((X, y), "cpu")
-    first = train_batch(m, Xt, yt, opt)
+    first = train_step(m, Xt, yt, opt)
     for _ in range(5):
-        last = train_batch(m, Xt, yt, opt)
+        last = train_step(m, Xt, yt, opt)
     assert last < first
 
 
@@ -101,7 +109,52 @@ def test_history_has_epochs_plus_one_points_and_best_checkpoint():
     assert evaluate(m, Xd, yd)[1] == pytest.approx(res.best_dev_acc)
     assert evaluate(m, *as_tensors((X, y), "cpu")) == pytest.approx((res.test_loss, res.test_acc))
     s = res.summary()
-    assert s["final_train_acc"] == res.history["train_acc"][-1]
+    assert s["final_train_acc"] == res.final_train_acc == res.history["train_acc"][-1]
+    assert s["best_dev_acc"] == res.best_dev_acc and s["best_epoch"] == res.best_epoch
+    assert s["train_acc_at_best"] == res.history["train_acc"][res.best_epoch]
+    # the shared protocol also times each epoch (0 before training) and keeps the configuration
+    assert len(res.history["epoch_time_s"]) == 31 and res.history["epoch_time_s"][0] == 0.0
+    assert all(t > 0 for t in res.history["epoch_time_s"][1:])
+    assert s["mean_epoch_time_s"] == pytest.approx(np.mean(res.history["epoch_time_s"][1:]))
+    assert isinstance(res, FitResult) and res.config == cfg
+
+
+def test_fit_is_the_shared_protocol_around_a_learner():
+    """models.ffn.fit = training.fit on a Learner (seeded model, its optimizer, seeded shuffles)."""
+    from hwlib import training
+    X, y = separable(3)
+    cfg = FFNConfig(width=8, epochs=3, optimizer="adam", lr=3e-3, batch_size=16)
+    res = fit(cfg, (X[:60], y[:60]), (X[60:], y[60:]), (X, y), device="cpu")
+    torch.manual_seed(cfg.seed)
+    m = FFN.from_config(cfg)
+    tr, dv, te = (as_tensors(s, "cpu") for s in ((X[:60], y[:60]), (X[60:], y[60:]), (X, y)))
+    own = training.fit(Learner(m, make_optimizer(m, cfg), cfg.batch_size), tr, dv, te, epochs=cfg.epochs,
+                       shuffles=permutations(60, cfg.seed), config=cfg, progress=False)
+    for k in HISTORY_KEYS:
+        assert own.history[k] == res.history[k]
+    assert (own.best_epoch, own.best_dev_acc, own.test_acc) == (res.best_epoch, res.best_dev_acc, res.test_acc)
+    assert all(torch.equal(own.state[k], res.state[k]) for k in res.state)
+
+
+def test_learner_epoch_visits_every_row_once_in_the_given_order():
+    X, y = separable(2)
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(N_PIXELS, N_CLASSES))
+
+        def forward(self, x):
+            seen.append(x.clone())
+            return x @ self.w
+
+    m = Spy()
+    Xt, yt = as_tensors((X, y), "cpu")
+    order = torch.randperm(len(yt), generator=torch.Generator().manual_seed(3))
+    Learner(m, torch.optim.SGD(m.parameters(), lr=0.1), batch_size=5).train_epoch(Xt, yt, order)
+    assert [len(b) for b in seen] == [5] * (len(yt) // 5) + ([len(yt) % 5] if len(yt) % 5 else [])
+    assert torch.equal(torch.cat(seen), Xt[order])
 
 
 def test_same_seed_gives_identical_numbers_on_cpu():
@@ -109,7 +162,8 @@ def test_same_seed_gives_identical_numbers_on_cpu():
     cfg = FFNConfig(width=16, epochs=2, optimizer="adam", dropout=0.2, lr=1e-3, l2=1e-4)
     a = fit(cfg, (X, y), (X, y), (X, y), device="cpu")
     b = fit(cfg, (X, y), (X, y), (X, y), device="cpu")
-    assert a.history == b.history and a.test_acc == b.test_acc
+    numbers = lambda r: {k: r.history[k] for k in HISTORY_KEYS}  # epoch_time_s is a clock reading
+    assert numbers(a) == numbers(b) and a.test_acc == b.test_acc
     c = fit(cfg.replace(seed=7), (X, y), (X, y), device="cpu")
     assert c.history["train_loss"] != a.history["train_loss"]
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from hwlib import maps
-from hwlib import maps_torch as mt
 from hwlib.errors import ConfigError
-from hwlib.q3_claims import autograd_agreement, report_jacobian_elementwise
+from hwlib.models import maps
+from hwlib.models import maps_torch as mt
+from hwlib.report.q3 import autograd_agreement, report_jacobian_elementwise
 
 torch.set_num_threads(1)
 KS = (2, 3, 5, 12)

@@ -73,7 +73,7 @@ def test_k2_slider_data_is_the_map(q3_page):
     """After moving both sliders, the visible relumax curve is p2('relumax', t / T, b) for the chosen b, T."""
     import numpy as np
 
-    from hwlib import maps
+    from hwlib.models import maps
 
     page, _ = q3_page
     fid = _figure_id(page, "k2-sliders")

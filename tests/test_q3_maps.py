@@ -1,4 +1,4 @@
-"""hwlib.maps: definitions, closed forms, bad input, and properties (hypothesis)."""
+"""hwlib.models.maps: definitions, closed forms, bad input, and properties (hypothesis)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from hwlib import maps
 from hwlib.errors import ConfigError, DataError
+from hwlib.models import maps
 
 finite = st.floats(-20, 20, allow_nan=False, allow_infinity=False)
 vectors = st.integers(2, 8).flatmap(lambda K: arrays(np.float64, (K,), elements=finite))

@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from hwlib import maps, sliders
 from hwlib.errors import ConfigError
+from hwlib.models import maps
+from hwlib.report import sliders
 
 
 @pytest.fixture(scope="module")

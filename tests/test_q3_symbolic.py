@@ -1,13 +1,13 @@
-"""hwlib.symbolic: every derivation holds, and the SymPy closed forms equal the numeric maps."""
+"""hwlib.theory.symbolic: every derivation holds, and the SymPy closed forms equal the numeric maps."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from hwlib import maps
-from hwlib import symbolic as sym
-from hwlib.q3_claims import check_report_claims, valid_b
+from hwlib.models import maps
+from hwlib.report.q3 import check_report_claims, valid_b
+from hwlib.theory import symbolic as sym
 
 
 def test_3_1_kkt_gives_relu():

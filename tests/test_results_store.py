@@ -2,6 +2,7 @@
 experiment registry's resume behaviour; the CLI's error handling."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,10 +10,11 @@ import sys
 import numpy as np
 import pytest
 
-from hwlib import experiments, results
-from hwlib.cli import main
-from hwlib.data import load_letters
-from hwlib.errors import ConfigError, ResultError
+from hwlib import experiments
+from hwlib.experiments import results
+from hwlib.experiments.cli import main
+from hwlib.data import Split, load_letters
+from hwlib.errors import ConfigError, DataError, ResultError
 
 DS = {"name": "toy", "slug": "toy-v1", "sha256": "0" * 64, "source": "test", "profile": "quick",
       "synthetic": True, "sizes": {"train": 1, "dev": 1, "test": 1}}
@@ -82,8 +84,24 @@ def test_nan_is_stored_as_null_and_names_are_checked(tmp_path):
                             history={"epoch": [0, 1], "acc": [0.1]}, wall_time_s=0)
 
 
+def test_best_run_ties_go_to_the_earlier_epoch_then_the_run_name():
+    def rec(run, acc, epoch):
+        return {"run": run, "summary": {"best_dev_acc": acc, "best_epoch": epoch}}
+
+    assert results.best_run([rec("a", 0.5, 1), rec("b", 0.6, 9)])["run"] == "b"       # accuracy first
+    assert results.best_run([rec("a", 0.6, 3), rec("b", 0.6, 2)])["run"] == "b"       # then the epoch
+    assert results.best_run([rec("b", 0.6, 2), rec("a", 0.6, 2)])["run"] == "a"       # then the name
+    with pytest.raises(ResultError, match="no records"):
+        results.best_run([])
+
+
 # ------------------------------------------------------------------ registry and resume
-def test_grid_resumes_after_interruption(tmp_path):
+@pytest.fixture(scope="module")
+def quick_data():
+    return load_letters(profile="quick")
+
+
+def test_grid_resumes_after_interruption(tmp_path, quick_data):
     calls = []
 
     @experiments.experiment("t.grid", help="toy grid")
@@ -97,7 +115,7 @@ def test_grid_resumes_after_interruption(tmp_path):
             calls.append(run)
             ctx.save(run, config={}, history={"epoch": [0]}, summary={"x": 1}, wall_time_s=0.0)
 
-    data = load_letters(profile="quick")
+    data = quick_data
     try:
         with pytest.raises(KeyboardInterrupt):
             experiments.run_experiment("t.grid", "quick", root=tmp_path, data=data)
@@ -109,6 +127,41 @@ def test_grid_resumes_after_interruption(tmp_path):
         assert calls[-3:] == ["a", "b", "c"]
     finally:
         experiments._REGISTRY.pop("t.grid", None)
+
+
+def test_needs_run_first_and_hand_over_their_records(tmp_path, quick_data):
+    calls = []
+
+    @experiments.experiment("t.base", help="toy base")
+    def base(ctx):
+        calls.append("base")
+        if not ctx.done("r"):
+            calls.append("base saved")
+            ctx.save("r", config={}, history={"epoch": [0]}, summary={"x": 1}, wall_time_s=0.0)
+
+    @experiments.experiment("t.user", help="toy user", needs=("t.base",))
+    def user(ctx):
+        calls.append(("user sees", [r["run"] for r in ctx.records_of("t.base")]))
+        ctx.save("u", config={}, history={"epoch": [0]}, summary={"x": 2}, wall_time_s=0.0)
+
+    try:
+        recs = experiments.run_experiment("t.user", "quick", root=tmp_path, data=quick_data)
+        assert calls == ["base", "base saved", ("user sees", ["r"])]        # dependency first
+        assert [(r["experiment"], r["run"]) for r in recs] == [("t.user", "u")]   # only what was asked
+        calls.clear()
+        experiments.run_experiment("t.user", "quick", root=tmp_path, data=quick_data, force=True)
+        assert calls == ["base", ("user sees", ["r"])]     # --force redoes only the one asked for
+    finally:
+        experiments._REGISTRY.pop("t.base", None)
+        experiments._REGISTRY.pop("t.user", None)
+
+
+def test_context_refuses_data_without_training_images(tmp_path, quick_data):
+    ctx = experiments.Context("t.x", "quick", quick_data, root=tmp_path)
+    assert ctx.data is quick_data and ctx.load("r") is None and ctx.records() == []
+    empty = dataclasses.replace(quick_data, train=Split(quick_data.train.X[:0], quick_data.train.y[:0]))
+    with pytest.raises(DataError, match="no training images.*--data synthetic"):
+        experiments.Context("t.x", "quick", empty, root=tmp_path)
 
 
 def test_unknown_experiment_and_profile():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hwlib import synthetic
+from hwlib.data import synthetic
 from hwlib.errors import ConfigError
 
 

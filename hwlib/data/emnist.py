@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwlib.constants import N_CLASSES
 from hwlib.errors import DataError
 
 URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
@@ -128,7 +129,7 @@ def decode(files: dict[str, bytes], source: str) -> tuple[np.ndarray, np.ndarray
         y = parse_idx(files[yn], f"{source}:{yn}", "labels")
         if len(X) != len(y):
             raise DataError(f"{source}: {split} has {len(X)} images but {len(y)} labels")
-        if y.size and (y.min() < 1 or y.max() > 26):
+        if y.size and (y.min() < 1 or y.max() > N_CLASSES):
             raise DataError(f"{source}:{yn}: labels span {y.min()}..{y.max()}, expected EMNIST letters "
                             "labels 1..26 — is this a letters file?")
         arrays[split] = (np.ascontiguousarray(X.transpose(0, 2, 1)), y.astype(np.int64) - 1)

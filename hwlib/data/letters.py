@@ -120,7 +120,7 @@ def _check_labels(y: np.ndarray, n: int, where: str, one_based: bool) -> np.ndar
     if len(y) != n:
         raise DataError(f"{where}: {n} images but {len(y)} labels")
     if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
-        lo, hi = (1, 26) if one_based else (0, 25)
+        lo, hi = (1, N_CLASSES) if one_based else (0, N_CLASSES - 1)
         raise DataError(f"{where}: labels span {y.min() + one_based}..{y.max() + one_based}, outside "
                         f"{lo}..{hi}; expected 26 letter classes (1..26 or 0..25)")
     return y

@@ -16,6 +16,7 @@ The models are the readable ones of ``hwlib.models`` with their compiled epochs 
 """
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -114,26 +115,25 @@ def logreg(ctx: Context) -> None:
     _run_linear(ctx, "logreg", "logreg", "raw", **LOGREG_A)
 
 
+def _logreg_runs(ctx: Context, features, lrs, l2s) -> None:
+    """Logistic regression for every (features, lr, ℓ2) in the product, features outermost."""
+    for f, lr, l2 in itertools.product(features, lrs, l2s):
+        _run_linear(ctx, run_name(f, lr, l2), "logreg", f, lr, l2)
+
+
 @experiment("q1.features", help="Q1.2(b) feature maps x 3 learning rates (logistic regression)")
 def features(ctx: Context) -> None:
-    for f in FEATURES:
-        for lr in FEATURE_LRS:
-            _run_linear(ctx, run_name(f, lr, FEATURE_L2), "logreg", f, lr, FEATURE_L2)
+    _logreg_runs(ctx, FEATURES, FEATURE_LRS, (FEATURE_L2,))
 
 
 @experiment("q1.grid", help="Q1.2(c) 3 lr x 2 l2 x {raw, 2x2 max pooling} = 12 runs (resumable)")
 def grid(ctx: Context) -> None:
-    for f in GRID_FEATURES:
-        for lr in GRID_LRS:
-            for l2 in GRID_L2S:
-                _run_linear(ctx, run_name(f, lr, l2), "logreg", f, lr, l2)
+    _logreg_runs(ctx, GRID_FEATURES, GRID_LRS, GRID_L2S)
 
 
 @experiment("q1.grid_hog", help="Q1.2(c) the grid's 3 lr x 2 l2 settings with HOG features (our (b) proposal)")
 def grid_hog(ctx: Context) -> None:
-    for lr in GRID_LRS:
-        for l2 in GRID_L2S:
-            _run_linear(ctx, run_name(PROPOSED_FEATURES, lr, l2), "logreg", PROPOSED_FEATURES, lr, l2)
+    _logreg_runs(ctx, (PROPOSED_FEATURES,), GRID_LRS, GRID_L2S)
 
 
 @experiment("q1.mlp", help="Q1.3 MLP, 100 relu units, SGD bs 1, lr 1e-3, 20 epochs")

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import sympy as sp
+
 from hwlib.models import maps
+from hwlib.theory import symbolic as sym
 
 KS = (2, 3, 5, 10)
 BS = (0.25, 1.0, 3.0)
@@ -119,14 +122,8 @@ def _fmt(x: float) -> str:
     return f"{x:.1e}"
 
 
-def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
-    """One verdict per Question 3 claim of the original report (all computed now)."""
-    import sympy as sp
-
-    from hwlib.theory import symbolic as sym
-
-    agr = agreement or autograd_agreement(n_per_case=10)
-    out = []
+def _claims_3_1(out: list, agr: dict) -> None:
+    """3.1: the relu projection."""
     proj = sym.relu_projection()
     ok = proj["equals_relu"] and proj["separable"] and proj["convex"]
     out.append(Verdict("3.1", "min over y_i >= 0 of (y_i - z_i)^2 is solved coordinate-wise by max(0, z_i)",
@@ -134,8 +131,12 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                        f"KKT cases {[(str(y), str(cond)) for y, _, cond in proj['cases']]} give relu: "
                        f"{proj['equals_relu']}; Hessian of ||y - z||^2 is 2I (separable): {proj['separable']}"))
 
-    inv = sym.shift_invariance()
+
+
+def _claims_3_2(out: list, agr: dict) -> None:
+    """3.2: shift invariance, the zero-temperature limits, the offset b and its uniqueness."""
     rng = np.random.default_rng(1)
+    inv = sym.shift_invariance()
     zs, cs = rng.normal(size=(200, 6)) * 3, rng.normal(size=(200, 1)) * 10
     num = max(np.abs(f(zs + cs) - f(zs)).max() for f in (maps.softmax, maps.sparsemax, lambda x: maps.relumax(x, 0.7)))
     ok = inv["softmax"] and inv["sparsemax"] and inv["relumax"] and num < 1e-9
@@ -182,6 +183,10 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                        "holds two different values. If all support entries equal max z (one-hot sparsemax, ties) "
                        "every b in (0, max z - max_{j off S} z_j] works."))
 
+
+
+def _claims_3_3(out: list, agr: dict) -> None:
+    """3.3: the K = 2 closed forms and the report's extra "convergence as b -> 1"."""
     rep = sym.k2_report_check()
     grid = np.linspace(-4, 4, 801)
     zz = np.stack([np.zeros_like(grid), grid], -1)
@@ -208,6 +213,10 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                        "relumax_b,2 -> relumax_1,2 as b -> 1 (continuity in b), which is not sparsemax_2. No single b "
                        "matches sparsemax for all t: the matching b depends on t, b(t) = (1 + |t|)/2 for |t| < 1."))
 
+
+
+def _claims_3_4(out: list, agr: dict) -> None:
+    """3.4: the Jacobian, elementwise and in matrix form."""
     jc = sym.jacobian_check()
     out.append(Verdict("3.4", "dp_i/dz_j = dp_i/du_j = (1[i in S] delta_ij - p_i 1[j in S]) / D",
                        "confirmed" if jc["report_elementwise"] else "refuted",
@@ -224,6 +233,10 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                        f"report's own elementwise form; largest |report - autograd|: {agr['report_matrix']:.3f}",
                        "J = (diag(1_S) - p 1_S^T)(I - 1 e_k^T) / D (the softmax-like diag(p) - p p^T pattern does not apply)."))
 
+
+
+def _claims_3_5(out: list, agr: dict) -> None:
+    """3.5: the log loss outside the support and the gradient of the ε-loss."""
     z = np.array([3.0, 0.0, -2.0])
     p = maps.relumax(z, 1.0)
     with np.errstate(divide="ignore"):
@@ -240,8 +253,12 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
                        f"{gc['ours']}; |hwlib gradient - autograd| <= {_fmt(agr['eps_loss_grad'])} (relative "
                        f"{_fmt(agr['eps_loss_grad_relative'])})",
                        "use the corrected J of 3.4 in the same formula"))
+
+
+def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
+    """One verdict per Question 3 claim of the original report (all computed now)."""
+    agr = agreement or autograd_agreement(n_per_case=10)
+    out: list[Verdict] = []
+    for check in (_claims_3_1, _claims_3_2, _claims_3_3, _claims_3_4, _claims_3_5):
+        check(out, agr)
     return out
-
-
-def verdict_rows(verdicts: list[Verdict]) -> list[list[str]]:
-    return [[v.item, v.claim, v.verdict, v.check, v.correction] for v in verdicts]

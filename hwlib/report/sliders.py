@@ -20,7 +20,6 @@ from hwlib.models import maps
 from hwlib.errors import ConfigError
 
 COLORS = {"softmax": "#1f77b4", "sparsemax": "#d62728", "relumax": "#2ca02c"}
-LABELS = {"softmax": "softmax", "sparsemax": "sparsemax", "relumax": "relumax"}
 DEFAULT_BS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 DEFAULT_TS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 

@@ -1,0 +1,11 @@
+"""Report code: what the chapters display, computed from recorded runs and derivations.
+
+  common     the percent formatter, HTML tables, offline Plotly figures, the per-epoch curves figure
+  book       dataset banners, recorded-or-live results, package source on the page, glued facts
+  q1, q2     tables and figures of Questions 1 and 2 (and the report's numbers beside ours)
+  q2_facts   the numbers and verdict labels of Question 2's sentences
+  q3         the report's Question 3 claims, each checked (SymPy + autograd)
+  sliders    Question 3's figures and sliders (ipywidgets in Jupyter, Plotly steps in the book)
+  dataviz    pictures of the data
+  sphinxext  the offline HTML build (plotly.js from the plotly package, .ipynb downloads)
+"""

@@ -1,0 +1,239 @@
+"""Question 2's tables and figures, computed from recorded runs, and the report's numbers.
+
+Shared helpers of the Q2 report: the best run per width, a run found by its settings, the noise
+of a dev accuracy. The facts the chapter's sentences are built from are in ``hwlib.report.q2_facts``.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from hwlib.report.common import HTMLBlock, best_run, html_table
+
+# The original report's numbers (real EMNIST Letters, the course's split).
+REPORT_WIDTH = {  # width: best run of that width
+    16: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.781, "train": 0.793, "test": 0.784},
+    32: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.844, "train": 0.864, "test": 0.845},
+    64: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.881, "train": 0.909, "test": 0.880},
+    128: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.898, "train": 0.938, "test": 0.896},
+    256: {"lr": 3e-4, "dropout": 0.2, "l2": 0.0, "dev": 0.909, "train": 0.949, "test": 0.908},
+}
+REPORT_DEPTH_HPARAMS = {"lr": 3e-4, "dropout": 0.2, "l2": 0.0}  # not its own best 32-unit run
+REPORT_DEPTH = {
+    1: {"dev": 0.817, "train": 0.828, "test": 0.818},
+    3: {"dev": 0.792, "train": 0.803, "test": 0.793},
+    5: {"dev": 0.717, "train": 0.725, "test": 0.718},
+    7: {"dev": 0.630, "train": 0.637, "test": 0.635},
+    9: {"dev": 0.524, "train": 0.533, "test": 0.528},
+}
+OTHER_GROUP_DEPTH = {1: 0.845, 3: 0.868, 5: 0.866, 7: 0.841, 9: 0.804}  # Adam lr 1e-3, width 32: dev
+
+
+
+def hp_label(c: dict) -> str:
+    """The tuned settings of a run, for people: "lr 0.001, dropout 0, ℓ2 0.0001"."""
+    return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
+
+
+def dev_noise(record: dict) -> float:
+    """Two standard errors of a dev accuracy near this record's: 2·√(p(1−p)/n), n = dev size."""
+    n = record.get("dataset", {}).get("sizes", {}).get("dev") or 0
+    p = record["summary"]["best_dev_acc"]
+    return 2 * float(np.sqrt(p * (1 - p) / n)) if n else 0.0
+
+
+def widths_of(records: list[dict]) -> list[int]:
+    return sorted({r["config"]["width"] for r in records})
+
+
+def best_per_width(records: list[dict]) -> dict[int, dict]:
+    """{width: the best run of that width} (``best_run``'s rule)."""
+    return {w: best_run([r for r in records if r["config"]["width"] == w]) for w in widths_of(records)}
+
+
+def by_depth(depth_records: list[dict]) -> list[dict]:
+    return sorted(depth_records, key=lambda r: r["config"]["depth"])
+
+
+def find_run(records: list[dict], **config) -> dict | None:
+    """The record whose config has these values (e.g. width=32, lr=3e-4, dropout=0.2, l2=0)."""
+    for r in records:
+        if all(np.isclose(r["config"][k], v) for k, v in config.items()):
+            return r
+    return None
+
+
+def epochs_of(records: list[dict]) -> int:
+    return records[0]["config"]["epochs"]
+
+
+# ------------------------------------------------------------------------------ tables and figures
+
+def width_table(records: list[dict]):
+    """All runs grouped by width (then dropout, lr, ℓ2): best dev accuracy and its epoch, final
+    train accuracy, test accuracy of the best-dev checkpoint. The best run of each width in bold."""
+    recs = sorted(records, key=lambda r: [r["config"][k] for k in ("width", "dropout", "lr", "l2")])
+    best = {r["run"] for r in best_per_width(recs).values()}
+    rows = []
+    for r in recs:
+        c, s = r["config"], r["summary"]
+        rows.append([c["width"], f"{c['lr']:g}", f"{c['dropout']:g}", f"{c['l2']:g}",
+                     f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
+                     f"{s['test_acc']:.4f}"])
+    return html_table(["width", "lr", "dropout", "ℓ2", "best dev acc", "at epoch",
+                       "final train acc", "test acc (best-dev checkpoint)"], rows,
+                      highlight={i for i, r in enumerate(recs) if r["run"] in best},
+                      caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
+
+
+def width_pivot_table(records: list[dict]):
+    """Compact 2.2(a) table: one row per (width, lr), one column per (dropout, ℓ2); each cell the
+    run's best dev accuracy. The best run of each width in bold, the overall best also marked ★."""
+    cols = sorted({(r["config"]["dropout"], r["config"]["l2"]) for r in records})
+    lrs = sorted({r["config"]["lr"] for r in records})
+    bw = {r["run"] for r in best_per_width(records).values()}
+    top = best_run(records)["run"]
+    cell = {(r["config"]["width"], r["config"]["lr"], r["config"]["dropout"], r["config"]["l2"]): r for r in records}
+    head = "".join(f"<th>dropout {d:g}<br>ℓ2 {l:g}</th>" for d, l in cols)
+    rows = []
+    for w in widths_of(records):
+        for i, lr in enumerate(lrs):
+            tds = []
+            for d, l in cols:
+                r = cell.get((w, lr, d, l))
+                if r is None:
+                    tds.append("<td>—</td>")
+                    continue
+                v = f"{r['summary']['best_dev_acc']:.4f}"
+                if r["run"] in bw:
+                    v = f"<b>{v}{' ★' if r['run'] == top else ''}</b>"
+                tds.append(f'<td title="{html.escape(r["run"])}">{v}</td>')
+            wcell = f'<th rowspan="{len(lrs)}">{w}</th>' if i == 0 else ""
+            rows.append(f"<tr>{wcell}<td>{lr:g}</td>{''.join(tds)}</tr>")
+    cap = (f"Best dev accuracy of each of the {len(records)} runs ({epochs_of(records)} epochs, best-dev "
+           f"checkpoint). Bold: best run of its width; ★: best overall.")
+    return HTMLBlock(f'<table class="table"><caption>{cap}</caption><thead><tr><th>width</th><th>lr</th>{head}'
+                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def width_comparison_table(records: list[dict]):
+    """Best run per width: ours beside the report's (its numbers are on real EMNIST Letters)."""
+    rows = []
+    for w, r in best_per_width(records).items():
+        c, s = r["config"], r["summary"]
+        rep = REPORT_WIDTH.get(w)
+        rows.append([w, hp_label(c), f"{s['best_dev_acc']:.3f}", f"{s['final_train_acc']:.3f}", f"{s['test_acc']:.3f}",
+                     hp_label(rep) if rep else "—", f"{rep['dev']:.3f}" if rep else "—",
+                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
+    return html_table(["width", "ours: settings", "dev", "train (final)", "test",
+                       "report: settings", "dev", "train", "test"], rows,
+                      caption="Best run of each width by dev accuracy. Report = the original report, real EMNIST Letters.")
+
+
+def depth_table(depth_records: list[dict]):
+    """Per depth: best dev accuracy (epoch), final train accuracy, test accuracy; the report's beside."""
+    recs = by_depth(depth_records)
+    best = best_run(recs)
+    rows = []
+    for r in recs:
+        L, s = r["config"]["depth"], r["summary"]
+        rep = REPORT_DEPTH.get(L)
+        rows.append([L, f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
+                     f"{s['test_acc']:.4f}", f"{rep['dev']:.3f}" if rep else "—",
+                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—",
+                     f"{OTHER_GROUP_DEPTH[L]:.3f}" if L in OTHER_GROUP_DEPTH else "—"])
+    c = recs[0]["config"]
+    return html_table(["depth", "best dev acc", "at epoch", "final train acc", "test acc",
+                       "report: dev", "report: train", "report: test", "other group: dev"], rows,
+                      highlight={recs.index(best)},
+                      caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid); report with "
+                              f"{hp_label(REPORT_DEPTH_HPARAMS)}; other group: Adam lr 1e-3. Bold = our best depth.")
+
+
+def dev_vs_width_figure(records: list[dict]):
+    """Every run's best dev accuracy against width (log scale), the best per width joined, the
+    report's best per width beside."""
+    import plotly.graph_objects as go
+    fig = go.Figure()
+    for do in sorted({r["config"]["dropout"] for r in records}):
+        rs = [r for r in records if r["config"]["dropout"] == do]
+        fig.add_trace(go.Scatter(
+            x=[r["config"]["width"] for r in rs], y=[r["summary"]["best_dev_acc"] for r in rs],
+            mode="markers", name=f"each run, dropout {do:g}", opacity=0.55,
+            marker=dict(symbol="circle" if do == 0 else "diamond", size=8),
+            text=[hp_label(r["config"]) for r in rs], hovertemplate="width %{x}<br>%{text}<br>dev %{y:.4f}"))
+    bw = best_per_width(records)
+    fig.add_trace(go.Scatter(x=list(bw), y=[r["summary"]["best_dev_acc"] for r in bw.values()],
+                             mode="lines+markers", name="ours: best per width", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["dev"] for v in REPORT_WIDTH.values()],
+                             mode="lines+markers", name="report (real EMNIST): best per width",
+                             line=dict(dash="dash", color="gray")))
+    fig.update_xaxes(type="log", tickvals=list(bw), title_text="hidden units (one layer)")
+    fig.update_yaxes(title_text="best dev accuracy", tickformat=".0%")
+    fig.update_layout(title="2.2(a) Dev accuracy against width", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+def train_vs_width_figure(records: list[dict]):
+    """Final train accuracy of the best run of each width (and the best final train accuracy any
+    run of that width reached), with dev accuracy and the report's train accuracy."""
+    import plotly.graph_objects as go
+    bw = best_per_width(records)
+    ws = list(bw)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["final_train_acc"] for r in bw.values()],
+                             mode="lines+markers", name="best run: final train accuracy", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["best_dev_acc"] for r in bw.values()],
+                             mode="lines+markers", name="best run: best dev accuracy"))
+    fig.add_trace(go.Scatter(x=ws, y=[max(r["summary"]["final_train_acc"] for r in records
+                                          if r["config"]["width"] == w) for w in ws],
+                             mode="lines+markers", name="highest final train accuracy of any run",
+                             line=dict(dash="dot")))
+    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["train"] for v in REPORT_WIDTH.values()],
+                             mode="lines+markers", name="report: train accuracy of its best run",
+                             line=dict(dash="dash", color="gray")))
+    fig.update_xaxes(type="log", tickvals=ws, title_text="hidden units (one layer)")
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    fig.update_layout(title="2.2(c) Final training accuracy against width", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+def train_vs_depth_figure(depth_records: list[dict]):
+    """Final train accuracy and best dev accuracy against depth; the report's and another group's."""
+    import plotly.graph_objects as go
+    recs = by_depth(depth_records)
+    Ls = [r["config"]["depth"] for r in recs]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["final_train_acc"] for r in recs], mode="lines+markers",
+                             name="ours: final train accuracy", line=dict(width=3)))
+    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["best_dev_acc"] for r in recs], mode="lines+markers",
+                             name="ours: best dev accuracy"))
+    fig.add_trace(go.Scatter(x=list(REPORT_DEPTH), y=[v["train"] for v in REPORT_DEPTH.values()],
+                             mode="lines+markers", name=f"report: train ({hp_label(REPORT_DEPTH_HPARAMS)})",
+                             line=dict(dash="dash", color="gray")))
+    fig.add_trace(go.Scatter(x=list(OTHER_GROUP_DEPTH), y=list(OTHER_GROUP_DEPTH.values()),
+                             mode="lines+markers", name="another group: dev (Adam lr 1e-3)",
+                             line=dict(dash="dot", color="silver")))
+    fig.update_xaxes(tickvals=Ls, title_text="hidden layers of 32 units")
+    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
+    fig.update_layout(title="2.3(c) Training accuracy against depth", height=440,
+                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
+    return fig
+
+
+def grid_wall_time(records: list[dict]) -> dict:
+    """Wall-clock span of a recorded experiment (first start to last finish, ``minutes``), the
+    number of runs, the machine, and the mean 1-minute load average as its units finished."""
+    import datetime as dt
+
+    starts = [dt.datetime.fromisoformat(r["provenance"]["started"]) for r in records if r["provenance"].get("started")]
+    ends = [dt.datetime.fromisoformat(r["provenance"]["finished"]) for r in records]
+    span = (max(ends) - min(starts)).total_seconds() if starts else float("nan")
+    loads = [r["summary"]["load_avg_1min_at_save"] for r in records if "load_avg_1min_at_save" in r["summary"]]
+    hw = records[0]["provenance"]["hardware"]
+    return {"runs": len(records), "minutes": span / 60, "span_s": span,
+            "machine": hw.get("gpu") or f"{hw.get('cpu')} ({hw.get('cpu_count')} cores)",
+            "load_avg": float(np.mean(loads)) if loads else float("nan")}

@@ -1,0 +1,289 @@
+"""Question 2's facts: the numbers and short verdict labels the chapter's sentences are built from,
+computed from recorded runs. Every threshold that decides a label is a named parameter; the facts
+include it so that the sentence can say which value it used.
+
+Accuracies are fractions (the chapter formats them ``:.1%``); differences of accuracies are in
+percentage points (``*_pts``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from hwlib.constants import N_CLASSES, PIXEL_SCALE
+from hwlib.experiments.q2 import DEPTH_WIDTH, DEPTHS, TUNED
+from hwlib.models.ffn import FFN
+from hwlib.report.common import best_run, html_table, pct
+from hwlib.report.q2 import (REPORT_DEPTH, REPORT_DEPTH_HPARAMS, REPORT_WIDTH, best_per_width, by_depth,
+                             dev_noise, epochs_of, find_run, hp_label)
+
+TREND_TOLERANCE = 0.002   # steps smaller than this (0.2 points) count as flat in ``trend``
+
+
+def trend(values, tol: float = TREND_TOLERANCE) -> str:
+    """How a sequence moves from step to step, as a label."""
+    d = np.diff(values)
+    if (d > tol).all():
+        return "rises at every step"
+    if (d < -tol).all():
+        return "falls at every step"
+    if (d > -tol).all():
+        return f"never falls by more than {100 * tol:g} points from one step to the next"
+    if (d < tol).all():
+        return f"never rises by more than {100 * tol:g} points from one step to the next"
+    return "is not monotone"
+
+
+def _pairs(keys, values, fmt=pct) -> str:
+    """A compact data list "16: 74.3%, 32: 84.0%"."""
+    return ", ".join(f"{k}: {fmt(v)}" for k, v in zip(keys, values))
+
+
+def _widths(ws) -> str:
+    return ", ".join(map(str, ws)) if ws else "none"
+
+
+def width_facts(records: list[dict]) -> dict:
+    """2.2(a): best dev accuracy per width and its trend, whether each doubling gains less than the
+    one before, the overall best run and how many runs are within two standard errors of it, and
+    which settings win at which widths."""
+    bw = best_per_width(records)
+    ws, dev = list(bw), [r["summary"]["best_dev_acc"] for r in bw.values()]
+    gains = np.diff(dev)
+    top = best_run(records)
+    noise = dev_noise(top)
+    rivals = [r for r in records if r is not top
+              and top["summary"]["best_dev_acc"] - r["summary"]["best_dev_acc"] <= noise]
+    return {"w_first": ws[0], "w_last": ws[-1], "dev_first": dev[0], "dev_last": dev[-1],
+            "trend": trend(dev), "steps": ", ".join(f"{a}→{b}: {100 * g:+.1f}" for a, b, g in zip(ws, ws[1:], gains)),
+            "returns": ("each doubling gains less than the one before" if len(gains) > 1 and (np.diff(gains) < 0).all()
+                        else "the gains per doubling do not shrink steadily"),
+            "top_width": top["config"]["width"], "top_hp": hp_label(top["config"]),
+            "top_dev": top["summary"]["best_dev_acc"], "noise_pts": 100 * noise, "rivals": len(rivals),
+            "ranking": "not decisive" if rivals else "decisive",
+            "winning_lrs": ", ".join(f"{x:g}" for x in sorted({r["config"]["lr"] for r in bw.values()})),
+            "dropout_widths": _widths([w for w, r in bw.items() if r["config"]["dropout"] > 0]),
+            "l2_widths": _widths([w for w, r in bw.items() if r["config"]["l2"] > 0])}
+
+
+def factor_effects(records: list[dict]) -> dict[str, float]:
+    """Main effect of each tuned hyper-parameter: for each width, the spread (max − min) of the
+    mean best-dev accuracy across that parameter's values (averaging over the others), then the
+    mean of those spreads over widths."""
+    out = {}
+    for k in TUNED:
+        spreads = []
+        for w in best_per_width(records):
+            rs = [r for r in records if r["config"]["width"] == w]
+            means = [np.mean([r["summary"]["best_dev_acc"] for r in rs if r["config"][k] == v])
+                     for v in sorted({r["config"][k] for r in rs})]
+            spreads.append(max(means) - min(means))
+        out[k] = float(np.mean(spreads))
+    return out
+
+
+def factor_facts(records: list[dict]) -> dict:
+    """The spread between the best and worst run within one width, the span of the widths' best
+    runs, and each hyper-parameter's main effect (``effect_lr``, ``effect_dropout``, ``effect_l2``
+    in points) with the one that matters most."""
+    names = {"lr": "the learning rate", "dropout": "dropout", "l2": "ℓ2"}
+    eff = factor_effects(records)
+    spread = [max(r["summary"]["best_dev_acc"] for r in rs) - min(r["summary"]["best_dev_acc"] for r in rs)
+              for rs in ([r for r in records if r["config"]["width"] == w] for w in best_per_width(records))]
+    best = [r["summary"]["best_dev_acc"] for r in best_per_width(records).values()]
+    return {"spread_min_pts": 100 * min(spread), "spread_max_pts": 100 * max(spread),
+            "width_span_pts": 100 * (max(best) - min(best)), "n_widths": len(best),
+            **{f"effect_{k}_pts": 100 * v for k, v in eff.items()}, "most": names[max(eff, key=eff.get)]}
+
+
+def curve_facts(record: dict, flat_tolerance: float = 0.01, overfit_tolerance: float = 0.02,
+                fitted: float = 0.97) -> dict:
+    """2.2(b)/2.3(b): one run's convergence and fit read off its history. The training loss counts
+    as flat when it changed by less than ``flat_tolerance`` of its value over the last ``k`` epochs;
+    the dev loss as rising when it ends more than ``overfit_tolerance`` above its minimum; the run
+    as not fitting its training set when the final train accuracy is below ``fitted``."""
+    h, s = record["history"], record["summary"]
+    E = h["epoch"][-1]
+    tl, dl, ta, da = (np.asarray(h[k]) for k in ("train_loss", "dev_loss", "train_acc", "dev_acc"))
+    k = max(1, min(5, E // 3))
+    late = tl[-1] - tl[-1 - k]
+    dmin = int(np.argmin(dl))
+    rising = dmin < E and dl[-1] > dl[dmin] * (1 + overfit_tolerance)
+    return {"dev": s["best_dev_acc"], "epoch": s["best_epoch"], "epochs": E, "test": s["test_acc"],
+            "loss_start": tl[0], "loss_end": tl[-1], "k": k, "late_change": late,
+            "flat_pct": 100 * flat_tolerance, "overfit_pct": 100 * overfit_tolerance,
+            "loss_label": "still falling" if late < -flat_tolerance * tl[-1] else "flat",
+            "dev_loss_min_epoch": dmin, "dev_loss_min": dl[dmin], "dev_loss_end": dl[-1],
+            "overfit_label": ("rises after its minimum while the training loss keeps falling: overfitting"
+                              if rising else "has not turned upwards: no sign of overfitting in the loss"),
+            "gap_end_pts": 100 * (ta[-1] - da[-1]), "drop_after_pts": 100 * (s["best_dev_acc"] - da[-1]),
+            "train_end": ta[-1], "fitted": fitted,
+            "fit_label": "fits" if ta[-1] >= fitted else "does not fit"}
+
+
+def train_width_facts(records: list[dict]) -> dict:
+    """2.2(c): final train accuracy of each width's best run and its trend, the highest final train
+    accuracy of any run of the smallest and largest width, the widths where some run reaches 100%,
+    and the train − dev gap of the best run at both ends."""
+    bw = best_per_width(records)
+    ws = list(bw)
+    tr = [r["summary"]["final_train_acc"] for r in bw.values()]
+    mx = [max(r["summary"]["final_train_acc"] for r in records if r["config"]["width"] == w) for w in ws]
+    gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in bw.values()]
+    return {"w_first": ws[0], "w_last": ws[-1], "train_first": tr[0], "train_last": tr[-1],
+            "trend": trend(tr), "max_first": mx[0], "max_last": mx[-1], "epochs": epochs_of(records),
+            "full_widths": _widths([w for w, m in zip(ws, mx) if m >= 1.0]),
+            "gap_first_pts": 100 * gap[0], "gap_last_pts": 100 * gap[-1]}
+
+
+def depth_hparams_facts(width_records: list[dict], depth_records: list[dict]) -> dict:
+    """2.3: the best 32-unit run of our grid, whether the depth study used its settings, and where
+    the report's depth settings rank among our 32-unit runs."""
+    ranked = sorted((r for r in width_records if r["config"]["width"] == DEPTH_WIDTH),
+                    key=lambda r: -r["summary"]["best_dev_acc"])
+    src = best_run(ranked)
+    used = {k: depth_records[0]["config"][k] for k in TUNED}
+    rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS)
+    out = {"src_run": src["run"], "src_hp": hp_label(src["config"]), "src_dev": src["summary"]["best_dev_acc"],
+           "used": "these settings" if used == {k: src["config"][k] for k in TUNED} else
+                   f"{hp_label(used)}, not these — rerun `python -m hwlib run q2.depth --force`",
+           "report_hp": hp_label(REPORT_DEPTH_HPARAMS), "n_runs": len(ranked)}
+    if rep is not None:
+        out.update(report_rank=ranked.index(rep) + 1, report_dev=rep["summary"]["best_dev_acc"],
+                   report_vs_best_pts=100 * (rep["summary"]["best_dev_acc"] - src["summary"]["best_dev_acc"]))
+    return out
+
+
+def depth_facts(depth_records: list[dict]) -> dict:
+    """2.3(a): best dev and final train accuracy per depth, the best depth (and those within two
+    standard errors of it), the deepest net against the one-layer net, and at how many steps our
+    dev accuracy moves in the same direction as the report's."""
+    recs = by_depth(depth_records)
+    Ls = [r["config"]["depth"] for r in recs]
+    dev = [r["summary"]["best_dev_acc"] for r in recs]
+    tr = [r["summary"]["final_train_acc"] for r in recs]
+    best = best_run(recs)
+    noise = dev_noise(best)
+    ties = [r["config"]["depth"] for r in recs if r is not best
+            and best["summary"]["best_dev_acc"] - r["summary"]["best_dev_acc"] <= noise]
+    out = {"dev_by_depth": _pairs(Ls, dev), "train_by_depth": _pairs(Ls, tr), "train_trend": trend(tr),
+           "best_depth": best["config"]["depth"], "best_dev": best["summary"]["best_dev_acc"],
+           "best_test": best["summary"]["test_acc"], "deepest": Ls[-1],
+           "deep_vs_one_pts": 100 * (dev[-1] - dev[0]), "ties": _widths(ties), "noise_pts": 100 * noise,
+           "n_steps": len(Ls) - 1}
+    rep = [REPORT_DEPTH[L]["dev"] for L in Ls if L in REPORT_DEPTH]
+    if len(rep) == len(Ls):
+        out.update(report_first=rep[0], report_last=rep[-1],
+                   same_direction=int((np.sign(np.diff(dev)) == np.sign(np.diff(rep))).sum()))
+    return out
+
+
+def depth_fit_facts(depth_records: list[dict], overfit_gap: float = 0.05) -> dict:
+    """2.3(c): how many deeper nets fit the training set better than the one-layer net, where the
+    training accuracy peaks, what limits the deepest nets ("optimisation" when they fit their own
+    training data worse than a shallower net, else "none seen"), and the train − dev gap range
+    (overfitting is called when the gap reaches ``overfit_gap``)."""
+    recs = by_depth(depth_records)
+    Ls = [r["config"]["depth"] for r in recs]
+    tr = [r["summary"]["final_train_acc"] for r in recs]
+    gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in recs]
+    k = int(np.argmax(tr))
+    better = [L for L, t in zip(Ls[1:], tr[1:]) if t > tr[0]]
+    return {"n_better": len(better), "n_deeper": len(Ls) - 1, "better_depths": _widths(better),
+            "train_one": tr[0], "peak_depth": Ls[k], "peak_train": tr[k], "deepest": Ls[-1], "train_last": tr[-1],
+            "limit": "optimisation" if k < len(Ls) - 1 else "none seen",
+            "gap_min_pts": 100 * min(gap), "gap_max_pts": 100 * max(gap), "overfit_gap_pts": 100 * overfit_gap,
+            "overfit": "overfitting" if max(gap) >= overfit_gap else "no overfitting"}
+
+
+def init_signal(X: np.ndarray, depths=DEPTHS, width: int = DEPTH_WIDTH, seed: int = 42) -> dict:
+    """What a net of each depth does at initialisation (PyTorch's default U(±1/√fan_in) weights and
+    biases, seed ``seed``) on images ``X`` (N, 28, 28) with random labels: the standard deviation of
+    each hidden layer's activations, and the norm of the gradient of the mean cross-entropy with
+    respect to each hidden layer's weight matrix (first layer first)."""
+    Xt = torch.as_tensor(np.asarray(X).reshape(len(X), -1), dtype=torch.float32) / PIXEL_SCALE
+    y = torch.as_tensor(np.random.default_rng(seed).integers(0, N_CLASSES, len(X)))
+    out = {}
+    for L in depths:
+        torch.manual_seed(seed)
+        m = FFN(width=width, depth=L).eval()
+        h, stds = Xt, []
+        for layer in m.layers:
+            h = layer(h)
+            if isinstance(layer, torch.nn.Dropout):
+                stds.append(float(h.detach().std()))
+        torch.nn.functional.cross_entropy(h, y).backward()
+        out[L] = {"act_std": stds, "grad": [float(l.weight.grad.norm()) for l in m.linears()[:-1]]}
+    return out
+
+
+def init_signal_facts(sig: dict) -> dict:
+    """The first layer's gradient norm in the shallowest and deepest net, their ratio, the factor
+    per layer by which it shrinks inside the deepest net, and that net's activation scale."""
+    Ls = sorted(sig)
+    g1, gL, a = sig[Ls[0]]["grad"][0], sig[Ls[-1]]["grad"], sig[Ls[-1]]["act_std"]
+    return {"shallow": Ls[0], "deep": Ls[-1], "grad_shallow": g1, "grad_deep": gL[0], "ratio": g1 / gL[0],
+            "per_layer": (gL[0] / gL[-1]) ** (1 / (len(gL) - 1)) if len(gL) > 1 else 1.0,
+            "grad_deep_last": gL[-1], "act_first": a[0], "act_last": a[-1]}
+
+
+# ------------------------------------------------------------------------------ the report's readings
+def report_claims(width_records: list[dict], depth_records: list[dict], saturation_share: float = 0.25,
+                  saturation_pts: float = 1.0) -> list[dict]:
+    """The report's Q2 readings, each checked on our records: the claim (the report's words), a
+    verdict label and the evidence (the numbers that decide it). Dev accuracy counts as saturated
+    above 128 units when the wider nets add less than ``saturation_pts`` points and less than
+    ``saturation_share`` of the gain up to 128."""
+    bw = best_per_width(width_records)
+    ws = list(bw)
+    dev = {w: r["summary"]["best_dev_acc"] for w, r in bw.items()}
+    tr = {w: r["summary"]["final_train_acc"] for w, r in bw.items()}
+    out = []
+
+    def add(claim, verdict, evidence):
+        out.append({"claim": claim, "verdict": verdict, "evidence": evidence})
+
+    yes_no = ("holds here", "does not hold here")
+    if 128 in dev and len(ws) > 2:
+        early, late = dev[128] - dev[ws[0]], dev[ws[-1]] - dev[128]
+        ok = early > 0 and late < saturation_share * early and 100 * late < saturation_pts
+        add("Dev accuracy rises quickly up to ~128 units, then saturates.", yes_no[not ok],
+            f"best dev {_pairs([ws[0], 128, ws[-1]], [dev[ws[0]], dev[128], dev[ws[-1]]])}; gain up to 128 "
+            f"{100 * early:+.1f} points, after {100 * late:+.1f} (saturated: < {saturation_pts:g} point and "
+            f"< {saturation_share:g} of the gain up to 128)")
+    add("Training accuracy keeps rising toward 1 with width.", yes_no[not (np.diff([tr[w] for w in ws]) > 0).all()],
+        "final train accuracy of the best run per width: " + _pairs(ws, [tr[w] for w in ws]))
+    wmax = ws[-1]
+    with_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] > 0]
+    no_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] == 0]
+    if with_do and no_do:
+        a, b = best_run(with_do), best_run(no_do)
+        gain, noise = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"], dev_noise(a)
+        add(f"Dropout helps at the widest setting ({wmax} units).",
+            "too close to call here" if abs(gain) <= noise else yes_no[bool(gain <= 0)],
+            f"best dev with dropout {pct(a['summary']['best_dev_acc'], 2)} ({hp_label(a['config'])}), without "
+            f"{pct(b['summary']['best_dev_acc'], 2)} ({hp_label(b['config'])}): {100 * gain:+.2f} points; "
+            f"two standard errors ±{100 * noise:.2f} points")
+    if depth_records:
+        recs = by_depth(depth_records)
+        dd = [r["summary"]["best_dev_acc"] for r in recs]
+        add("Accuracy falls with depth (width 32).", yes_no[not (np.diff(dd) < 0).all()],
+            f"{hp_label(recs[0]['config'])}; best dev " + _pairs([r["config"]["depth"] for r in recs], dd))
+        rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS)
+        if rep is not None:
+            best32 = best_run([r for r in width_records if r["config"]["width"] == DEPTH_WIDTH])
+            add(f"The depth study uses the best {DEPTH_WIDTH}-unit settings of 2.2(a) (the assignment's rule).",
+                "holds" if all(REPORT_DEPTH_HPARAMS[k] == REPORT_WIDTH[DEPTH_WIDTH][k] for k in TUNED)
+                else "does not hold, by the report's own table",
+                f"used {hp_label(REPORT_DEPTH_HPARAMS)}; its table's best {DEPTH_WIDTH}-unit run: "
+                f"{hp_label(REPORT_WIDTH[DEPTH_WIDTH])}; ours with the report's settings "
+                f"{pct(rep['summary']['best_dev_acc'], 2)}, our best {pct(best32['summary']['best_dev_acc'], 2)} "
+                f"({hp_label(best32['config'])})")
+    return out
+
+
+def claims_table(claims: list[dict]):
+    return html_table(["the report says", "verdict on our records", "evidence"],
+                      [[c["claim"], c["verdict"], c["evidence"]] for c in claims],
+                      highlight={i for i, c in enumerate(claims) if not c["verdict"].startswith("holds")},
+                      caption="Bold: a reading our records do not support.")

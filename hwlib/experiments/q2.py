@@ -57,13 +57,15 @@ def depth_run_name(depth: int) -> str:
     return f"depth={depth}"
 
 
+def matches(rec: dict | None, cfg: FFNConfig | None) -> bool:
+    """``rec`` is a record of exactly this configuration (every field of ``cfg`` equal)."""
+    return rec is not None and cfg is not None and all(rec["config"].get(k) == v for k, v in cfg.to_dict().items())
+
+
 def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
     """A complete record of ``run`` exists *for this configuration* (a record left by other settings,
     e.g. another number of epochs, is retrained and replaced); always False with ``--force``."""
-    if not ctx.done(run):
-        return False
-    rec = ctx.load(run)
-    return all(rec["config"].get(k) == v for k, v in cfg.to_dict().items())
+    return not ctx.force and matches(ctx.load(run), cfg)
 
 
 def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | None = None,
@@ -216,8 +218,7 @@ def depth_hparams(width_records: list[dict]) -> tuple[dict, dict]:
 def depth_study(ctx: Context) -> None:
     """Train each unfinished depth with the best 32-unit settings of the recorded width grid."""
     grid = {run_name(c): c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
-    recs = [r for r in ctx.records_of("q2.width")
-            if r["run"] in grid and all(r["config"].get(k) == v for k, v in grid[r["run"]].to_dict().items())]
+    recs = [r for r in ctx.records_of("q2.width") if matches(r, grid.get(r["run"]))]
     if len(recs) < len(grid):
         raise ResultError(f"the width grid has {len(recs)} of its {len(grid)} records for this profile; "
                           "run `python -m hwlib run q2.width` first")

@@ -11,6 +11,7 @@ import functools
 import html
 import inspect
 import tempfile
+import textwrap
 from pathlib import Path
 
 from hwlib.data import active_profile, dataset_slug
@@ -82,8 +83,7 @@ class Source:
         self.objs = objs
 
     def text(self) -> str:
-        return "\n\n".join(inspect.cleandoc("\n" + inspect.getsource(o)) if inspect.isfunction(o)
-                           and "." in o.__qualname__ else inspect.getsource(o).rstrip() for o in self.objs)
+        return "\n\n".join(textwrap.dedent(inspect.getsource(o)).rstrip() for o in self.objs)
 
     def _repr_markdown_(self) -> str:
         files = dict.fromkeys(Path(inspect.getsourcefile(o)).resolve().relative_to(REPO_ROOT).as_posix()

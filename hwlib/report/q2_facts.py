@@ -39,8 +39,9 @@ def _pairs(keys, values, fmt=pct) -> str:
     return ", ".join(f"{k}: {fmt(v)}" for k, v in zip(keys, values))
 
 
-def _widths(ws) -> str:
-    return ", ".join(map(str, ws)) if ws else "none"
+def _listed(values) -> str:
+    """"16, 32" or "none"."""
+    return ", ".join(map(str, values)) if values else "none"
 
 
 def width_facts(records: list[dict]) -> dict:
@@ -62,8 +63,8 @@ def width_facts(records: list[dict]) -> dict:
             "top_dev": top["summary"]["best_dev_acc"], "noise_pts": 100 * noise, "rivals": len(rivals),
             "ranking": "not decisive" if rivals else "decisive",
             "winning_lrs": ", ".join(f"{x:g}" for x in sorted({r["config"]["lr"] for r in bw.values()})),
-            "dropout_widths": _widths([w for w, r in bw.items() if r["config"]["dropout"] > 0]),
-            "l2_widths": _widths([w for w, r in bw.items() if r["config"]["l2"] > 0])}
+            "dropout_widths": _listed([w for w, r in bw.items() if r["config"]["dropout"] > 0]),
+            "l2_widths": _listed([w for w, r in bw.items() if r["config"]["l2"] > 0])}
 
 
 def factor_effects(records: list[dict]) -> dict[str, float]:
@@ -132,7 +133,7 @@ def train_width_facts(records: list[dict]) -> dict:
     gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in bw.values()]
     return {"w_first": ws[0], "w_last": ws[-1], "train_first": tr[0], "train_last": tr[-1],
             "trend": trend(tr), "max_first": mx[0], "max_last": mx[-1], "epochs": epochs_of(records),
-            "full_widths": _widths([w for w, m in zip(ws, mx) if m >= 1.0]),
+            "full_widths": _listed([w for w, m in zip(ws, mx) if m >= 1.0]),
             "gap_first_pts": 100 * gap[0], "gap_last_pts": 100 * gap[-1]}
 
 
@@ -169,7 +170,7 @@ def depth_facts(depth_records: list[dict]) -> dict:
     out = {"dev_by_depth": _pairs(Ls, dev), "train_by_depth": _pairs(Ls, tr), "train_trend": trend(tr),
            "best_depth": best["config"]["depth"], "best_dev": best["summary"]["best_dev_acc"],
            "best_test": best["summary"]["test_acc"], "deepest": Ls[-1],
-           "deep_vs_one_pts": 100 * (dev[-1] - dev[0]), "ties": _widths(ties), "noise_pts": 100 * noise,
+           "deep_vs_one_pts": 100 * (dev[-1] - dev[0]), "ties": _listed(ties), "noise_pts": 100 * noise,
            "n_steps": len(Ls) - 1}
     rep = [REPORT_DEPTH[L]["dev"] for L in Ls if L in REPORT_DEPTH]
     if len(rep) == len(Ls):
@@ -189,7 +190,7 @@ def depth_fit_facts(depth_records: list[dict], overfit_gap: float = 0.05) -> dic
     gap = [r["summary"]["final_train_acc"] - r["summary"]["best_dev_acc"] for r in recs]
     k = int(np.argmax(tr))
     better = [L for L, t in zip(Ls[1:], tr[1:]) if t > tr[0]]
-    return {"n_better": len(better), "n_deeper": len(Ls) - 1, "better_depths": _widths(better),
+    return {"n_better": len(better), "n_deeper": len(Ls) - 1, "better_depths": _listed(better),
             "train_one": tr[0], "peak_depth": Ls[k], "peak_train": tr[k], "deepest": Ls[-1], "train_last": tr[-1],
             "limit": "optimisation" if k < len(Ls) - 1 else "none seen",
             "gap_min_pts": 100 * min(gap), "gap_max_pts": 100 * max(gap), "overfit_gap_pts": 100 * overfit_gap,

@@ -1,4 +1,6 @@
 """The synthetic letters generator: determinism, balance, EMNIST-like framing, the split cache."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -54,13 +56,51 @@ def test_letters_framed_like_emnist(small):
     assert abs(np.mean((r0 + r1) / 2) - 13.5) < 1 and abs(np.mean((c0 + c1) / 2) - 13.5) < 1
 
 
-def test_upper_and_lower_case_both_used():
-    """EMNIST merges cases: with p_upper=0 and p_upper=1 the same draws give different images."""
-    import dataclasses
+def test_case_mix_follows_byclass_counts():
+    """EMNIST Letters samples each merged class from ByClass: "e" is mostly lower case, "o" upper."""
+    from hwlib.constants import LETTERS
+    from hwlib.data import synth_pen
+    y = np.repeat(np.arange(26), 2000)
+    case, _ = synth_pen.letter_forms(y, np.random.default_rng(0), synth_pen.KNOBS)
+    lower = 1 - case.reshape(26, 2000).mean(1)
+    assert np.abs(lower - synth_pen.LOWER_SHARE).max() < 0.04
+    assert lower[LETTERS.index("e")] > 0.75 and lower[LETTERS.index("o")] < 0.2
+    flat, _ = synth_pen.letter_forms(y, np.random.default_rng(0),
+                                     dataclasses.replace(synth_pen.KNOBS, case_mix=False))
+    assert abs(flat.mean() - 0.5) < 0.02
 
-    lo = synthetic.generate(2, 5, dataclasses.replace(synthetic.KNOBS, p_upper=0.0))[0]
-    hi = synthetic.generate(2, 5, dataclasses.replace(synthetic.KNOBS, p_upper=1.0))[0]
-    assert (lo != hi).any(axis=(1, 2)).mean() > 0.8
+
+def test_every_letter_form_has_strokes():
+    from hwlib.data import synth_pen
+    pts, stroke_start, glyph_start, index, fonts = synth_pen.glyph_table()
+    assert len(index) == 26 * (len(fonts[0]) + len(fonts[1]))
+    assert (np.diff(glyph_start) >= 1).all() and (np.diff(stroke_start) >= 2).all()
+
+
+def test_resampling_rows_are_averages():
+    from hwlib.data import synth_pen
+    W = synth_pen._resample_weights()
+    for s in (10, 24, 57, 128):
+        assert np.allclose(W[s].sum(1), 1.0) and not W[s][:, s:].any()
+
+
+def test_pen_letters_framed_exactly_like_emnist():
+    """EMNIST's conversion: the ink's larger side is 24 px, inside a 2-pixel border."""
+    from hwlib.data import synth_pen
+    X = synth_pen.render(np.arange(26).repeat(4), np.random.default_rng(1))
+    on = X > 0
+    assert not on[:, :1].any() and not on[:, -1:].any() and not on[:, :, :1].any() and not on[:, :, -1:].any()
+    rows, cols = (X > 60).any(2), (X > 60).any(1)
+    long_side = np.maximum(rows.sum(1), cols.sum(1))
+    assert np.median(long_side) >= 22 and long_side.max() <= 26
+
+
+def test_version_2_still_available():
+    X2, y2 = synthetic.generate(2, 5, version=2)
+    X3, y3 = synthetic.generate(2, 5)
+    assert np.array_equal(y2, y3) and X2.tobytes() != X3.tobytes()
+    with pytest.raises(ConfigError, match="version"):
+        synthetic.generate(2, 5, version=9)
 
 
 def test_cache_round_trip_and_corrupt_file(tmp_path, monkeypatch):

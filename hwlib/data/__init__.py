@@ -2,7 +2,8 @@
 
   letters    ``load_letters`` (path → $HWLIB_DATA → downloaded real data → synthetic), splits, hashes
   emnist     the official NIST archive and idx files: download, import, checksum, decode
-  synthetic  the generated stand-in (letters rendered from fonts and distorted), cached
+  synthetic  the generated stand-in (v3: letters drawn with a pen along vector fonts' strokes, converted
+             like EMNIST; synth_pen, synth_fonts), cached
   features   feature maps for Question 1.2(b): raw pixels, pooling, PCA, HOG
 """
 from hwlib.data.letters import (PROFILE_SIZES, Letters, Split, active_profile, class_counts,

@@ -40,7 +40,7 @@ def dataset_banner(obj, live: bool = False) -> HTMLBlock:
         ds, extra = obj.describe(), ""
     synth = ds.get("synthetic")
     sizes = ", ".join(f"{k} {v:,}" for k, v in ds.get("sizes", {}).items())
-    body = (f"<p><b>{html.escape(ds['name'])}</b>{' — <b>synthetic letters rendered from fonts, not real handwriting</b>' if synth else ''}; "
+    body = (f"<p><b>{html.escape(ds['name'])}</b>{' — <b>synthetic letters drawn from vector fonts, not real handwriting</b>' if synth else ''}; "
             f"profile <code>{html.escape(ds['profile'])}</code> ({sizes}); sha256 <code>{ds['sha256'][:16]}…</code>.{extra}</p>")
     if live:
         body += ("<p><b>No recorded full-profile results exist for this dataset, so these numbers were "

@@ -1,0 +1,265 @@
+"""Benchmark: how close is the synthetic stand-in to real EMNIST Letters? Models trained on it, scored on real letters.
+
+For each stand-in version (2 and 3, side by side in one run) it takes the models the project trains
+on it and scores them on real handwritten letters, 26-way (argmax over all classes) and restricted
+to the classes the real images cover:
+
+* from the recorded checkpoints of the full profile (``results/synthetic-v<N>-seed42/full``), applied
+  exactly as the project applies them: the perceptron, logistic regression 1.2(a), the best raw-pixel
+  and the best HOG run of the grid, the Q1.3 MLP;
+* the Q2 best setting (the best run of the recorded width grid; the report's own best, width 256,
+  lr 3e-4, dropout 0.2, when that version has no grid) retrained with ``hwlib.models.ffn.fit``;
+* a model the records lack is trained with the recipe (``--train-missing``; skipped otherwise).
+
+Then an **ablation** of v3 (one factor off at a time → transfer) with a short probe: 26,000 training
+images, a 784-256-26 relu MLP, Adam lr 1e-3, batch 64, 10 epochs, seed 0; and a **within-domain
+reference**: the same probe trained on part of the real images, scored on the rest.
+
+Real letters: ``--real PATH`` (any real EMNIST the data layer reads; its test split is used), else the
+fragment ``../shared/data/emnist-letters.npz`` (test images of classes a–m) when present. The real
+images only measure: nothing here feeds back into the generator. ``--record`` writes the numbers as
+``results/realism.json`` with provenance (refused unless the whole run finished).
+
+    .venv/bin/python benchmarks/realism.py [--real PATH] [--record] [--quick] [--no-ablation]
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hwlib.constants import LETTERS, N_CLASSES, PIXEL_SCALE
+from hwlib.data import course_view, synth_pen, synthetic
+from hwlib.data.features import make_feature
+from hwlib.data.letters import Split
+from hwlib.errors import DataError
+from hwlib.experiments import results
+from hwlib.models.common import Classifier
+from hwlib.models.linear import LogisticRegression, Perceptron, add_bias
+from hwlib.models.mlp import MLP
+from hwlib.paths import REPO_ROOT
+
+FRAGMENT = REPO_ROOT.parent / "shared" / "data" / "emnist-letters.npz"
+REPORT_BEST = {"width": 256, "lr": 3e-4, "dropout": 0.2, "l2": 0.0}
+
+# the v3 ablation: one factor off at a time (knob changes on synth_pen.KNOBS)
+ABLATION = {
+    "v3 as generated": {},
+    "no per-class case mix (50/50)": {"case_mix": False},
+    "one font (roman simplex)": {"font_mix": False},
+    "no v2 share": {"v2_share": 0.0},
+    "no stroke displacement": {"stroke_shift": 0.0},
+    "no control-point jitter": {"jitter": 0.0},
+    "no elastic field": {"elastic": 0.0},
+    "no affine (rotation, slant, aspect)": {"rot_sd": 0.0, "shear_sd": 0.0, "aspect_sd": 0.0},
+    "one pen width": {"pen_lo": 3.5, "pen_hi": 3.5},
+    "no EMNIST framing (whole canvas)": {"emnist_frame": False},
+}
+
+
+# ----------------------------------------------------------------------------- real letters
+def real_letters(path: str | None) -> tuple[Split, str, str]:
+    """(real test split, its name, its sha256)."""
+    if path is None:
+        if not FRAGMENT.is_file():
+            raise DataError(f"no real letters: pass --real PATH (official EMNIST files or npz), or put the "
+                            f"fragment at {FRAGMENT}")
+        path = str(FRAGMENT)
+    p = Path(path)
+    from hwlib.data import emnist
+    if p.suffix == ".npz":
+        with np.load(p, allow_pickle=False) as z:
+            if "test_images" in z.files and "X_train" not in z.files:
+                return (Split(z["test_images"].astype(np.uint8), z["test_labels"].astype(np.int64)),
+                        f"real EMNIST test images in {p.name}", emnist.sha256_file(p))
+    from hwlib.data import load_letters
+    d = load_letters(p, profile="full")
+    return d.test, d.name, d.sha256
+
+
+def scores(pred_scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(26-way accuracy, accuracy restricted to the classes present in y), in percent."""
+    present = np.unique(y)
+    a26 = float((pred_scores.argmax(1) == y).mean())
+    restricted = present[pred_scores[:, present].argmax(1)]
+    return 100 * a26, 100 * float((restricted == y).mean())
+
+
+# ----------------------------------------------------------------------------- recorded checkpoints
+def _classifier(rec: dict, arrays: dict) -> Classifier:
+    cfg = rec["config"]
+    if cfg["model"] == "perceptron":
+        m = Perceptron(cfg["n_features"])
+    elif cfg["model"] == "mlp":
+        m = MLP(cfg["n_features"], cfg["hidden"])
+    else:
+        m = LogisticRegression(cfg["n_features"])
+    m.load_state_dict(arrays)
+    return m
+
+
+def _best(recs: list[dict], features: str) -> dict | None:
+    recs = [r for r in recs if r["config"].get("features") == features]
+    return results.best_run(recs) if recs else None
+
+
+def recorded_models(slug: str) -> dict[str, dict]:
+    """The Q1 records of a stand-in (full profile) the table scores, by row label."""
+    load = lambda exp: [r for r in results.load_all(exp, slug, "full") if r.get("complete")]  # noqa: E731
+    rows = {"perceptron": next(iter(load("q1.perceptron")), None),
+            "logistic regression 1.2(a)": next(iter(load("q1.logreg")), None),
+            "best raw-pixel grid run": _best(load("q1.grid"), "raw"),
+            "best HOG grid run": _best(load("q1.grid_hog"), "hog"),
+            "MLP, 100 units (Q1.3)": next(iter(load("q1.mlp")), None)}
+    return rows
+
+
+def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[float, float, float]:
+    """(stand-in test %, real 26-way %, real restricted %) of a recorded checkpoint."""
+    feats = rec["config"].get("features", "raw")
+    if rec["config"]["model"] == "mlp":
+        X = course_view(real.X)
+    else:
+        fmap = make_feature(feats).fit(train_X)
+        X = add_bias(fmap.transform(real.X))
+    model = _classifier(rec, results.load_arrays(rec))
+    s = model.forward(np.asarray(X, np.float64))
+    return (100 * rec["summary"]["test_acc"], *scores(s, real.y))
+
+
+# ----------------------------------------------------------------------------- training
+def _ffn_scores(net, real: Split) -> tuple[float, float]:
+    net.eval()
+    with torch.no_grad():
+        s = net(torch.as_tensor(course_view(real.X), dtype=torch.float32)).numpy()
+    return scores(s, real.y)
+
+
+def q2_best(slug: str, data: dict, real: Split, epochs: int | None) -> tuple[dict, float, float, float]:
+    """Retrain the Q2 best setting of a stand-in; (its config, stand-in test %, real 26-way %, restricted %)."""
+    from hwlib.models.ffn import FFN, FFNConfig, fit
+
+    recs = [r for r in results.load_all("q2.width", slug, "full") if r.get("complete")]
+    hp = {k: results.best_run(recs)["config"][k] for k in REPORT_BEST} if recs else REPORT_BEST
+    cfg = FFNConfig(optimizer="adam", **hp, **({"epochs": epochs} if epochs else {}))
+    tr, dv, te = (Split(data[f"X_{s}"], data[f"y_{s}"]) for s in ("train", "dev", "test"))
+    r = fit(cfg, tr, dv, te, progress=False)
+    net = FFN.from_config(cfg, tr.X[0].size, N_CLASSES)
+    net.load_state_dict(r.state)
+    return hp, 100 * r.test_acc, *_ffn_scores(net, real)
+
+
+def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int = 0) -> tuple[float, float]:
+    """The ablation probe: 784-256-26 relu MLP, Adam 1e-3, batch 64; real 26-way and restricted %."""
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(X[0].size, 256), torch.nn.ReLU(), torch.nn.Linear(256, N_CLASSES))
+    opt = torch.optim.Adam(net.parameters(), 1e-3)
+    Xt = torch.as_tensor(X.reshape(len(X), -1) / PIXEL_SCALE, dtype=torch.float32)
+    yt = torch.as_tensor(y)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(y), generator=g)
+        for i in range(0, len(y), 64):
+            b = perm[i:i + 64]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(Xt[b]), yt[b]).backward()
+            opt.step()
+    return _ffn_scores(net, real)
+
+
+def ablation(real: Split, per_class: int, epochs: int) -> list[dict]:
+    rows = []
+    for name, change in ABLATION.items():
+        t0 = time.perf_counter()
+        kn = dataclasses.replace(synth_pen.KNOBS, **change)
+        X, y = synthetic.generate(per_class, seed=7, knobs=kn, version=3)
+        a26, a_r = probe(X, y, real, epochs)
+        rows.append({"variant": name, "change": change, "real_26way": a26, "real_restricted": a_r})
+        print(f"  {name:38s} {a26:6.1f} {a_r:8.1f}   ({time.perf_counter() - t0:.0f} s)", flush=True)
+    X, y = synthetic.generate(per_class, seed=7, version=2)
+    a26, a_r = probe(X, y, real, epochs)
+    rows.append({"variant": "v2 (for scale)", "change": {}, "real_26way": a26, "real_restricted": a_r})
+    print(f"  {'v2 (for scale)':38s} {a26:6.1f} {a_r:8.1f}", flush=True)
+    return rows
+
+
+def within_domain(real: Split, epochs: int) -> dict:
+    """The probe trained on 72 % of the real images (stratified), scored on the rest, restricted."""
+    rng = np.random.default_rng(0)
+    train = np.concatenate([rng.permutation(np.flatnonzero(real.y == c))[: int(0.72 * (real.y == c).sum())]
+                            for c in np.unique(real.y)])
+    test = np.setdiff1d(np.arange(len(real.y)), train)
+    _, a_r = probe(real.X[train], real.y[train], Split(real.X[test], real.y[test]), epochs)
+    print(f"  within-domain reference: probe trained on {len(train):,} real images, "
+          f"{a_r:.1f} % on {len(test):,} others (restricted to their classes)")
+    return {"n_train": int(len(train)), "n_test": int(len(test)), "real_restricted": a_r}
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real", help="real EMNIST Letters (default: the fragment in ../shared/data)")
+    ap.add_argument("--record", action="store_true", help="write results/realism.json")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, numbers mean nothing")
+    ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t_start, started = time.perf_counter(), results.now()
+    real, real_name, real_sha = real_letters(args.real)
+    present = "".join(LETTERS[c] for c in np.unique(real.y))
+    print(f"real letters: {real_name} — {len(real.y):,} images, classes {present}")
+
+    table = {}
+    for version in synthetic.VERSIONS:
+        slug = f"synthetic-v{version}-seed42"
+        t0 = time.perf_counter()
+        data = synthetic.make_splits((20, 4, 4) if args.quick else (4000, 800, 800), seed=42, version=version)
+        gen_s = time.perf_counter() - t0
+        rows = {}
+        for label, rec in recorded_models(slug).items():
+            rows[label] = None if rec is None else score_record(rec, data["X_train"], real)
+        hp, *vals = q2_best(slug, data, real, epochs=1 if args.quick else None)
+        rows[f"Q2 best setting (width {hp['width']})"] = tuple(vals)
+        table[f"v{version}"] = {"rows": rows, "generation_s": gen_s, "q2_best": hp}
+    labels = list(table["v3"]["rows"])
+    print(f"\n{'model trained on the stand-in':34s} | {'stand-in test':>13s} | real {present[0]}–{present[-1]} 26-way "
+          f"| real restricted   (v2 → v3)")
+    for label in labels:
+        cells = []
+        for i in range(3):
+            pair = [table[v]["rows"].get(label) for v in ("v2", "v3")]
+            cells.append(" → ".join("  –  " if p is None else f"{p[i]:5.1f}" for p in pair))
+        print(f"{label:34s} | {cells[0]:>13s} | {cells[1]:>18s} | {cells[2]:>14s}")
+
+    abl, ref = [], None
+    if not args.no_ablation:
+        n = 20 if args.quick else 1000
+        print(f"\nablation probe ({26 * n:,} images, 784-256-26, Adam, 10 epochs): real 26-way, restricted")
+        abl = ablation(real, n, 1 if args.quick else 10)
+        ref = within_domain(real, 1 if args.quick else 10)
+    if args.record:
+        if args.quick:
+            print("--record ignored with --quick (the numbers mean nothing)", file=sys.stderr)
+            return 0
+        out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present},
+               "versions": {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))
+                                          for k, x in t["rows"].items()},
+                                "generation_s": t["generation_s"], "q2_best": t["q2_best"],
+                                "generator": synthetic.describe(int(v[1:]))} for v, t in table.items()},
+               "ablation": abl, "within_domain": ref,
+               "provenance": results.provenance(time.perf_counter() - t_start, started=started)}
+        path = REPO_ROOT / "results" / "realism.json"
+        import json
+        results._atomic_write(path, lambda f: f.write(json.dumps(results._jsonable(out), indent=1).encode() + b"\n"))
+        print(f"recorded: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""synthetic-letters-v3: letters drawn with a pen along single-stroke paths, converted like EMNIST.
+
+A sample of class c is made, deterministically from a seed, in four steps:
+
+1. **A letter form.** Upper or lower case, with the lower-case share of class c taken from the
+   published composition of NIST SD19 as EMNIST ByClass counts it (:data:`BYCLASS_TRAIN_COUNTS`):
+   EMNIST Letters draws each merged class from that pool, so its case mix follows those counts
+   (e.g. "e" 83 % lower case, "o" 10 %). Then a single-stroke vector font (Hershey: simplex and
+   duplex roman, script, italic), each stroke a polyline of the glyph's control points.
+2. **A hand.** Control points jittered; the whole letter bent by a random affine map
+   ``p ↦ R(θ)·diag(sx, sy)·slant(h)·p`` and a smooth elastic field ``e(p) = Σ_k a_k sin(ω_k·p + φ_k)``
+   (a few low-frequency Fourier modes, evaluated on the pen path subdivided every ``step`` units).
+3. **A pen.** An even pen of random width draws the path on a 128×128 canvas (the NIST scan).
+4. **EMNIST's conversion** (Cohen et al. 2017, §II-A): Gaussian blur σ = 1 px, crop to the ink's
+   bounding box, centre in a square frame (aspect kept), downsample bicubically so the larger side
+   is 24 px, pad a 2-pixel border to 28×28, scale the peak to 255.
+
+The blur of step 4 is applied analytically while drawing: a pen edge blurred by a Gaussian of sd σ
+is the normal CDF ``Φ((r − d)/σ)`` of the distance d to the pen's centre line (r the pen radius);
+where strokes meet, the darker of them is kept. The bicubic resampling is antialiased (the kernel
+widened by the reduction factor, like MATLAB's ``imresize``, which EMNIST used).
+
+All the steps run in one numba kernel, in parallel over samples (each sample has its own random
+draws, so the result does not depend on threads or batch size).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import numba
+import numpy as np
+
+from hwlib.constants import LETTERS, N_CLASSES
+from hwlib.errors import ConfigError
+
+# EMNIST ByClass training counts (Cohen et al. 2017; emnist-byclass-train, 697,932 images with the
+# digits): upper and lower case of every letter. EMNIST Letters merges the two and samples the
+# merged pool, so these give its case mix.
+BYCLASS_TRAIN_COUNTS = {
+    "upper": (6407, 3878, 10094, 4562, 4934, 9182, 2517, 3152, 11946, 3762, 2468, 5076, 9002,
+              8237, 24983, 8347, 2605, 5073, 20764, 9820, 12602, 4637, 4695, 2771, 4743, 2701),
+    "lower": (10033, 5159, 2854, 10177, 24631, 2561, 3687, 8738, 2725, 1896, 2491, 15318, 2645,
+              11418, 2749, 2448, 2994, 14105, 2699, 18262, 2830, 2910, 2697, 2822, 2365, 2725),
+}
+LOWER_SHARE = np.array(BYCLASS_TRAIN_COUNTS["lower"], float) / (
+    np.array(BYCLASS_TRAIN_COUNTS["lower"], float) + np.array(BYCLASS_TRAIN_COUNTS["upper"], float))
+
+# Hershey single-stroke fonts (package ``hershey-fonts``) and how often each hand uses them.
+# futural = roman simplex (print), futuram / rowmant = duplex / triplex roman (doubled lines: a broad
+# pen), scripts and scriptc = joined-up script, timesr / timesi / timesib = Times roman, italic and
+# bold italic (serifs drawn as strokes). Script capitals are calligraphic flourishes nobody prints
+# on a form, so capitals come from the roman and Times fonts only.
+FONTS_LOWER = {"futural": 0.3, "futuram": 0.1, "rowmant": 0.1, "scripts": 0.15, "scriptc": 0.1,
+               "timesi": 0.1, "timesr": 0.1, "timesib": 0.05}
+FONTS_UPPER = {"futural": 0.45, "futuram": 0.15, "rowmant": 0.1, "timesr": 0.15, "timesi": 0.15}
+
+CANVAS = 128     # the NIST scan
+BOX = 24         # EMNIST: the larger side of the ink's box after downsampling
+SIDE = 28        # ... padded by a 2-pixel border
+N_MODES = 3      # Fourier modes per component of the elastic field
+STEP = 1.5       # the pen path is subdivided every STEP glyph units before the elastic field bends it
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """Distortions of the v3 generator (lengths in glyph units: a capital is 21 units tall)."""
+
+    case_mix: bool = True        # per-class case shares from ByClass (False: 50/50 for every class)
+    font_mix: bool = True        # all fonts (False: roman simplex only)
+    jitter: float = 0.4          # sd of each control point's displacement
+    stroke_shift: float = 1.0    # sd of each stroke's own displacement (strokes placed by hand)
+    rot_sd: float = 8.0          # rotation θ ~ N(0, rot_sd) degrees
+    shear_sd: float = 0.18       # slant h ~ N(0, shear_sd)
+    aspect_sd: float = 0.25      # log sx, log sy ~ N(0, aspect_sd)
+    elastic: float = 1.2         # amplitude sd of each elastic mode
+    wavelength: float = 24.0     # shortest elastic wavelength
+    pen_lo: float = 2.5          # pen width ~ U(pen_lo, pen_hi) in output pixels (of the 24-px box)
+    pen_hi: float = 4.5
+    glyph_lo: float = 50.0       # the letter's larger side on the 128 canvas ~ U(glyph_lo, glyph_hi) px
+    glyph_hi: float = 110.0
+    blur: float = 1.0            # Gaussian blur σ on the canvas (EMNIST: 1)
+    emnist_frame: bool = True    # crop + 24-px box + 2-px border (False: the canvas scaled to 28)
+    v2_share: float = 0.3        # share of samples drawn by the v2 renderer (synth_fonts) instead
+
+
+KNOBS = Knobs()
+
+
+# --------------------------------------------------------------------------- glyphs
+@functools.lru_cache(maxsize=None)
+def _font(name: str):
+    try:
+        from HersheyFonts import HersheyFonts
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise ConfigError("the synthetic letters need the `hershey-fonts` package: "
+                          "pip install -r requirements.txt") from exc
+    font = HersheyFonts()
+    font.load_default_font(name)
+    return font
+
+
+def glyph(font: str, char: str) -> list[np.ndarray]:
+    """The strokes of one glyph: polylines of (x, y) points, y pointing down, centred on its box."""
+    strokes = [np.asarray(s, float) for s in _font(font).strokes_for_text(char)]
+    strokes = [s for s in strokes if len(s) >= 2]
+    if not strokes:
+        raise ConfigError(f"Hershey font {font!r} has no strokes for {char!r}")
+    pts = np.concatenate(strokes)
+    mid = (pts.min(0) + pts.max(0)) / 2
+    return [s - mid for s in strokes]
+
+
+@functools.lru_cache(maxsize=1)
+def glyph_table():
+    """Every (class, case, font) glyph as flat segment arrays for the kernel.
+
+    Returns (points (P, 2), stroke_start (S+1,), glyph_start (G+1,), index dict (c, case, font) → g,
+    font lists per case). Glyph g owns strokes glyph_start[g]:glyph_start[g+1]; stroke s owns
+    points stroke_start[s]:stroke_start[s+1].
+    """
+    pts, stroke_start, glyph_start, index = [], [0], [0], {}
+    fonts = (tuple(FONTS_LOWER), tuple(FONTS_UPPER))
+    for c, letter in enumerate(LETTERS):
+        for case, ch in enumerate((letter.lower(), letter.upper())):
+            for f in fonts[case]:
+                for s in glyph(f, ch):
+                    pts.append(s)
+                    stroke_start.append(stroke_start[-1] + len(s))
+                index[c, case, f] = len(glyph_start) - 1
+                glyph_start.append(len(stroke_start) - 1)
+    return (np.concatenate(pts).astype(np.float64), np.array(stroke_start, np.int64),
+            np.array(glyph_start, np.int64), index, fonts)
+
+
+@functools.lru_cache(maxsize=1)
+def _point_strokes() -> np.ndarray:
+    """(G, max points) local stroke number of each point of glyph g (strokes beyond 8 share 7)."""
+    _, stroke_start, glyph_start, _, _ = glyph_table()
+    G = glyph_start.size - 1
+    npts = stroke_start[glyph_start[1:]] - stroke_start[glyph_start[:-1]]
+    out = np.zeros((G, npts.max()), np.int64)
+    for g in range(G):
+        base = stroke_start[glyph_start[g]]
+        for local, s in enumerate(range(glyph_start[g], glyph_start[g + 1])):
+            out[g, stroke_start[s] - base:stroke_start[s + 1] - base] = min(local, 7)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _resample_weights() -> np.ndarray:
+    """W[s] (BOX × CANVAS): antialiased bicubic (a = −0.5) from a length-s frame to BOX pixels."""
+    def cubic(x):
+        x = np.abs(x)
+        return np.where(x <= 1, 1.5 * x**3 - 2.5 * x**2 + 1,
+                        np.where(x < 2, -0.5 * x**3 + 2.5 * x**2 - 4 * x + 2, 0.0))
+    W = np.zeros((CANVAS + 1, BOX, CANVAS), np.float64)
+    for s in range(1, CANVAS + 1):
+        scale = s / BOX                                   # input pixels per output pixel
+        width = max(scale, 1.0)
+        centres = (np.arange(BOX) + 0.5) * scale - 0.5   # output pixel centres in input coordinates
+        w = cubic((np.arange(s)[None, :] - centres[:, None]) / width)
+        W[s, :, :s] = w / w.sum(1, keepdims=True)
+    return W
+
+
+# --------------------------------------------------------------------------- the kernel
+@numba.njit(cache=True, nogil=True)
+def _phi(x):
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _draw_segment(canvas, x0, y0, x1, y1, r, sigma):
+    """canvas = max(canvas, Φ((r − d)/σ)), d the distance to the segment (x0, y0)–(x1, y1)."""
+    n = canvas.shape[0]
+    reach = r + 3.0 * sigma
+    i0 = max(int(math.floor(min(y0, y1) - reach)), 0)
+    i1 = min(int(math.ceil(max(y0, y1) + reach)), n - 1)
+    j0 = max(int(math.floor(min(x0, x1) - reach)), 0)
+    j1 = min(int(math.ceil(max(x0, x1) + reach)), n - 1)
+    dx, dy = x1 - x0, y1 - y0
+    ll = dx * dx + dy * dy
+    for i in range(i0, i1 + 1):
+        for j in range(j0, j1 + 1):
+            t = 0.0
+            if ll > 0.0:
+                t = min(max(((j - x0) * dx + (i - y0) * dy) / ll, 0.0), 1.0)
+            ex, ey = j - (x0 + t * dx), i - (y0 + t * dy)
+            v = _phi((r - math.sqrt(ex * ex + ey * ey)) / sigma)
+            if v > canvas[i, j]:
+                canvas[i, j] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _bend(x, y, modes):
+    """(x, y) + the elastic field: modes[k] = (component, amplitude, ωx, ωy, φ)."""
+    dx, dy = 0.0, 0.0
+    for k in range(modes.shape[0]):
+        v = modes[k, 1] * math.sin(modes[k, 2] * x + modes[k, 3] * y + modes[k, 4])
+        if modes[k, 0] == 0.0:
+            dx += v
+        else:
+            dy += v
+    return x + dx, y + dy
+
+
+@numba.njit(cache=True, parallel=True)
+def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, A, modes, size, pen, sigma, frame, W, out):
+    """Steps 2-4 for every sample k; writes out[k] (28×28 float, peak 1)."""
+    n = g_idx.size
+    for k in numba.prange(n):
+        g = g_idx[k]
+        s0, s1 = glyph_start[g], glyph_start[g + 1]
+        p0, p1 = stroke_start[s0], stroke_start[s1]
+        # jitter + affine map of the control points, then the bent path, subdivided
+        q = np.empty((p1 - p0, 2))
+        for p in range(p0, p1):
+            x = pts[p, 0] + jit[k, p - p0, 0]
+            y = pts[p, 1] + jit[k, p - p0, 1]
+            q[p - p0, 0] = A[k, 0, 0] * x + A[k, 0, 1] * y
+            q[p - p0, 1] = A[k, 1, 0] * x + A[k, 1, 1] * y
+        npath = 0
+        for s in range(s0, s1):
+            for p in range(stroke_start[s], stroke_start[s + 1] - 1):
+                a, b = q[p - p0], q[p + 1 - p0]
+                npath += 1 + int(math.sqrt((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) / STEP)
+        path = np.empty((npath, 4))
+        m = 0
+        for s in range(s0, s1):
+            for p in range(stroke_start[s], stroke_start[s + 1] - 1):
+                a, b = q[p - p0], q[p + 1 - p0]
+                parts = 1 + int(math.sqrt((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) / STEP)
+                for u in range(parts):
+                    xa, ya = _bend(a[0] + (b[0] - a[0]) * u / parts, a[1] + (b[1] - a[1]) * u / parts, modes[k])
+                    xb, yb = _bend(a[0] + (b[0] - a[0]) * (u + 1) / parts,
+                                   a[1] + (b[1] - a[1]) * (u + 1) / parts, modes[k])
+                    path[m, 0], path[m, 1], path[m, 2], path[m, 3] = xa, ya, xb, yb
+                    m += 1
+        # place on the canvas: the path's larger side -> size[k] pixels, centred
+        xmin, xmax, ymin, ymax = 1e9, -1e9, 1e9, -1e9
+        for m in range(npath):
+            xmin = min(xmin, path[m, 0], path[m, 2])
+            xmax = max(xmax, path[m, 0], path[m, 2])
+            ymin = min(ymin, path[m, 1], path[m, 3])
+            ymax = max(ymax, path[m, 1], path[m, 3])
+        scale = size[k] / max(xmax - xmin, ymax - ymin, 1e-6)
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        half = (CANVAS - 1) / 2.0
+        r = pen[k] * size[k] / BOX / 2.0                     # pen radius on the canvas
+        canvas = np.zeros((CANVAS, CANVAS))
+        for m in range(npath):
+            _draw_segment(canvas, half + (path[m, 0] - cx) * scale, half + (path[m, 1] - cy) * scale,
+                          half + (path[m, 2] - cx) * scale, half + (path[m, 3] - cy) * scale, r, sigma)
+        # EMNIST framing: crop to the ink's box, square frame (aspect kept), BOX px + 2-px border
+        if frame:
+            r0, r1, c0, c1 = CANVAS, -1, CANVAS, -1
+            for i in range(CANVAS):
+                for j in range(CANVAS):
+                    if canvas[i, j] > 1.0 / 255.0:
+                        r0, r1 = min(r0, i), max(r1, i)
+                        c0, c1 = min(c0, j), max(c1, j)
+            side = max(r1 - r0, c1 - c0) + 1
+            top = (r0 + r1 + 1 - side) // 2
+            left = (c0 + c1 + 1 - side) // 2
+            pad = (SIDE - BOX) // 2
+            Ws = W[side]
+            tmp = np.zeros((BOX, side))
+            for a in range(BOX):
+                for i in range(side):
+                    acc = 0.0
+                    ii = top + i
+                    if 0 <= ii < CANVAS:
+                        for j in range(side):
+                            jj = left + j
+                            if 0 <= jj < CANVAS:
+                                acc += Ws[a, j] * canvas[ii, jj]
+                    tmp[a, i] = acc
+            for a in range(BOX):
+                for b in range(BOX):
+                    acc = 0.0
+                    for i in range(side):
+                        acc += Ws[b, i] * tmp[a, i]
+                    out[k, pad + b, pad + a] = acc
+        else:                                                # the whole canvas to 28×28 (ablation)
+            step = CANVAS / SIDE
+            for a in range(SIDE):
+                for b in range(SIDE):
+                    acc = 0.0
+                    for i in range(int(a * step), int((a + 1) * step)):
+                        for j in range(int(b * step), int((b + 1) * step)):
+                            acc += canvas[i, j]
+                    out[k, a, b] = acc
+
+
+def letter_forms(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 for the classes y: (case 0 lower / 1 upper, glyph index into glyph_table())."""
+    _, _, _, index, _ = glyph_table()
+    n = y.size
+    share = LOWER_SHARE if kn.case_mix else np.full(N_CLASSES, 0.5)
+    case = (rng.random(n) >= share[y]).astype(int)
+    weights = [FONTS_LOWER, FONTS_UPPER] if kn.font_mix else [{"futural": 1.0}, {"futural": 1.0}]
+    u = rng.random(n)
+    g_idx = np.empty(n, np.int64)
+    for k in range(n):
+        w = weights[case[k]]
+        names, p = list(w), np.cumsum(list(w.values()))
+        f = names[min(int(np.searchsorted(p / p[-1], u[k], side="right")), len(names) - 1)]
+        g_idx[k] = index[int(y[k]), int(case[k]), f]
+    return case, g_idx
+
+
+def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.ndarray:
+    """Images (uint8, n × 28 × 28, upright, peak 255) of the classes y, all draws from rng."""
+    pts, stroke_start, glyph_start, _, _ = glyph_table()
+    n = y.size
+    _, g_idx = letter_forms(y, rng, kn)
+    npts = (stroke_start[glyph_start[g_idx + 1]] - stroke_start[glyph_start[g_idx]]).max()
+    jit = rng.normal(0, kn.jitter, (n, npts, 2))
+    shift = rng.normal(0, kn.stroke_shift, (n, 8, 2))
+    jit += np.take_along_axis(shift, _point_strokes()[g_idx][:, :npts, None], axis=1)
+    theta = np.deg2rad(np.clip(rng.normal(0, kn.rot_sd, n), -2 * kn.rot_sd, 2 * kn.rot_sd))
+    shear = np.clip(rng.normal(0, kn.shear_sd, n), -2 * kn.shear_sd, 2 * kn.shear_sd)
+    sx, sy = np.exp(rng.normal(0, kn.aspect_sd, (2, n)))
+    cos, sin = np.cos(theta), np.sin(theta)
+    # A = R(θ) · diag(sx, sy) · [[1, h], [0, 1]] acting on (x, y): slant shifts x in proportion to y
+    A = np.empty((n, 2, 2))
+    A[:, 0, 0], A[:, 0, 1] = cos * sx, cos * sx * shear - sin * sy
+    A[:, 1, 0], A[:, 1, 1] = sin * sx, sin * sx * shear + cos * sy
+    modes = np.empty((n, 2 * N_MODES, 5))
+    modes[:, :, 0] = np.repeat([0.0, 1.0], N_MODES)[None, :]
+    modes[:, :, 1] = rng.normal(0, kn.elastic, (n, 2 * N_MODES))
+    omega = 2 * np.pi / kn.wavelength * rng.uniform(0.3, 1.0, (n, 2 * N_MODES))
+    angle = rng.uniform(0, 2 * np.pi, (n, 2 * N_MODES))
+    modes[:, :, 2], modes[:, :, 3] = omega * np.cos(angle), omega * np.sin(angle)
+    modes[:, :, 4] = rng.uniform(0, 2 * np.pi, (n, 2 * N_MODES))
+    size = rng.uniform(kn.glyph_lo, kn.glyph_hi, n)
+    pen = rng.uniform(kn.pen_lo, kn.pen_hi, n)
+    img = np.zeros((n, SIDE, SIDE))
+    _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, A, modes, size, pen, float(kn.blur),
+                   bool(kn.emnist_frame), _resample_weights(), img)
+    img = np.maximum(img, 0.0)
+    peak = img.reshape(n, -1).max(1)
+    img *= (255.0 / np.maximum(peak, 1e-9))[:, None, None]
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+
+def describe(kn: Knobs = KNOBS) -> dict:
+    from dataclasses import asdict
+    return {"fonts_lower": FONTS_LOWER, "fonts_upper": FONTS_UPPER,
+            "knobs": asdict(kn), "case_mix": "EMNIST ByClass train counts"}
+
+
+__all__ = ["KNOBS", "Knobs", "LOWER_SHARE", "describe", "glyph", "letter_forms", "render", "replace"]

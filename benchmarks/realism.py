@@ -20,7 +20,7 @@ fragment ``../shared/data/emnist-letters.npz`` (test images of classes a–m) wh
 images only measure: nothing here feeds back into the generator. ``--record`` writes the numbers as
 ``results/realism.json`` with provenance (refused unless the whole run finished).
 
-    .venv/bin/python benchmarks/realism.py [--real PATH] [--record] [--quick] [--no-ablation]
+    .venv/bin/python benchmarks/realism.py [--real PATH] [--record] [--quick] [--parts table,ablation]
 """
 from __future__ import annotations
 
@@ -206,7 +206,8 @@ def main(argv=None) -> int:
     ap.add_argument("--real", help="real EMNIST Letters (default: the fragment in ../shared/data)")
     ap.add_argument("--record", action="store_true", help="write results/realism.json")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, numbers mean nothing")
-    ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--parts", default="table,ablation",
+                    help="comma-separated: table (v2 vs v3 models), ablation (with the within-domain reference)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -215,8 +216,9 @@ def main(argv=None) -> int:
     present = "".join(LETTERS[c] for c in np.unique(real.y))
     print(f"real letters: {real_name} — {len(real.y):,} images, classes {present}")
 
+    parts = set(args.parts.split(","))
     table = {}
-    for version in synthetic.VERSIONS:
+    for version in synthetic.VERSIONS if "table" in parts else ():
         slug = f"synthetic-v{version}-seed42"
         t0 = time.perf_counter()
         data = synthetic.make_splits((20, 4, 4) if args.quick else (4000, 800, 800), seed=42, version=version)
@@ -227,7 +229,7 @@ def main(argv=None) -> int:
         hp, *vals = q2_best(slug, data, real, epochs=1 if args.quick else None)
         rows[f"Q2 best setting (width {hp['width']})"] = tuple(vals)
         table[f"v{version}"] = {"rows": rows, "generation_s": gen_s, "q2_best": hp}
-    labels = list(table["v3"]["rows"])
+    labels = list(table["v3"]["rows"]) if table else []
     print(f"\n{'model trained on the stand-in':34s} | {'stand-in test':>13s} | real {present[0]}–{present[-1]} 26-way "
           f"| real restricted   (v2 → v3)")
     for label in labels:
@@ -238,7 +240,7 @@ def main(argv=None) -> int:
         print(f"{label:34s} | {cells[0]:>13s} | {cells[1]:>18s} | {cells[2]:>14s}")
 
     abl, ref = [], None
-    if not args.no_ablation:
+    if "ablation" in parts:
         n = 20 if args.quick else 1000
         print(f"\nablation probe ({26 * n:,} images, 784-256-26, Adam, 10 epochs): real 26-way, restricted")
         abl = ablation(real, n, 1 if args.quick else 10)
@@ -247,15 +249,22 @@ def main(argv=None) -> int:
         if args.quick:
             print("--record ignored with --quick (the numbers mean nothing)", file=sys.stderr)
             return 0
-        out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present},
-               "versions": {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))
+        prov = results.provenance(time.perf_counter() - t_start, started=started)
+        out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present}}
+        if table:
+            out["versions"] = {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))
                                           for k, x in t["rows"].items()},
                                 "generation_s": t["generation_s"], "q2_best": t["q2_best"],
-                                "generator": synthetic.describe(int(v[1:]))} for v, t in table.items()},
-               "ablation": abl, "within_domain": ref,
-               "provenance": results.provenance(time.perf_counter() - t_start, started=started)}
+                                "generator": synthetic.describe(int(v[1:]))} for v, t in table.items()}
+            out["table_provenance"] = prov
+        if "ablation" in parts:
+            out.update(ablation=abl, within_domain=ref, ablation_provenance=prov)
         path = REPO_ROOT / "results" / "realism.json"
         import json
+        if path.exists():              # a run of some parts keeps the other parts' numbers
+            old = json.loads(path.read_text())
+            if old.get("real", {}).get("sha256") == real_sha:
+                out = {**old, **out}
         results._atomic_write(path, lambda f: f.write(json.dumps(results._jsonable(out), indent=1).encode() + b"\n"))
         print(f"recorded: {path}")
     return 0

@@ -7,7 +7,8 @@ A sample of class c is made, deterministically from a seed, in four steps:
    EMNIST Letters draws each merged class from that pool, so its case mix follows those counts
    (e.g. "e" 83 % lower case, "o" 10 %). Then a single-stroke vector font (Hershey: simplex and
    duplex roman, script, italic), each stroke a polyline of the glyph's control points.
-2. **A hand.** Control points jittered; the whole letter bent by a random affine map
+2. **A hand.** Each stroke turned, scaled and moved about its own centre (a hand places the strokes
+   of a letter one by one), control points jittered; the whole letter bent by a random affine map
    ``p ↦ R(θ)·diag(sx, sy)·slant(h)·p`` and a smooth elastic field ``e(p) = Σ_k a_k sin(ω_k·p + φ_k)``
    (a few low-frequency Fourier modes, evaluated on the pen path subdivided every ``step`` units).
 3. **A pen.** An even pen of random width draws the path on a 128×128 canvas (the NIST scan).
@@ -71,6 +72,8 @@ class Knobs:
     font_mix: bool = True        # all fonts (False: roman simplex only)
     jitter: float = 0.4          # sd of each control point's displacement
     stroke_shift: float = 1.0    # sd of each stroke's own displacement (strokes placed by hand)
+    stroke_turn: float = 15.0    # sd (degrees) of each stroke's own rotation about its centre
+    stroke_scale: float = 0.2    # sd of the log of each stroke's own scale about its centre
     rot_sd: float = 8.0          # rotation θ ~ N(0, rot_sd) degrees
     shear_sd: float = 0.18       # slant h ~ N(0, shear_sd)
     aspect_sd: float = 0.25      # log sx, log sy ~ N(0, aspect_sd)
@@ -207,7 +210,7 @@ def _bend(x, y, modes):
 
 
 @numba.njit(cache=True, parallel=True)
-def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, A, modes, size, pen, sigma, frame, W, out):
+def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, size, pen, sigma, frame, W, out):
     """Steps 2-4 for every sample k; writes out[k] (28×28 float, peak 1)."""
     n = g_idx.size
     for k in numba.prange(n):
@@ -216,11 +219,20 @@ def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, A, modes, size, p
         p0, p1 = stroke_start[s0], stroke_start[s1]
         # jitter + affine map of the control points, then the bent path, subdivided
         q = np.empty((p1 - p0, 2))
-        for p in range(p0, p1):
-            x = pts[p, 0] + jit[k, p - p0, 0]
-            y = pts[p, 1] + jit[k, p - p0, 1]
-            q[p - p0, 0] = A[k, 0, 0] * x + A[k, 0, 1] * y
-            q[p - p0, 1] = A[k, 1, 0] * x + A[k, 1, 1] * y
+        for s in range(s0, s1):
+            a0, a1 = stroke_start[s], stroke_start[s + 1]
+            mx, my = 0.0, 0.0
+            for p in range(a0, a1):
+                mx += pts[p, 0] / (a1 - a0)
+                my += pts[p, 1] / (a1 - a0)
+            ls = min(s - s0, 7)                    # each stroke turned and scaled about its centre
+            c, sn, f = math.cos(turn[k, ls, 0]), math.sin(turn[k, ls, 0]), math.exp(turn[k, ls, 1])
+            for p in range(a0, a1):
+                ux, uy = pts[p, 0] - mx, pts[p, 1] - my
+                x = mx + f * (c * ux - sn * uy) + jit[k, p - p0, 0]
+                y = my + f * (sn * ux + c * uy) + jit[k, p - p0, 1]
+                q[p - p0, 0] = A[k, 0, 0] * x + A[k, 0, 1] * y
+                q[p - p0, 1] = A[k, 1, 0] * x + A[k, 1, 1] * y
         npath = 0
         for s in range(s0, s1):
             for p in range(stroke_start[s], stroke_start[s + 1] - 1):
@@ -320,6 +332,7 @@ def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.nda
     jit = rng.normal(0, kn.jitter, (n, npts, 2))
     shift = rng.normal(0, kn.stroke_shift, (n, 8, 2))
     jit += np.take_along_axis(shift, _point_strokes()[g_idx][:, :npts, None], axis=1)
+    turn = np.stack([np.deg2rad(rng.normal(0, kn.stroke_turn, (n, 8))), rng.normal(0, kn.stroke_scale, (n, 8))], -1)
     theta = np.deg2rad(np.clip(rng.normal(0, kn.rot_sd, n), -2 * kn.rot_sd, 2 * kn.rot_sd))
     shear = np.clip(rng.normal(0, kn.shear_sd, n), -2 * kn.shear_sd, 2 * kn.shear_sd)
     sx, sy = np.exp(rng.normal(0, kn.aspect_sd, (2, n)))
@@ -338,7 +351,7 @@ def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.nda
     size = rng.uniform(kn.glyph_lo, kn.glyph_hi, n)
     pen = rng.uniform(kn.pen_lo, kn.pen_hi, n)
     img = np.zeros((n, SIDE, SIDE))
-    _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, A, modes, size, pen, float(kn.blur),
+    _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, size, pen, float(kn.blur),
                    bool(kn.emnist_frame), _resample_weights(), img)
     img = np.maximum(img, 0.0)
     peak = img.reshape(n, -1).max(1)

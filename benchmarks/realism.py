@@ -37,7 +37,7 @@ from hwlib.constants import LETTERS, N_CLASSES, PIXEL_SCALE
 from hwlib.data import course_view, synth_pen, synthetic
 from hwlib.data.features import make_feature
 from hwlib.data.letters import Split
-from hwlib.errors import DataError
+from hwlib.errors import DataError, HwlibError
 from hwlib.experiments import results
 from hwlib.models.common import Classifier
 from hwlib.models.linear import LogisticRegression, Perceptron, add_bias
@@ -72,8 +72,14 @@ def real_letters(path: str | None) -> tuple[Split, str, str]:
         path = str(FRAGMENT)
     p = Path(path)
     from hwlib.data import emnist
+    if not p.exists():
+        raise DataError(f"{p}: no such file or folder; pass --real the official EMNIST files (folder, zip) or an npz")
     if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as z:
+        try:
+            z = np.load(p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{p}: not a readable npz ({exc}); pass --real a real EMNIST file") from exc
+        with z:
             if "test_images" in z.files and "X_train" not in z.files:
                 return (Split(z["test_images"].astype(np.uint8), z["test_labels"].astype(np.int64)),
                         f"real EMNIST test images in {p.name}", emnist.sha256_file(p))
@@ -119,6 +125,19 @@ def recorded_models(slug: str) -> dict[str, dict]:
     return rows
 
 
+def confusions(s: np.ndarray, y: np.ndarray, k: int = 6) -> list[dict]:
+    """The k most frequent (true → predicted) mistakes, each with its share of the true class."""
+    pred = s.argmax(1)
+    pairs = {}
+    for t, p in zip(y[pred != y], pred[pred != y]):
+        pairs[t, p] = pairs.get((t, p), 0) + 1
+    top = sorted(pairs.items(), key=lambda kv: -kv[1])[:k]
+    return [{"true": LETTERS[t], "pred": LETTERS[p], "share": 100 * n / int((y == t).sum())} for (t, p), n in top]
+
+
+LAST_CONFUSIONS: dict[str, list[dict]] = {}
+
+
 def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[float, float, float]:
     """(stand-in test %, real 26-way %, real restricted %) of a recorded checkpoint."""
     feats = rec["config"].get("features", "raw")
@@ -129,6 +148,7 @@ def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[float, fl
         X = add_bias(fmap.transform(real.X))
     model = _classifier(rec, results.load_arrays(rec))
     s = model.forward(np.asarray(X, np.float64))
+    LAST_CONFUSIONS[rec["run"]] = confusions(s, real.y)
     return (100 * rec["summary"]["test_acc"], *scores(s, real.y))
 
 
@@ -212,7 +232,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t_start, started = time.perf_counter(), results.now()
-    real, real_name, real_sha = real_letters(args.real)
+    try:
+        real, real_name, real_sha = real_letters(args.real)
+    except HwlibError as exc:
+        if args.real is None:              # no real letters on this machine: nothing to measure
+            print(f"realism: skipped — {exc}")
+            return 0
+        print(f"realism: {exc}", file=sys.stderr)
+        return 2
     present = "".join(LETTERS[c] for c in np.unique(real.y))
     print(f"real letters: {real_name} — {len(real.y):,} images, classes {present}")
 
@@ -228,7 +255,10 @@ def main(argv=None) -> int:
             rows[label] = None if rec is None else score_record(rec, data["X_train"], real)
         hp, *vals = q2_best(slug, data, real, epochs=1 if args.quick else None)
         rows[f"Q2 best setting (width {hp['width']})"] = tuple(vals)
-        table[f"v{version}"] = {"rows": rows, "generation_s": gen_s, "q2_best": hp}
+        table[f"v{version}"] = {"rows": rows, "generation_s": gen_s, "q2_best": hp,
+                                "mlp_confusions": LAST_CONFUSIONS.get("mlp_h100", [])}
+        print(f"v{version} MLP's largest confusions on real letters: " + ", ".join(
+            f"{c['true']}→{c['pred']} {c['share']:.0f}%" for c in table[f"v{version}"]["mlp_confusions"]))
     labels = list(table["v3"]["rows"]) if table else []
     print(f"\n{'model trained on the stand-in':34s} | {'stand-in test':>13s} | real {present[0]}–{present[-1]} 26-way "
           f"| real restricted   (v2 → v3)")
@@ -255,6 +285,7 @@ def main(argv=None) -> int:
             out["versions"] = {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))
                                           for k, x in t["rows"].items()},
                                 "generation_s": t["generation_s"], "q2_best": t["q2_best"],
+                                "mlp_confusions": t["mlp_confusions"],
                                 "generator": synthetic.describe(int(v[1:]))} for v, t in table.items()}
             out["table_provenance"] = prov
         if "ablation" in parts:

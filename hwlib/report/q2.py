@@ -36,6 +36,10 @@ def hp_label(c: dict) -> str:
     return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
 
 
+def _data_name(records: list[dict]) -> str:
+    return records[0].get("dataset", {}).get("name", "our data") if records else "our data"
+
+
 def dev_noise(record: dict) -> float:
     """Two standard errors of a dev accuracy near this record's: 2·√(p(1−p)/n), n = dev size."""
     n = record.get("dataset", {}).get("sizes", {}).get("dev") or 0
@@ -128,7 +132,8 @@ def width_comparison_table(records: list[dict]):
                      f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
     return html_table(["width", "ours: settings", "dev", "train (final)", "test",
                        "report: settings", "dev", "train", "test"], rows,
-                      caption="Best run of each width by dev accuracy. Report = the original report, real EMNIST Letters.")
+                      caption=f"Best run of each width by dev accuracy. Ours: {_data_name(records)}; report: real "
+                              "EMNIST Letters — different data, so compare how the numbers move, not their levels.")
 
 
 def depth_table(depth_records: list[dict]):
@@ -147,8 +152,9 @@ def depth_table(depth_records: list[dict]):
     return html_table(["depth", "best dev acc", "at epoch", "final train acc", "test acc",
                        "report: dev", "report: train", "report: test", "other group: dev"], rows,
                       highlight={recs.index(best)},
-                      caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid); report with "
-                              f"{hp_label(REPORT_DEPTH_HPARAMS)}; other group: Adam lr 1e-3. Bold = our best depth.")
+                      caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
+                              f"{_data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
+                              "(Adam lr 1e-3) on real EMNIST Letters — different data. Bold = our best depth.")
 
 
 def dev_vs_width_figure(records: list[dict]):

@@ -334,4 +334,4 @@ def claims_table(claims: list[dict]):
     """HTML table of ``report_claims``: data-independent claims first, those contradicted in bold."""
     return _claims_table(claims, caption="Bold: contradicted by the report's own numbers or the assignment, "
                          "whatever the data. Data-dependent readings say what our data shows; on the stand-in "
-                         f"they settle nothing about EMNIST — re-check them on real data with `{RECHECK}`.")
+                         f"they settle nothing about EMNIST — re-check them on real data with: {RECHECK}")

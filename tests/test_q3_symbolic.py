@@ -129,3 +129,17 @@ def test_every_report_claim_gets_a_computed_verdict():
     assert sum(v.verdict.startswith("confirmed") for v in vs) == 8
     assert all(v.correction for v in refuted)
     assert by
+
+
+def test_k2_derivatives_do_not_exist_at_the_kinks():
+    """Sparsemax's dp2/dt does not exist at t = ±1, relumax's at t = ±b; relumax is C¹ at t = 0
+    (equal one-sided derivatives 1/(4b)) but its second derivative jumps from -1/(4b²) to 1/(4b²)."""
+    assert sym.k2_kinks("sparsemax") == [-1, 1]
+    assert sym.k2_kinks("relumax") == [-sym.b, sym.b]
+    shown = sp.latex(sym.k2_derivative_display("sparsemax"))
+    assert r"\text{undefined}" in shown and "t = -1" in shown
+    _, dp = sym.k2_forms()["relumax"]
+    left, right = (sym.branch(dp, sym.t, x) for x in (-sym.b / 2, sym.b / 2))
+    assert sp.simplify(left.subs(sym.t, 0) - 1 / (4 * sym.b)) == 0 == sp.simplify(right.subs(sym.t, 0) - 1 / (4 * sym.b))
+    d2 = [sp.simplify(sp.diff(e, sym.t).subs(sym.t, 0)) for e in (left, right)]
+    assert d2 == [-1 / (4 * sym.b ** 2), 1 / (4 * sym.b ** 2)]

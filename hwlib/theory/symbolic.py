@@ -237,6 +237,29 @@ def k2_forms() -> dict:
             "relumax": (k2_relumax()["p"], k2_relumax()["dp"])}
 
 
+# where the pieces of p2 meet, and a step that stays inside the neighbouring pieces
+K2_BOUNDARIES = {"sparsemax": ((-1, 1), sp.Rational(1, 2)), "relumax": ((-b, 0, b), b / 2)}
+
+
+def k2_kinks(name: str) -> list:
+    """Boundaries of p2's pieces where dp2/dt does not exist: the derivatives of the two pieces
+    that meet there (their one-sided limits) differ."""
+    _, dp = k2_forms()[name]
+    points, h = K2_BOUNDARIES.get(name, ((), 0))
+    return [x for x in points
+            if sp.simplify(branch(dp, t, x - h).subs(t, x) - branch(dp, t, x + h).subs(t, x)) != 0]
+
+
+def k2_derivative_display(name: str) -> sp.Expr:
+    """dp2/dt as a Piecewise that says "undefined" at the kinks (SymPy's own derivative of a
+    Piecewise assigns those points a piece's value)."""
+    _, dp = k2_forms()[name]
+    kinks = k2_kinks(name)
+    if not kinks:
+        return dp
+    return sp.Piecewise((sp.Symbol(r"\text{undefined}"), sp.Or(*[sp.Eq(t, x) for x in kinks])), *dp.args)
+
+
 #: the original report's K = 2 answers, as stated there (claims to check, not results)
 REPORT_K2 = {
     "sparsemax": (sp.Piecewise((0, t <= -1), ((t + 1) / 2, t < 1), (1, True)),

@@ -130,7 +130,7 @@ def test_dp2_equals_central_differences_away_from_kinks(name, b):
     np.testing.assert_allclose(maps.dp2(name, t, b)[keep], fd[keep], atol=1e-7)
 
 
-def test_dp2_is_nan_exactly_at_kinks_and_smooth_at_zero():
+def test_dp2_is_nan_exactly_at_kinks_and_continuous_at_zero():
     assert np.isnan(maps.dp2("sparsemax", [-1.0, 1.0])).all()
     assert np.isnan(maps.dp2("relumax", [-0.7, 0.7], b=0.7)).all()
     left, right = maps.dp2("relumax", [-1e-12, 0.0], b=0.7)

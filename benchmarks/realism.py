@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -135,11 +136,8 @@ def confusions(s: np.ndarray, y: np.ndarray, k: int = 6) -> list[dict]:
     return [{"true": LETTERS[t], "pred": LETTERS[p], "share": 100 * n / int((y == t).sum())} for (t, p), n in top]
 
 
-LAST_CONFUSIONS: dict[str, list[dict]] = {}
-
-
-def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[float, float, float]:
-    """(stand-in test %, real 26-way %, real restricted %) of a recorded checkpoint."""
+def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[tuple[float, float, float], list[dict]]:
+    """((stand-in test %, real 26-way %, real restricted %), its largest confusions) of a recorded checkpoint."""
     feats = rec["config"].get("features", "raw")
     if rec["config"]["model"] == "mlp":
         X = course_view(real.X)
@@ -148,8 +146,7 @@ def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[float, fl
         X = add_bias(fmap.transform(real.X))
     model = _classifier(rec, results.load_arrays(rec))
     s = model.forward(np.asarray(X, np.float64))
-    LAST_CONFUSIONS[rec["run"]] = confusions(s, real.y)
-    return (100 * rec["summary"]["test_acc"], *scores(s, real.y))
+    return (100 * rec["summary"]["test_acc"], *scores(s, real.y)), confusions(s, real.y)
 
 
 # ----------------------------------------------------------------------------- training
@@ -250,13 +247,17 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         data = synthetic.make_splits((20, 4, 4) if args.quick else (4000, 800, 800), seed=42, version=version)
         gen_s = time.perf_counter() - t0          # from the cache when it was generated before
-        rows = {}
+        rows, mlp_confusions = {}, []
         for label, rec in recorded_models(slug).items():
-            rows[label] = None if rec is None else score_record(rec, data["X_train"], real)
+            rows[label] = None
+            if rec is not None:
+                rows[label], conf = score_record(rec, data["X_train"], real)
+                if rec["config"]["model"] == "mlp":
+                    mlp_confusions = conf
         hp, *vals = q2_best(slug, data, real, epochs=1 if args.quick else None)
         rows[f"Q2 best setting (width {hp['width']})"] = tuple(vals)
         table[f"v{version}"] = {"rows": rows, "load_or_generate_s": gen_s, "q2_best": hp,
-                                "mlp_confusions": LAST_CONFUSIONS.get("mlp_h100", [])}
+                                "mlp_confusions": mlp_confusions}
         print(f"v{version} MLP's largest confusions on real letters: " + ", ".join(
             f"{c['true']}→{c['pred']} {c['share']:.0f}%" for c in table[f"v{version}"]["mlp_confusions"]))
     labels = list(table["v3"]["rows"]) if table else []
@@ -291,12 +292,11 @@ def main(argv=None) -> int:
         if "ablation" in parts:
             out.update(ablation=abl, within_domain=ref, ablation_provenance=prov)
         path = REPO_ROOT / "results" / "realism.json"
-        import json
         if path.exists():              # a run of some parts keeps the other parts' numbers
             old = json.loads(path.read_text())
             if old.get("real", {}).get("sha256") == real_sha:
                 out = {**old, **out}
-        results._atomic_write(path, lambda f: f.write(json.dumps(results._jsonable(out), indent=1).encode() + b"\n"))
+        results.write_json(path, out)
         print(f"recorded: {path}")
     return 0
 

@@ -1,6 +1,10 @@
 """The report's Q1 claims and the realism record: verdicts from the report's own numbers, and the
 Data chapter's realism facts from a recorded benchmark run."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,13 +79,10 @@ def test_realism_facts_and_tables(tmp_path, monkeypatch):
 
 def test_realism_benchmark_runs_on_the_fragment(tmp_path):
     """benchmarks/realism.py --quick end to end on the real fragment (skipped where it is absent)."""
-    import subprocess
-    import sys
-    from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     if not (root.parent / "shared" / "data" / "emnist-letters.npz").is_file():
         pytest.skip("the real EMNIST fragment (../shared/data) is not on this machine")
-    env = {**__import__("os").environ, "HWLIB_CACHE": str(tmp_path)}
+    env = {**os.environ, "HWLIB_CACHE": str(tmp_path)}
     out = subprocess.run([sys.executable, str(root / "benchmarks" / "realism.py"), "--quick"], cwd=root, env=env,
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -90,9 +91,6 @@ def test_realism_benchmark_runs_on_the_fragment(tmp_path):
 
 
 def test_realism_benchmark_skips_without_real_letters(tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     bad = subprocess.run([sys.executable, str(root / "benchmarks" / "realism.py"), "--real", str(tmp_path / "none.npz")],
                          cwd=root, capture_output=True, text=True, timeout=300)

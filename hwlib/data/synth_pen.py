@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numba
 import numpy as np
@@ -62,6 +62,7 @@ BOX = 24         # EMNIST: the larger side of the ink's box after downsampling
 SIDE = 28        # ... padded by a 2-pixel border
 N_MODES = 3      # Fourier modes per component of the elastic field
 STEP = 1.5       # the pen path is subdivided every STEP glyph units before the elastic field bends it
+MAX_STROKES = 8  # strokes with their own turn, scale and shift (a glyph's later strokes share the last)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def glyph_table():
 
 @functools.lru_cache(maxsize=1)
 def _point_strokes() -> np.ndarray:
-    """(G, max points) local stroke number of each point of glyph g (strokes beyond 8 share 7)."""
+    """(G, max points) local stroke number of each point of glyph g (capped at MAX_STROKES - 1)."""
     _, stroke_start, glyph_start, _, _ = glyph_table()
     G = glyph_start.size - 1
     npts = stroke_start[glyph_start[1:]] - stroke_start[glyph_start[:-1]]
@@ -153,7 +154,7 @@ def _point_strokes() -> np.ndarray:
     for g in range(G):
         base = stroke_start[glyph_start[g]]
         for local, s in enumerate(range(glyph_start[g], glyph_start[g + 1])):
-            out[g, stroke_start[s] - base:stroke_start[s + 1] - base] = min(local, 7)
+            out[g, stroke_start[s] - base:stroke_start[s + 1] - base] = min(local, MAX_STROKES - 1)
     return out
 
 
@@ -215,6 +216,12 @@ def _bend(x, y, modes):
     return x + dx, y + dy
 
 
+@numba.njit(cache=True, nogil=True)
+def _parts(a, b):
+    """How many pieces of at most about STEP units the segment a–b is cut into."""
+    return 1 + int(math.sqrt((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) / STEP)
+
+
 @numba.njit(cache=True, parallel=True)
 def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, size, pen, sigma, frame, W, out):
     """Steps 2-4 for every sample k; writes out[k] (28×28 float, peak 1)."""
@@ -231,7 +238,7 @@ def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, s
             for p in range(a0, a1):
                 mx += pts[p, 0] / (a1 - a0)
                 my += pts[p, 1] / (a1 - a0)
-            ls = min(s - s0, 7)                    # each stroke turned and scaled about its centre
+            ls = min(s - s0, MAX_STROKES - 1)      # each stroke turned and scaled about its centre
             c, sn, f = math.cos(turn[k, ls, 0]), math.sin(turn[k, ls, 0]), math.exp(turn[k, ls, 1])
             for p in range(a0, a1):
                 ux, uy = pts[p, 0] - mx, pts[p, 1] - my
@@ -242,14 +249,13 @@ def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, s
         npath = 0
         for s in range(s0, s1):
             for p in range(stroke_start[s], stroke_start[s + 1] - 1):
-                a, b = q[p - p0], q[p + 1 - p0]
-                npath += 1 + int(math.sqrt((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) / STEP)
+                npath += _parts(q[p - p0], q[p + 1 - p0])
         path = np.empty((npath, 4))
         m = 0
         for s in range(s0, s1):
             for p in range(stroke_start[s], stroke_start[s + 1] - 1):
                 a, b = q[p - p0], q[p + 1 - p0]
-                parts = 1 + int(math.sqrt((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) / STEP)
+                parts = _parts(a, b)
                 for u in range(parts):
                     xa, ya = _bend(a[0] + (b[0] - a[0]) * u / parts, a[1] + (b[1] - a[1]) * u / parts, modes[k])
                     xb, yb = _bend(a[0] + (b[0] - a[0]) * (u + 1) / parts,
@@ -336,9 +342,10 @@ def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.nda
     _, g_idx = letter_forms(y, rng, kn)
     npts = (stroke_start[glyph_start[g_idx + 1]] - stroke_start[glyph_start[g_idx]]).max()
     jit = rng.normal(0, kn.jitter, (n, npts, 2))
-    shift = rng.normal(0, kn.stroke_shift, (n, 8, 2))
+    shift = rng.normal(0, kn.stroke_shift, (n, MAX_STROKES, 2))
     jit += np.take_along_axis(shift, _point_strokes()[g_idx][:, :npts, None], axis=1)
-    turn = np.stack([np.deg2rad(rng.normal(0, kn.stroke_turn, (n, 8))), rng.normal(0, kn.stroke_scale, (n, 8))], -1)
+    turn = np.stack([np.deg2rad(rng.normal(0, kn.stroke_turn, (n, MAX_STROKES))),
+                     rng.normal(0, kn.stroke_scale, (n, MAX_STROKES))], -1)
     theta = np.deg2rad(np.clip(rng.normal(0, kn.rot_sd, n), -2 * kn.rot_sd, 2 * kn.rot_sd))
     shear = np.clip(rng.normal(0, kn.shear_sd, n), -2 * kn.shear_sd, 2 * kn.shear_sd)
     sx, sy = np.exp(rng.normal(0, kn.aspect_sd, (2, n)))
@@ -366,9 +373,8 @@ def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.nda
 
 
 def describe(kn: Knobs = KNOBS) -> dict:
-    from dataclasses import asdict
     return {"fonts_lower": FONTS_LOWER, "fonts_upper": FONTS_UPPER,
             "knobs": asdict(kn), "case_mix": "EMNIST ByClass train counts"}
 
 
-__all__ = ["KNOBS", "Knobs", "LOWER_SHARE", "describe", "glyph", "letter_forms", "render", "replace"]
+__all__ = ["KNOBS", "Knobs", "LOWER_SHARE", "describe", "glyph", "letter_forms", "render"]

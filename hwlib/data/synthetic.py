@@ -16,7 +16,6 @@ import json
 import os
 import tempfile
 import zipfile
-from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ _BATCH = 2048    # samples per random stream (fixed: the output must not depend 
 _KEYS = ("X_train", "y_train", "X_dev", "y_dev", "X_test", "y_test")
 
 
-def knobs(version: int = GENERATOR_VERSION):
+def default_knobs(version: int = GENERATOR_VERSION):
     """The settings of a version: synth_pen.Knobs for v3, synth_fonts.Knobs for v2."""
     _check_version(version)
     return synth_pen.KNOBS if version == 3 else synth_fonts.KNOBS
@@ -68,7 +67,7 @@ def generate(n_per_class: int, seed: int, knobs=None, version: int = GENERATOR_V
     version = _check_version(version)
     if not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
         raise ConfigError(f"n_per_class must be a positive integer, got {n_per_class!r}")
-    kn = globals()["knobs"](version) if knobs is None else knobs
+    kn = default_knobs(version) if knobs is None else knobs
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.repeat(np.arange(N_CLASSES, dtype=np.int64), int(n_per_class)))
     X = np.empty((y.size, SIDE, SIDE), np.uint8)
@@ -164,5 +163,5 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
     return data
 
 
-__all__ = ["GENERATOR_VERSION", "VERSIONS", "asdict", "cache_path", "describe", "generate", "knobs",
-           "make_splits", "replace", "split_seed"]
+__all__ = ["GENERATOR_VERSION", "VERSIONS", "cache_path", "default_knobs", "describe", "generate",
+           "make_splits", "split_seed"]

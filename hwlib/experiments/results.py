@@ -156,12 +156,16 @@ def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
         raise ResultError(
             f"refusing to overwrite the complete record {path} with a partial one; "
             "delete it by hand if you really want to discard it")
-    payload = json.dumps(_jsonable(record), indent=1, sort_keys=False).encode() + b"\n"
     if arrays:
         npz = path.with_suffix(".npz")
         _atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
         record = {**record, "arrays_file": npz.name}
-        payload = json.dumps(_jsonable(record), indent=1).encode() + b"\n"
+    return write_json(path, record)
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON (numpy values converted, NaN/inf as null), atomically."""
+    payload = json.dumps(_jsonable(obj), indent=1).encode() + b"\n"
     _atomic_write(path, lambda f: f.write(payload))
     return path
 

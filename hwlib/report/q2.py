@@ -36,7 +36,8 @@ def hp_label(c: dict) -> str:
     return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
 
 
-def _data_name(records: list[dict]) -> str:
+def data_name(records: list[dict]) -> str:
+    """The name of the dataset the records were trained on."""
     return records[0].get("dataset", {}).get("name", "our data") if records else "our data"
 
 
@@ -132,7 +133,7 @@ def width_comparison_table(records: list[dict]):
                      f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
     return html_table(["width", "ours: settings", "dev", "train (final)", "test",
                        "report: settings", "dev", "train", "test"], rows,
-                      caption=f"Best run of each width by dev accuracy. Ours: {_data_name(records)}; report: real "
+                      caption=f"Best run of each width by dev accuracy. Ours: {data_name(records)}; report: real "
                               "EMNIST Letters — different data, so compare how the numbers move, not their levels.")
 
 
@@ -153,7 +154,7 @@ def depth_table(depth_records: list[dict]):
                        "report: dev", "report: train", "report: test", "other group: dev"], rows,
                       highlight={recs.index(best)},
                       caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
-                              f"{_data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
+                              f"{data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
                               "(Adam lr 1e-3) on real EMNIST Letters — different data. Bold = our best depth.")
 
 

@@ -16,7 +16,7 @@ from hwlib.models.ffn import FFN
 from hwlib.report.common import best_run, pct
 from hwlib.report.common import claims_table as _claims_table
 from hwlib.report.q2 import (REPORT_DEPTH, REPORT_DEPTH_HPARAMS, REPORT_WIDTH, best_per_width, by_depth,
-                             dev_noise, epochs_of, find_run, hp_label)
+                             data_name, dev_noise, epochs_of, find_run, hp_label)
 
 TREND_TOLERANCE = 0.002   # steps smaller than this (0.2 points) count as flat in ``trend``
 
@@ -237,8 +237,8 @@ GAP_LARGE_PTS = 3.0      # a train-dev gap this large (points) would count as "l
 
 
 def _where(records: list[dict]) -> str:
-    ds = records[0].get("dataset", {}) if records else {}
-    return "the stand-in" if ds.get("synthetic", True) else ds.get("name", "this dataset")
+    synthetic = records[0].get("dataset", {}).get("synthetic", True) if records else True
+    return "the stand-in" if synthetic else data_name(records)
 
 
 def report_claims(width_records: list[dict], depth_records: list[dict], saturation_se: float = 2.0) -> list[dict]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hwlib.data import emnist
 from hwlib.data import (Split, class_counts, course_view, dataset_slug, letters, load_letters,
                         real_data_dir)
 from hwlib.errors import DataError
@@ -68,7 +69,8 @@ def test_idx_folder_upright_labels_and_split(tmp_path):
     _, (Xtr, ytr, Xte, yte) = _official_bytes()
     folder = write_gz_folder(tmp_path / "idx")
     d = load_letters(folder, verify=False)
-    assert d.name == "emnist-letters" and not d.synthetic
+    assert d.name == "emnist-letters (unverified copy)" and not d.synthetic
+    assert d.slug.startswith("emnist-letters-") and d.slug != "emnist-letters"  # not the official files
     # test split = official test, upright (transposed back), labels 0-based
     np.testing.assert_array_equal(d.test.X, Xte)
     np.testing.assert_array_equal(d.test.y, yte)
@@ -93,8 +95,10 @@ def test_split_is_seeded_and_matches_course_sizes():
 def test_zip_archive_reads_like_the_folder(tmp_path):
     folder = write_gz_folder(tmp_path / "idx")
     z = write_zip(tmp_path / "gzip.zip", folder)
-    a, b = load_letters(folder, verify=False), load_letters(z)
-    assert a.sha256 == b.sha256 and a.slug == b.slug == "emnist-letters"
+    a, b = load_letters(folder, verify=False), load_letters(z, verify=False)
+    assert a.sha256 == b.sha256 and a.slug == b.slug != "emnist-letters"  # same content, same place
+    with pytest.raises(DataError, match=r"gzip.zip:emnist-letters-.*does not match the official.*--no-verify"):
+        load_letters(z)  # one sha256 policy for the folder and the archive
 
 
 def test_folder_hash_mismatch_is_reported(tmp_path):
@@ -123,7 +127,7 @@ def test_course_npz(tmp_path, one_based):
     p = tmp_path / "emnist-letters.npz"
     np.savez(p, **arrays)
     d = load_letters(p)
-    assert d.slug == "emnist-letters-course"
+    assert d.slug == f"emnist-course-{emnist.sha256_file(p)[:10]}"
     np.testing.assert_array_equal(d.dev.y, splits[1][1])
     np.testing.assert_array_equal(d.test.X, splits[2][0])
     assert any("shifted" in n for n in d.notes) == one_based
@@ -175,15 +179,15 @@ def _course(**over):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda t: t / "missing.npz", r"no such file or folder.*HWLIB_DATA"),
+    (lambda t: t / "missing.npz", r"no such file or folder \(from --data\).*HWLIB_DATA"),
     (lambda t: _npz(t, **{k: v for k, v in _course().items() if k != "y_test"}), r"missing keys \['y_test'\]"),
     (lambda t: _npz(t, **_course(y_train=np.full(52, 27))), r"labels span .*outside"),
     (lambda t: _npz(t, **_course(y_train=np.full(52, -1))), r"labels span .*outside"),
     (lambda t: _npz(t, **_course(X_train=np.zeros((52, 30, 30), np.uint8))), r"shape \(52, 30, 30\).*28x28"),
     (lambda t: _npz(t, **_course(X_train=np.full((52, 784), np.nan))), r"NaN or infinite"),
-    (lambda t: _npz(t, **_course(X_train=np.zeros((51, 784), np.uint8))), r"51 images but 52 labels"),
+    (lambda t: _npz(t, **_course(X_train=np.full((51, 784), 200, np.uint8))), r"51 images but 52 labels"),
     (lambda t: _npz(t, foo=np.zeros(3)), r"missing keys"),
-    (lambda t: _write(t / "trunc.npz", b"PK\x03\x04 not really"), r"not a readable \.npz"),
+    (lambda t: _write(t / "trunc.npz", b"PK\x03\x04 not really"), r"trunc.npz: starts like a zip/npz.*truncated or corrupt"),
     (lambda t: _write(t / "x.csv", b"1,2"), r"unknown data format"),
 ])
 def test_bad_npz_inputs(tmp_path, make, message):
@@ -230,7 +234,7 @@ def test_missing_file_in_folder_and_corrupt_zip(tmp_path):
         load_letters(folder, verify=False)
     z = tmp_path / "gzip.zip"
     z.write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(DataError, match=r"not a readable zip archive"):
+    with pytest.raises(DataError, match=r"gzip.zip: starts like a zip/npz archive.*truncated or corrupt"):
         load_letters(z)
 
 

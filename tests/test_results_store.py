@@ -23,7 +23,8 @@ DS = {"name": "toy", "slug": "toy-v1", "sha256": "0" * 64, "source": "test", "pr
 def _rec(run="r1", complete=True, acc=0.5):
     return results.make_record("t.exp", run, dataset=DS, profile="quick", config={"lr": 1e-3},
                                history={"epoch": [0, 1], "dev_acc": [0.1, acc]},
-                               summary={"test_acc": acc}, wall_time_s=1.25, complete=complete)
+                               summary={"test_acc": acc, "best_dev_acc": acc, "best_epoch": 1},
+                               wall_time_s=1.25, complete=complete)
 
 
 def test_roundtrip_with_provenance_and_arrays(tmp_path):
@@ -53,9 +54,9 @@ def test_failed_write_keeps_the_old_record(tmp_path, monkeypatch):
     before = path.read_bytes()
 
     def boom(*a, **k):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
     monkeypatch.setattr(results.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(ResultError, match=r"r1.json \(No space left on device\); nothing was overwritten"):
         results.save_record(_rec(acc=0.9), root=tmp_path)
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp"))
@@ -68,7 +69,7 @@ def test_load_all_skips_partial_and_reports_corrupt(tmp_path):
     assert [r["run"] for r in results.load_all("t.exp", "toy-v1", "quick", root=tmp_path)] == ["a", "b"]
     assert len(results.load_all("t.exp", "toy-v1", "quick", root=tmp_path, complete_only=False)) == 3
     (tmp_path / "toy-v1" / "quick" / "t.exp" / "a.json").write_text("{ half")
-    with pytest.raises(ResultError, match="cannot read result record .*rerun"):
+    with pytest.raises(ResultError, match=r"1 unusable result record: .*a.json \(not valid JSON.*--force"):
         results.load_all("t.exp", "toy-v1", "quick", root=tmp_path)
 
 
@@ -113,7 +114,7 @@ def test_grid_resumes_after_interruption(tmp_path, quick_data):
                 calls.append("interrupted")
                 raise KeyboardInterrupt
             calls.append(run)
-            ctx.save(run, config={}, history={"epoch": [0]}, summary={"x": 1}, wall_time_s=0.0)
+            ctx.save(run, config={}, history={"epoch": [0]}, summary={"x": 1, "best_dev_acc": 0.5, "best_epoch": 0}, wall_time_s=0.0)
 
     data = quick_data
     try:
@@ -137,12 +138,12 @@ def test_needs_run_first_and_hand_over_their_records(tmp_path, quick_data):
         calls.append("base")
         if not ctx.done("r"):
             calls.append("base saved")
-            ctx.save("r", config={}, history={"epoch": [0]}, summary={"x": 1}, wall_time_s=0.0)
+            ctx.save("r", config={}, history={"epoch": [0]}, summary={"x": 1, "best_dev_acc": 0.5, "best_epoch": 0}, wall_time_s=0.0)
 
     @experiments.experiment("t.user", help="toy user", needs=("t.base",))
     def user(ctx):
         calls.append(("user sees", [r["run"] for r in ctx.records_of("t.base")]))
-        ctx.save("u", config={}, history={"epoch": [0]}, summary={"x": 2}, wall_time_s=0.0)
+        ctx.save("u", config={}, history={"epoch": [0]}, summary={"x": 2, "best_dev_acc": 0.5, "best_epoch": 0}, wall_time_s=0.0)
 
     try:
         recs = experiments.run_experiment("t.user", "quick", root=tmp_path, data=quick_data)

@@ -77,20 +77,24 @@ def _gunzip(data: bytes, name: str) -> bytes:
         raise DataError(f"{name}: not a valid gzip file ({e}); it is truncated or corrupt — {REMEDY}") from e
 
 
-def read_gz_folder(folder: Path) -> dict[str, bytes]:
-    """The four letters .gz files of a folder, decompressed, keyed by file name."""
+def gz_files_in_folder(folder: Path) -> dict[str, bytes]:
+    """The four letters .gz files of a folder, as stored (compressed), keyed by file name."""
     out = {}
     for fname in FILES:
         p = folder / fname
         if not p.is_file():
             raise DataError(f"{folder}: missing {fname}; a folder of EMNIST idx files needs all four "
                             f"letters files ({', '.join(FILES)}) — {REMEDY}")
-        out[fname] = _gunzip(p.read_bytes(), str(p))
+        try:
+            out[fname] = p.read_bytes()
+        except OSError as e:
+            raise DataError(f"{p}: cannot be read ({e.strerror}); check its permissions or copy it "
+                            "again") from e
     return out
 
 
-def read_zip(path: Path) -> dict[str, bytes]:
-    """The four letters files from the NIST ``gzip.zip`` archive, decompressed."""
+def gz_files_in_zip(path: Path) -> dict[str, bytes]:
+    """The four letters .gz files inside NIST's ``gzip.zip`` (folder ``gzip/``), as stored."""
     try:
         with zipfile.ZipFile(path) as zf:
             names = {Path(n).name: n for n in zf.namelist()}
@@ -98,25 +102,42 @@ def read_zip(path: Path) -> dict[str, bytes]:
             for fname in FILES:
                 if fname not in names:
                     raise DataError(f"{path}: the archive has no {fname}; is it the EMNIST gzip.zip? — {REMEDY}")
-                out[fname] = _gunzip(zf.read(names[fname]), f"{path}:{names[fname]}")
+                out[fname] = zf.read(names[fname])
             return out
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as e:
         raise DataError(f"{path}: not a readable zip archive ({e}); it is truncated or corrupt — {REMEDY}") from e
+
+
+def check_official(raw: dict[str, bytes], source: str, verify: bool = True) -> bool:
+    """Whether the four files are the official release (sha256). With ``verify`` a mismatch is a
+    DataError — one policy for a folder and for the zip archive."""
+    for fname, (sha, _size) in FILES.items():
+        got = hashlib.sha256(raw[fname]).hexdigest()
+        if got != sha:
+            if verify:
+                raise DataError(f"{source}:{fname}: sha256 {got[:16]}… does not match the official "
+                                f"{sha[:16]}…; the file is corrupt or not the official release — "
+                                f"{REMEDY}, or pass --no-verify (verify=False) if you trust this copy")
+            return False
+    return True
+
+
+def digest(raw: dict[str, bytes]) -> str:
+    """One sha256 naming the content of the four files (the same for a folder and a zip)."""
+    h = hashlib.sha256()
+    for fname in FILES:
+        h.update(f"{fname}:{hashlib.sha256(raw[fname]).hexdigest()}\n".encode())
+    return h.hexdigest()
+
+
+def decompress(raw: dict[str, bytes], source: str) -> dict[str, bytes]:
+    return {fname: _gunzip(data, f"{source}:{fname}") for fname, data in raw.items()}
 
 
 def verify_folder(folder: Path) -> dict[str, str]:
     """sha256 of each letters file, checked against the official values (DataError on mismatch)."""
-    got = {}
-    for fname, (sha, _size) in FILES.items():
-        p = folder / fname
-        if not p.is_file():
-            raise DataError(f"{folder}: missing {fname} — {REMEDY}")
-        got[fname] = sha256_file(p)
-        if got[fname] != sha:
-            raise DataError(f"{p}: sha256 {got[fname][:16]}… does not match the official {sha[:16]}…; "
-                            f"the file is corrupt or not the official release — {REMEDY}, or pass "
-                            "verify=False (CLI: --no-verify) if you trust this copy")
-    return got
+    check_official(gz_files_in_folder(folder), str(folder))
+    return {fname: sha for fname, (sha, _size) in FILES.items()}
 
 
 def decode(files: dict[str, bytes], source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -163,7 +184,10 @@ def download(dest: Path, url: str = URL, md5: str = ZIP_MD5, files: dict | None 
 def extract(zpath: Path, dest: Path, files: dict | None = None) -> Path:
     """Copy the letters files out of ``gzip.zip`` into ``dest`` (atomically, sha256-checked)."""
     files = files or FILES
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot create {dest} ({e.strerror}); pass --dest with a writable folder") from e
     try:
         with zipfile.ZipFile(zpath) as zf:
             names = {Path(n).name: n for n in zf.namelist()}
@@ -181,4 +205,7 @@ def extract(zpath: Path, dest: Path, files: dict | None = None) -> Path:
                 tmp.replace(dest / fname)
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
         raise DataError(f"{zpath}: not a readable zip archive ({e}); delete it and {REMEDY}") from e
+    except OSError as e:
+        raise DataError(f"cannot extract {zpath} into {dest} ({e.strerror}); free space or pass --dest "
+                        "with a writable folder") from e
     return dest

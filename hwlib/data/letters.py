@@ -4,15 +4,11 @@
 dataset downloaded into the user cache (``python -m hwlib data download``) → the synthetic default.
 Images come back uint8 (N, 28, 28), upright, 0..255; labels int64 0..25 (a=0).
 
-Formats read from a path:
-  * the course's ``emnist-letters.npz``: ``X_train, y_train, X_valid, y_valid, X_test, y_test``,
-    images flattened to 784, labels 1..26 or 0..25;
-  * a folder with the four official ``emnist-letters-*-idx?-ubyte.gz`` files, or NIST's ``gzip.zip``:
-    the official train set is split into 104,000 train + 20,800 dev by a seeded stratified split
-    (per class, a permutation from ``default_rng(seed)`` keeps 4,000 for train and 800 for dev);
-    the official test set is the test split;
-  * an npz with ``train_images, train_labels, test_images, test_labels`` ((N,28,28), 0..25), like
-    the real fragment in ``the project's shared data folder``; its dev split is carved from train as above (1/6 per class).
+Formats read from a path (see ``readers``): the course's npz (``X_train … y_test``, labels 1..26 or
+0..25), a folder of the four official idx .gz files or NIST's ``gzip.zip`` (the official train set
+split into 104,000 train + 20,800 dev by a seeded stratified split — per class, a permutation from
+``default_rng(seed)`` keeps 4,000 for train and 800 for dev; the official test set is the test split),
+or an npz of ``train_images … test_labels`` like the real fragment (dev carved from train alike).
 Profiles: ``full`` uses everything; ``quick`` takes a seeded stratified subset (100/20/20 per class).
 """
 from __future__ import annotations
@@ -25,14 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from hwlib.constants import IMAGE_SIDE, N_CLASSES, N_PIXELS, PIXEL_SCALE
-from hwlib.data import emnist
+from hwlib.constants import N_CLASSES, PIXEL_SCALE
+from hwlib.data import emnist, readers
 from hwlib.errors import ConfigError, DataError
 from hwlib.paths import cache_dir
 
 PROFILE_SIZES = {"full": (4000, 800, 800), "quick": (100, 20, 20)}  # per class: train, dev, test
-COURSE_KEYS = ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
-NPZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
+COURSE_KEYS, NPZ_KEYS = readers.COURSE_KEYS, readers.NPZ_KEYS
 
 
 @dataclass(frozen=True)
@@ -88,53 +83,6 @@ def course_view(X: np.ndarray, bias: bool = False) -> np.ndarray:
     return np.hstack([X, np.ones((len(X), 1))]) if bias else X
 
 
-# ---------------------------------------------------------------- validation helpers
-def _check_images(X: np.ndarray, where: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim == 2 and X.shape[1] == N_PIXELS:
-        X = X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    if X.ndim != 3 or X.shape[1:] != (28, 28):
-        raise DataError(f"{where}: images have shape {X.shape}; expected (N, 784) or (N, 28, 28) "
-                        "28x28 EMNIST images")
-    if X.dtype.kind == "f":
-        if not np.isfinite(X).all():
-            raise DataError(f"{where}: images contain NaN or infinite values; re-export the file "
-                            "with uint8 pixels 0..255")
-        if X.size and (X.min() < 0 or X.max() > 255 or not np.array_equal(X, np.round(X))):
-            raise DataError(f"{where}: float pixel values outside the integers 0..255; expected uint8 "
-                            "pixels 0..255 (undo any scaling before saving)")
-        X = X.astype(np.uint8)
-    elif X.dtype != np.uint8:
-        if X.size and (X.min() < 0 or X.max() > 255):
-            raise DataError(f"{where}: pixel values span {X.min()}..{X.max()}; expected 0..255")
-        X = X.astype(np.uint8)
-    return np.ascontiguousarray(X)
-
-
-def _check_labels(y: np.ndarray, n: int, where: str, one_based: bool) -> np.ndarray:
-    y = np.asarray(y).reshape(-1)
-    if y.dtype.kind == "f":
-        if not np.isfinite(y).all() or not np.array_equal(y, np.round(y)):
-            raise DataError(f"{where}: labels are not whole numbers; expected integer class labels")
-    y = y.astype(np.int64) - (1 if one_based else 0)
-    if len(y) != n:
-        raise DataError(f"{where}: {n} images but {len(y)} labels")
-    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
-        lo, hi = (1, N_CLASSES) if one_based else (0, N_CLASSES - 1)
-        raise DataError(f"{where}: labels span {y.min() + one_based}..{y.max() + one_based}, outside "
-                        f"{lo}..{hi}; expected 26 letter classes (1..26 or 0..25)")
-    return y
-
-
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    import zipfile
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e}); it may be truncated — copy it again") from e
-
-
 # ---------------------------------------------------------------- splitting
 def stratified_indices(y: np.ndarray, per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Indices of up to ``per_class`` items of each class (chosen by ``rng``) and of the rest."""
@@ -178,47 +126,7 @@ def content_sha256(*splits: Split) -> str:
     return h.hexdigest()
 
 
-# ---------------------------------------------------------------- readers
-def _read_course_npz(z: dict, path: Path) -> tuple[Split, Split, Split, list[str]]:
-    missing = [k for k in COURSE_KEYS if k not in z]
-    if missing:
-        raise DataError(f"{path}: missing keys {missing}; the course npz needs {', '.join(COURSE_KEYS)} "
-                        f"(found: {', '.join(sorted(z)) or 'none'})")
-    ys = [np.asarray(z[k]) for k in ("y_train", "y_valid", "y_test")]
-    lo = min(int(np.min(y)) for y in ys if y.size)
-    one_based = lo == 1
-    out = []
-    for xk, yk in (("X_train", "y_train"), ("X_valid", "y_valid"), ("X_test", "y_test")):
-        X = _check_images(z[xk], f"{path}:{xk}")
-        out.append(Split(X, _check_labels(z[yk], len(X), f"{path}:{yk}", one_based)))
-    notes = ["labels shifted from 1..26 to 0..25"] if one_based else []
-    if is_transposed(out[0].X, out[0].y):
-        out = [Split(np.ascontiguousarray(s.X.transpose(0, 2, 1)), s.y) for s in out]
-        notes.append("images were stored transposed (as in the raw idx files) and were transposed back")
-    return (*out, notes)
-
-
-def _read_images_npz(z: dict, path: Path, seed: int) -> tuple[Split, Split, Split, list[str]]:
-    missing = [k for k in NPZ_KEYS if k not in z]
-    if missing:
-        raise DataError(f"{path}: missing keys {missing}; expected either the course keys "
-                        f"({', '.join(COURSE_KEYS)}) or {', '.join(NPZ_KEYS)}")
-    Xtr = _check_images(z["train_images"], f"{path}:train_images")
-    ytr = _check_labels(z["train_labels"], len(Xtr), f"{path}:train_labels", False)
-    Xte = _check_images(z["test_images"], f"{path}:test_images")
-    yte = _check_labels(z["test_labels"], len(Xte), f"{path}:test_labels", False)
-    train, dev = split_train_dev(Xtr, ytr, seed=seed)
-    notes = [] if len(ytr) else ["no training images: usable for evaluation and pictures only"]
-    return train, dev, Split(Xte, yte), notes
-
-
-def _read_official(files: dict[str, bytes], source: str, seed: int) -> tuple[Split, Split, Split, list[str]]:
-    Xtr, ytr, Xte, yte = emnist.decode(files, source)
-    train, dev = split_train_dev(Xtr, ytr, seed=seed)
-    return train, dev, Split(Xte, yte), ["images transposed to upright, labels 1..26 shifted to 0..25",
-                                         f"official train split into train/dev, stratified, seed {seed}"]
-
-
+# ---------------------------------------------------------------- reading
 def is_transposed(X: np.ndarray, y: np.ndarray) -> bool:
     """Guess whether letters are stored transposed, by comparing class-mean images (both ways) with
     the class means of the synthetic letters, which are upright by construction. Only a clear margin
@@ -240,102 +148,107 @@ def is_transposed(X: np.ndarray, y: np.ndarray) -> bool:
     return (score[True] - score[False]) / len(classes) > 0.05
 
 
-def _read_path(path: Path, seed: int, verify: bool) -> tuple[Split, Split, Split, list[str], str, str, str]:
-    """(train, dev, test, notes, name, slug, file_sha256) of a dataset at ``path``."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder. Point HWLIB_DATA (or --data) at the course's "
-                        "emnist-letters.npz, a folder of EMNIST idx .gz files, or NIST's gzip.zip — or "
-                        "run `python -m hwlib data download`")
-    if path.is_dir():
-        if verify:
-            emnist.verify_folder(path)
-        tr, dv, te, notes = _read_official(emnist.read_gz_folder(path), str(path), seed)
-        return tr, dv, te, notes, "emnist-letters", "emnist-letters", ""
-    fsha = emnist.sha256_file(path)
-    if path.suffix == ".zip":
-        tr, dv, te, notes = _read_official(emnist.read_zip(path), str(path), seed)
-        return tr, dv, te, notes, "emnist-letters", "emnist-letters", fsha
-    if path.suffix == ".npz":
-        z = _load_npz(path)
-        if "X_train" in z or "y_train" in z:
-            tr, dv, te, notes = _read_course_npz(z, path)
-            return tr, dv, te, notes, "emnist-letters (course npz)", "emnist-letters-course", fsha
-        tr, dv, te, notes = _read_images_npz(z, path, seed)
-        name = "emnist-letters (fragment)" if not len(tr) else f"emnist-letters ({path.name})"
-        return tr, dv, te, notes, name, f"emnist-npz-{fsha[:10]}", fsha
-    raise DataError(f"{path}: unknown data format {path.suffix!r}; expected .npz, .zip, or a folder "
-                    "of EMNIST idx .gz files")
-
-
-_NOTICE_SHOWN = False
-
-
 def _synthetic_notice() -> None:
     global _NOTICE_SHOWN
     if not _NOTICE_SHOWN:
-        print("hwlib: no real EMNIST Letters found (no path given, HWLIB_DATA unset, nothing in "
+        print("hwlib: no real EMNIST Letters found (no --data given, HWLIB_DATA unset, nothing in "
               f"{real_data_dir()}); using the SYNTHETIC letters default. For real data run "
               "`python -m hwlib data download`.", file=sys.stderr)
         _NOTICE_SHOWN = True
 
 
+_NOTICE_SHOWN = False
+SYNTHETIC = "synthetic"
+
+
 def resolve_target(path: str | os.PathLike | None = None) -> Path | None:
     """The dataset path that ``load_letters(path)`` would read, or None for the synthetic default.
 
-    ``path="synthetic"`` asks for the synthetic default explicitly.
+    ``path="synthetic"`` asks for the synthetic default explicitly; an empty ``path`` is an error
+    (an empty ``$HWLIB_DATA`` counts as unset).
     """
-    target = path or os.environ.get("HWLIB_DATA") or None
-    if str(target) == "synthetic":
+    if path is not None and not str(path).strip():
+        raise DataError("--data is empty; give a dataset path (" + readers.FORMATS + "), or "
+                        "--data synthetic for the generated stand-in")
+    target = path if path is not None else (os.environ.get("HWLIB_DATA") or None)
+    if target is not None and str(target) == SYNTHETIC:
         return None
     if target is None and all((real_data_dir() / f).is_file() for f in emnist.FILES):
         target = real_data_dir()
     return Path(target).expanduser() if target is not None else None
 
 
-def dataset_slug(path: str | os.PathLike | None = None, seed: int = 42) -> str:
-    """The results-folder name of the dataset ``load_letters(path)`` would return, without loading it."""
+def _origin(path) -> str:
+    return "--data" if path is not None else "HWLIB_DATA"
+
+
+def identify(path: str | os.PathLike | None = None, verify: bool = True) -> readers.Source | None:
+    """The identified dataset ``load_letters(path)`` would read (None: the synthetic default)."""
     target = resolve_target(path)
     if target is None:
+        return None
+    return readers.identify(readers.check_path(target, _origin(path)), verify)
+
+
+def dataset_slug(path: str | os.PathLike | None = None, seed: int = 42, verify: bool = True) -> str:
+    """The results-folder name of the dataset ``load_letters(path)`` would return, without decoding
+    it: ``synthetic-v3-seed42``, ``emnist-letters`` (the official files), or a name carrying the
+    content's sha256 (any other file)."""
+    src = identify(path, verify)
+    if src is None:
         from hwlib.data.synthetic import GENERATOR_VERSION
         return f"synthetic-v{GENERATOR_VERSION}-seed{seed}"
-    if target.is_dir() or target.suffix == ".zip":
-        return "emnist-letters"
-    if not target.is_file():
-        raise DataError(f"{target}: no such file or folder (from HWLIB_DATA or --data)")
-    with np.load(target, allow_pickle=False) as z:
-        if "X_train" in z.files or "y_train" in z.files:
-            return "emnist-letters-course"
-    return f"emnist-npz-{emnist.sha256_file(target)[:10]}"
+    return src.slug
 
 
 def load_letters(path: str | os.PathLike | None = None, *, profile: str | None = None, seed: int = 42,
-                 verify: bool = True) -> Letters:
-    """Train/dev/test splits of EMNIST Letters (or the synthetic default) for ``profile``."""
+                 verify: bool = True, label_base: int | None = None) -> Letters:
+    """Train/dev/test splits of EMNIST Letters (or the synthetic default) for ``profile``.
+
+    ``verify=False`` accepts idx files whose sha256 is not the official one; ``label_base`` (0 or 1)
+    says how an npz counts its labels where the labels themselves do not settle it.
+    """
     profile = profile or active_profile()
     if profile not in PROFILE_SIZES:
         raise ConfigError(f"unknown profile {profile!r}; use 'full' or 'quick'")
     per_class = PROFILE_SIZES[profile]
-    target = resolve_target(path)
-    if target is None:
+    src = identify(path, verify)
+    if src is None:
         from hwlib.data import synthetic
-        _synthetic_notice()
+        if path is None and not os.environ.get("HWLIB_DATA"):
+            _synthetic_notice()
         d = synthetic.make_splits(per_class, seed=seed)
         tr, dv, te = (Split(d[f"X_{k}"], d[f"y_{k}"]) for k in ("train", "dev", "test"))
         v = synthetic.GENERATOR_VERSION
         return Letters(tr, dv, te, name=f"synthetic-letters-v{v}", slug=f"synthetic-v{v}-seed{seed}",
                        sha256=content_sha256(tr, dv, te),
-                       source=f"generated by hwlib.data.synthetic v{v} (seed {seed}), cached at "
-                              f"{synthetic.cache_path(per_class, seed)}",
+                       source=f"generated by hwlib.data.synthetic v{v} (seed {seed})",
                        profile=profile, synthetic=True,
                        notes=("synthetic letters drawn from vector fonts — not real handwriting",))
-    p = target.resolve()
-    tr, dv, te, notes, name, slug, fsha = _read_path(p, seed, verify)
+    arrays, notes = readers.read(src, label_base)
+    if "dev" in arrays:
+        tr, dv, te = (Split(*arrays[k]) for k in ("train", "dev", "test"))
+    else:
+        tr, dv = split_train_dev(*arrays["train"], seed=seed)
+        te = Split(*arrays["test"])
+        notes.append(f"train split into train/dev (1/6 per class), stratified, seed {seed}")
+    if src.kind == "course-npz" and is_transposed(tr.X, tr.y):
+        tr, dv, te = (Split(np.ascontiguousarray(s.X.transpose(0, 2, 1)), s.y) for s in (tr, dv, te))
+        notes.append("images were stored transposed (as in the raw idx files) and were transposed back")
     if profile != "full":
         tr, dv, te = (_subset(s, k, seed + i) for i, (s, k) in enumerate(zip((tr, dv, te), per_class)))
-        notes = [*notes, f"{profile} profile: stratified subset {per_class} per class, seed {seed}"]
-    src = f"{p}" + (f" (sha256 {fsha})" if fsha else "")
-    return Letters(tr, dv, te, name=name, slug=slug, sha256=content_sha256(tr, dv, te), source=src,
+        notes.append(f"{profile} profile: stratified subset {per_class} per class, seed {seed}")
+    return Letters(tr, dv, te, name=_name(src, len(tr)), slug=src.slug,
+                   sha256=content_sha256(tr, dv, te), source=f"{src.path} (sha256 {src.sha256})",
                    profile=profile, synthetic=False, notes=tuple(notes))
+
+
+def _name(src: readers.Source, n_train: int) -> str:
+    if src.kind in ("idx-folder", "nist-zip"):
+        return "emnist-letters" if src.official else "emnist-letters (unverified copy)"
+    if src.kind == "course-npz":
+        return "emnist-letters (course npz)"
+    return "emnist-letters (fragment)" if not n_train else f"emnist-letters ({src.path.name})"
 
 
 def class_counts(y: np.ndarray) -> np.ndarray:

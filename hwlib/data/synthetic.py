@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -133,6 +134,33 @@ def _read_cache(path: Path, per_class) -> dict[str, np.ndarray] | None:
     return data
 
 
+_UNWRITABLE: set[Path] = set()
+
+
+def _write_cache(path: Path, data: dict[str, np.ndarray]) -> None:
+    """Keep a generation in the cache (atomically); if the cache cannot be written, say so once and
+    go on with the letters in memory."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **data)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        if path.parent not in _UNWRITABLE:
+            _UNWRITABLE.add(path.parent)
+            print(f"hwlib: cannot write the synthetic-letters cache in {path.parent} ({e.strerror}); "
+                  "using the letters generated in memory (set HWLIB_CACHE to a writable folder to keep "
+                  "them)", file=sys.stderr)
+    except BaseException:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = True,
                 version: int = GENERATOR_VERSION) -> dict[str, np.ndarray]:
     """Train/dev/test generations (per-class counts ``per_class``) from independent derived seeds.
@@ -143,23 +171,15 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
     """
     pc = _check_per_class(per_class)
     path = cache_path(pc, seed, version)
-    if cache and path.exists():
-        data = _read_cache(path, pc)
+    if cache:
+        data = _read_cache(path, pc)  # None when absent, unreadable or inconsistent
         if data is not None:
             return data
     data = {}
     for split, n in zip(SPLITS, pc):
         data[f"X_{split}"], data[f"y_{split}"] = generate(n, split_seed(seed, split), version=version)
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_cache(path, data)
     return data
 
 

@@ -13,12 +13,13 @@ those first, on the same data and profile, and ``ctx.records_of(name)`` hands th
 from __future__ import annotations
 
 import importlib
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from hwlib.errors import ConfigError, DataError
+from hwlib.errors import ConfigError, DataError, ResultError
 from hwlib.experiments import results
 
 EXPERIMENT_MODULES = ("hwlib.experiments.q1", "hwlib.experiments.q2")
@@ -57,20 +58,32 @@ class Context:
 
     def __init__(self, experiment: str, profile: str, data, *, force: bool = False, seed: int = 42,
                  root: Path | None = None):
+        self.check_data(experiment, data)
+        self.experiment, self.profile, self.data = experiment, profile, data
+        self.force, self.seed, self.root = force, seed, root
+
+    @staticmethod
+    def check_data(experiment: str, data) -> None:
         if len(data.train) == 0:
             raise DataError(f"{data.name} ({data.source}) has no training images, so {experiment} "
                             "cannot train on it; use --data synthetic, or get the full dataset with "
                             "`python -m hwlib data download`")
-        self.experiment, self.profile, self.data = experiment, profile, data
-        self.force, self.seed, self.root = force, seed, root
 
     def done(self, run: str) -> bool:
         """True when a complete record of ``run`` exists and ``force`` is off."""
         return not self.force and self.load(run) is not None
 
     def load(self, run: str) -> dict | None:
+        """The complete record of ``run`` made from this very data (same content sha256) whose arrays
+        are intact; None when the run has to be (re)done."""
         rec = results.load_record(self.experiment, run, self.data.slug, self.profile, self.root)
-        return rec if rec is not None and rec.get("complete") else None
+        if rec is None or not rec.get("complete") or not results.arrays_ok(rec):
+            return None
+        if rec["dataset"]["sha256"] != self.data.sha256:
+            raise ResultError(f"{rec['_path']} was recorded from other data (sha256 "
+                              f"{rec['dataset']['sha256'][:12]}…, now {self.data.sha256[:12]}…); rerun "
+                              f"with `python -m hwlib run {self.experiment} --force` to redo it")
+        return rec
 
     def records(self) -> list[dict]:
         return results.load_all(self.experiment, self.data.slug, self.profile, self.root)
@@ -106,10 +119,33 @@ def _with_needs(names: list[str], reg: dict[str, Experiment]) -> list[str]:
     return out
 
 
+def _check_store(names: list[str], asked: list[str], data, profile: str, force: bool,
+                 root: Path | None) -> None:
+    """Before any training: every unusable record (unreadable, incomplete fields, made from other
+    data) of the experiments about to run, all named in one error — or, for the experiments asked
+    for with ``force``, moved aside; then the results folder must be writable with room to spare."""
+    bad, forced = [], []
+    for n in names:
+        _, b = results.scan(n, data.slug, profile, root, sha256=data.sha256)
+        (forced if force and n in asked else bad).extend((n, p, why) for p, why in b)
+    if bad:
+        exps = " ".join(dict.fromkeys(n for n, _, _ in bad))
+        raise results.bad_records_error([(p, why) for _, p, why in bad],
+                                        f"rerun with `python -m hwlib run {exps} --force` to move them "
+                                        "aside (as .corrupt) and redo those runs")
+    for n, p, why in forced:
+        dest = results.move_aside(p)
+        print(f"[hwlib] moved {p} aside as {dest.name} ({why}); redoing it", file=sys.stderr)
+    results.check_writable(results.record_path(names[0], "x", data.slug, profile, root).parent.parent)
+
+
 def run_experiment(name: str, profile: str | None = None, *, force: bool = False, data=None,
-                   data_path: str | None = None, root: Path | None = None, seed: int = 42) -> list[dict]:
+                   data_path: str | None = None, root: Path | None = None, seed: int = 42,
+                   verify: bool = True, label_base: int | None = None) -> list[dict]:
     """Run one experiment (or ``"all"``, or a prefix such as ``"q1"``) after the experiments it
-    needs; return the complete records of the ones asked for. ``--force`` redoes only those."""
+    needs; return the complete records of the ones asked for. ``--force`` redoes only those.
+
+    A run counts as done only when its record was made from the same data (content sha256)."""
     from hwlib.data import active_profile, load_letters
     profile = profile or active_profile()
     if profile not in PROFILES:
@@ -124,9 +160,12 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
         if not asked:
             raise ConfigError(f"unknown experiment {name!r}; known: {', '.join(reg) or '(none)'} or 'all'")
     if data is None:
-        data = load_letters(data_path, profile=profile, seed=seed)
+        data = load_letters(data_path, profile=profile, seed=seed, verify=verify, label_base=label_base)
+    chain = _with_needs(asked, reg)
+    Context.check_data(chain[0], data)
+    _check_store(chain, asked, data, profile, force, root)
     out: list[dict] = []
-    for n in _with_needs(asked, reg):
+    for n in chain:
         ctx = Context(n, profile, data, force=force and n in asked, seed=seed, root=root)
         t0 = time.perf_counter()
         reg[n].fn(ctx)

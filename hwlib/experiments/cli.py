@@ -6,6 +6,7 @@
   python -m hwlib data synthetic [--profile P]            generate (and cache) the synthetic default
   python -m hwlib list                                    experiments and which have records
   python -m hwlib run NAME|PREFIX|all [--profile P] [--force] [--data PATH]
+  (data info, list and run also take --no-verify and --label-base {0,1})
 
 Errors that hwlib raises on purpose print one line and exit with status 2.
 """
@@ -16,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from hwlib.errors import HwlibError
+from hwlib.errors import DataError, HwlibError
 
 
 def _data_info(args) -> None:
     from hwlib.data import class_counts, load_letters
-    d = load_letters(args.data, profile=args.profile, verify=not args.no_verify)
+    d = load_letters(args.data, profile=args.profile, verify=not args.no_verify, label_base=args.label_base)
     print(f"dataset : {d.name}{'  [SYNTHETIC]' if d.synthetic else ''}")
     print(f"slug    : {d.slug}    profile: {d.profile}")
     print(f"source  : {d.source}")
@@ -37,8 +38,15 @@ def _data_download(args) -> None:
     from hwlib.data import emnist
     from hwlib.data import real_data_dir
     dest = Path(args.dest) if args.dest else real_data_dir()
-    if args.archive:
-        out = emnist.extract(Path(args.archive), dest)
+    if args.archive is not None:
+        archive = Path(args.archive)
+        if archive.is_dir():
+            raise DataError(f"{archive}: a folder; `data import` takes NIST's gzip.zip file — a folder of "
+                            "the four idx .gz files needs no import: pass it with --data (or HWLIB_DATA)")
+        if not archive.is_file():
+            raise DataError(f"{archive}: no such file; give the path of NIST's gzip.zip, or run "
+                            "`python -m hwlib data download` to fetch it")
+        out = emnist.extract(archive, dest)
     else:
         print(f"downloading {emnist.URL} (~536 MB) into {dest.parent / 'downloads'} …")
         out = emnist.download(dest)
@@ -51,9 +59,11 @@ def _data_synthetic(args) -> None:
     from hwlib.data import PROFILE_SIZES
     from hwlib.data import synthetic
     t0 = time.perf_counter()
-    synthetic.make_splits(PROFILE_SIZES[args.profile or "full"], seed=args.seed)
+    per_class = PROFILE_SIZES[args.profile or "full"]
+    synthetic.make_splits(per_class, seed=args.seed)
+    path = synthetic.cache_path(per_class, args.seed)
     print(f"synthetic letters ({args.profile or 'full'}) ready in {time.perf_counter() - t0:.1f} s: "
-          f"{synthetic.cache_path(PROFILE_SIZES[args.profile or 'full'], args.seed)}")
+          f"{path if path.is_file() else 'not cached (the cache folder is not writable)'}")
 
 
 def _list(args) -> None:
@@ -61,30 +71,47 @@ def _list(args) -> None:
     from hwlib.data import active_profile, load_letters
     from hwlib.experiments import registry
     profile = args.profile or active_profile()
-    d = load_letters(args.data, profile=profile)
+    d = load_letters(args.data, profile=profile, verify=not args.no_verify, label_base=args.label_base)
+    bad = []
     for name, exp in registry().items():
-        n = len(results.load_all(name, d.slug, profile))
-        print(f"{name:16s} {n:3d} recorded run(s)  {exp.help}")
+        recs, b = results.scan(name, d.slug, profile, sha256=d.sha256)
+        bad += b
+        n = sum(1 for r in recs if r.get("complete"))
+        print(f"{name:16s} {n:3d} recorded run(s){f', {len(b)} unusable' if b else ''}  {exp.help}")
+    if bad:
+        raise results.bad_records_error(bad, "rerun those experiments with `python -m hwlib run NAME "
+                                             "--force` to move them aside (as .corrupt) and redo them")
 
 
 def _run(args) -> None:
     from hwlib.experiments import run_experiment
-    recs = run_experiment(args.name, args.profile, force=args.force, data_path=args.data)
+    recs = run_experiment(args.name, args.profile, force=args.force, data_path=args.data,
+                          verify=not args.no_verify, label_base=args.label_base)
     print(f"[hwlib] {len(recs)} complete record(s) for {args.name}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, where to look) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m hwlib", description=__doc__.split("\n")[0])
+    p = _Parser(prog="python -m hwlib", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
     def common(sp):
         sp.add_argument("--data", help="dataset path (default: $HWLIB_DATA, then the cache, then synthetic)")
         sp.add_argument("--profile", choices=["full", "quick"], help="default: $HWLIB_PROFILE or full")
+        sp.add_argument("--no-verify", action="store_true",
+                        help="accept idx files (folder or gzip.zip) whose sha256 is not the official one")
+        sp.add_argument("--label-base", type=int, choices=[0, 1],
+                        help="how an npz counts its labels (0: 0..25, 1: 1..26) when they do not say")
 
     d = sub.add_parser("data", help="dataset commands").add_subparsers(dest="data_cmd", required=True)
     sp = d.add_parser("info", help="show which dataset resolves")
     common(sp)
-    sp.add_argument("--no-verify", action="store_true", help="skip sha256 checks of idx files")
     sp.set_defaults(fn=_data_info)
     sp = d.add_parser("download", help="download the official EMNIST letters files")
     sp.add_argument("--dest", help="target folder (default: the user cache)")

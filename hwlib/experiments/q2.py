@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -76,7 +77,12 @@ def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | Non
 
 
 # ------------------------------------------------------------------------------ experiments
+_WARNED: set[str] = set()
+
+
 def _env_int(name: str) -> int | None:
+    """A positive integer from the environment, at most the CPU count (more is capped, with a
+    warning: oversubscribed threads or processes only wait on each other)."""
     env = os.environ.get(name)
     if not env:
         return None
@@ -86,6 +92,13 @@ def _env_int(name: str) -> int | None:
         n = 0
     if n < 1:
         raise ConfigError(f"{name}={env!r} must be a positive integer (or unset for the default)")
+    cores = os.cpu_count() or 1
+    if n > cores:
+        if name not in _WARNED:
+            print(f"hwlib: {name}={n} exceeds the {cores} CPU cores of this machine; using {cores}",
+                  file=sys.stderr)
+            _WARNED.add(name)
+        n = cores
     return n
 
 

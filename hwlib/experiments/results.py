@@ -13,9 +13,11 @@ import math
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -125,42 +127,117 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows."""
     try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file renamed over ``path``; the file gets the umask's permissions.
+    Any OS error (read-only folder, full disk) becomes a ResultError and leaves ``path`` untouched."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise ResultError(f"cannot write {path} ({e.strerror}); make its folder writable or set "
+                          "HWLIB_RESULTS to a writable folder, then rerun the same command") from e
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise ResultError(f"cannot write {path} ({e.strerror or e}); nothing was overwritten — free space "
+                              "or set HWLIB_RESULTS to another folder, then rerun the same command to "
+                              "resume") from e
         raise
+
+
+MIN_FREE_BYTES = 8 << 20  # a record is tens of kB, its weights up to a few MB
+
+
+def check_writable(folder: Path, min_free: int = MIN_FREE_BYTES) -> None:
+    """Fail before training when records could not be written into ``folder`` (created if needed):
+    not creatable, read-only, or less than ``min_free`` bytes free."""
+    made = []
+    try:
+        for p in reversed([folder, *folder.parents]):
+            if not p.exists():
+                p.mkdir()
+                made.append(p)
+        fd, tmp = tempfile.mkstemp(prefix=".hwlib-write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+        free = shutil.disk_usage(folder).free
+    except OSError as e:
+        for p in reversed(made):
+            try:
+                p.rmdir()
+            except OSError:
+                pass
+        raise ResultError(f"cannot write results into {folder} ({e.strerror}); make it writable or set "
+                          "HWLIB_RESULTS to a writable folder — nothing was trained or changed") from e
+    if free < min_free:
+        raise ResultError(f"only {free // 1024:,} KiB free for results in {folder} (at least "
+                          f"{min_free >> 20} MiB needed); free space or set HWLIB_RESULTS to another folder "
+                          "— nothing was trained or changed")
 
 
 def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
                 root: Path | None = None) -> Path:
     """Write ``record`` (and ``arrays`` as an .npz beside it) atomically; return the JSON path.
 
-    Refuses (ResultError) to replace a complete record with an incomplete one.
+    Refuses (ResultError) to replace a complete record with an incomplete one; an unreadable record
+    in the way is moved aside (``<run>.json.corrupt``), never silently lost.
     """
     record = {k: v for k, v in record.items() if not k.startswith("_")}
     slug = record["dataset"]["slug"]
     path = record_path(record["experiment"], record["run"], slug, record["profile"], root)
-    old = _read_json(path) if path.exists() else None
-    if old is not None and old.get("complete") and not record.get("complete"):
-        raise ResultError(
-            f"refusing to overwrite the complete record {path} with a partial one; "
-            "delete it by hand if you really want to discard it")
+    if path.exists():
+        old, why = _parse(path)
+        if why:
+            move_aside(path)
+        if old is not None and old.get("complete") and not record.get("complete"):
+            raise ResultError(
+                f"refusing to overwrite the complete record {path} with a partial one; "
+                "delete it by hand if you really want to discard it")
     if arrays:
         npz = path.with_suffix(".npz")
         _atomic_write(npz, lambda f: np.savez_compressed(f, **arrays))
         record = {**record, "arrays_file": npz.name}
     return write_json(path, record)
+
+
+def move_aside(path: Path, suffix: str = ".corrupt") -> Path:
+    """Rename an unusable record (and its arrays) to ``<name><suffix>[.N]``, which no reader globs."""
+    dest = path.with_name(path.name + suffix)
+    n = 1
+    while dest.exists():
+        dest, n = path.with_name(f"{path.name}{suffix}.{n}"), n + 1
+    try:
+        os.replace(path, dest)
+        npz = path.with_suffix(".npz")
+        if npz.exists():
+            os.replace(npz, dest.with_name(dest.name.replace(path.name, npz.name, 1)))
+    except OSError as e:
+        raise ResultError(f"cannot move the unusable record {path} aside ({e.strerror}); make its folder "
+                          "writable, or move it away by hand") from e
+    return dest
 
 
 def write_json(path: Path, obj: Any) -> Path:
@@ -170,15 +247,50 @@ def write_json(path: Path, obj: Any) -> Path:
     return path
 
 
-def _read_json(path: Path) -> dict:
+REQUIRED = {"experiment": str, "run": str, "profile": str, "dataset": dict, "config": dict,
+            "history": dict, "summary": dict, "provenance": dict}
+
+
+def _problems(rec: dict, path: Path) -> list[str]:
+    """What a complete record lacks, or where it disagrees with the place it is stored."""
+    bad = [f"no {k!r}" for k, t in REQUIRED.items() if not isinstance(rec.get(k), t)]
+    if bad:
+        return bad
+    ds, summ = rec["dataset"], rec["summary"]
+    bad += [f"no dataset {k!r}" for k in ("name", "slug", "sha256") if not isinstance(ds.get(k), str)]
+    bad += [f"no summary {k!r}" for k in ("best_dev_acc", "best_epoch")
+            if not isinstance(summ.get(k), (int, float)) or isinstance(summ.get(k), bool)]
+    if not bad:
+        where = (path.parent.parent.parent.name, path.parent.parent.name, path.parent.name, path.stem)
+        says = (ds["slug"], rec["profile"], rec["experiment"], rec["run"])
+        if where != says:
+            bad.append(f"it says {'/'.join(says)} but lies in {'/'.join(where)}")
+    return bad
+
+
+def _parse(path: Path) -> tuple[dict | None, str | None]:
+    """(record, None), or (None, what is wrong with the file)."""
     try:
         rec = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise ResultError(f"cannot read result record {path}: {e}. Delete it and rerun the experiment "
-                          "(python -m hwlib run ...)") from e
+    except OSError as e:
+        return None, f"unreadable: {e.strerror}"
+    except ValueError as e:
+        return None, f"not valid JSON ({e})"
     if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
-        raise ResultError(f"{path} is not a hwlib result record of schema {SCHEMA}; delete it and rerun")
+        return None, f"not a hwlib result record of schema {SCHEMA}"
+    if rec.get("complete"):
+        bad = _problems(rec, path)
+        if bad:
+            return None, f"marked complete but {', '.join(bad)}"
     rec["_path"] = str(path)
+    return rec, None
+
+
+def _read_json(path: Path) -> dict:
+    rec, why = _parse(path)
+    if why:
+        raise ResultError(f"cannot use result record {path}: {why}; rerun with --force to move it aside "
+                          "and redo the run")
     return rec
 
 
@@ -188,14 +300,53 @@ def load_record(experiment: str, run: str, slug: str, profile: str, root: Path |
     return _read_json(path) if path.exists() else None
 
 
+def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
+         sha256: str | None = None) -> tuple[list[dict], list[tuple[Path, str]]]:
+    """(readable records, [(path, what is wrong)]) of an experiment for one dataset and profile; with
+    ``sha256``, a complete record made from other data (another content hash) counts as wrong."""
+    folder = record_path(experiment, "x", slug, profile, root).parent
+    good, bad = [], []
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        rec, why = _parse(p)
+        if why:
+            bad.append((p, why))
+            continue
+        got = rec.get("dataset", {}).get("sha256")
+        if sha256 and rec.get("complete") and got != sha256:
+            bad.append((p, f"recorded from other data: sha256 {str(got)[:12]}…, the data now loaded is "
+                           f"{sha256[:12]}…"))
+            continue
+        good.append(rec)
+    return good, bad
+
+
+def bad_records_error(bad: list[tuple[Path, str]], remedy: str) -> ResultError:
+    """One line naming every unusable record and the remedy."""
+    listed = "; ".join(f"{p} ({why})" for p, why in bad)
+    return ResultError(f"{len(bad)} unusable result record{'s' if len(bad) > 1 else ''}: {listed} — {remedy}")
+
+
 def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
              complete_only: bool = True) -> list[dict]:
-    """Every record of an experiment for one dataset and profile, sorted by run name."""
-    folder = record_path(experiment, "x", slug, profile, root).parent
-    if not folder.is_dir():
-        return []
-    recs = [_read_json(p) for p in sorted(folder.glob("*.json"))]
+    """Every record of an experiment for one dataset and profile, sorted by run name (a ResultError
+    naming every unreadable one, if any)."""
+    recs, bad = scan(experiment, slug, profile, root)
+    if bad:
+        raise bad_records_error(bad, f"rerun with `python -m hwlib run {experiment} --force` to move them "
+                                     "aside (as .corrupt) and redo those runs")
     return [r for r in recs if r.get("complete") or not complete_only]
+
+
+def arrays_ok(record: dict) -> bool:
+    """A record's arrays file (if it has one) is present and readable as an archive."""
+    name = record.get("arrays_file")
+    if not name:
+        return True
+    try:
+        with zipfile.ZipFile(Path(record["_path"]).with_name(name)) as zf:
+            return bool(zf.namelist())
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError):
+        return False
 
 
 def load_arrays(record: dict) -> dict[str, np.ndarray]:
@@ -205,10 +356,11 @@ def load_arrays(record: dict) -> dict[str, np.ndarray]:
         return {}
     path = Path(record["_path"]).with_name(name)
     try:
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError) as e:
-        raise ResultError(f"cannot read arrays {path}: {e}; rerun the experiment to regenerate it") from e
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise ResultError(f"cannot read arrays {path} ({e}); rerun `python -m hwlib run "
+                          f"{record.get('experiment', 'NAME')}` to regenerate it") from e
 
 
 def best_run(records: list[dict]) -> dict:

@@ -1,0 +1,256 @@
+"""Reading a dataset path: what it is (from its bytes, not its name), whether it is sound, its arrays.
+
+``identify(path)`` names the format and the content without decoding any array:
+  * a folder of the four official ``emnist-letters-*-idx?-ubyte.gz`` files, or NIST's ``gzip.zip``
+    (one sha256 policy for both: the official files, or ``verify=False``);
+  * the course's npz (``X_train, y_train, X_valid, y_valid, X_test, y_test``);
+  * an npz of ``train_images, train_labels, test_images, test_labels``.
+Its ``slug`` (the results folder) is ``emnist-letters`` for the official files and otherwise
+carries the content's sha256, so results made from one file are never taken for another's.
+``read(source)`` decodes it into ``{"train": (X, y), ["dev": (X, y),] "test": (X, y)}``: images
+uint8 (N, 28, 28) 0..255 as stored, labels int64 0..25. Every failure is a DataError that names
+the file and the remedy.
+"""
+from __future__ import annotations
+
+import errno
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwlib.constants import IMAGE_SIDE, N_CLASSES, N_PIXELS
+from hwlib.data import emnist
+from hwlib.errors import ConfigError, DataError
+
+COURSE_KEYS = ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
+NPZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
+KINDS = ("idx-folder", "nist-zip", "course-npz", "images-npz")
+FORMATS = ("the course's emnist-letters.npz, a folder of the four EMNIST idx .gz files, "
+           "or NIST's gzip.zip")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dataset file or folder, identified: its kind, a sha256 of its content, its results slug."""
+    path: Path
+    kind: str
+    sha256: str
+    official: bool = False
+
+    @property
+    def slug(self) -> str:
+        if self.kind in ("idx-folder", "nist-zip"):
+            return "emnist-letters" if self.official else f"emnist-letters-{self.sha256[:10]}"
+        return f"emnist-{'course' if self.kind == 'course-npz' else 'npz'}-{self.sha256[:10]}"
+
+
+# ---------------------------------------------------------------- paths and formats
+def check_path(path: Path, origin: str = "--data") -> Path:
+    """``path`` resolved, or a DataError for a missing file, a dangling or looping symlink, or one
+    that cannot be read. ``origin`` names where the path came from (``--data``, ``HWLIB_DATA``)."""
+    try:
+        path.stat()
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise DataError(f"{path}: a symbolic link that loops back on itself; point {origin} at the "
+                            "dataset file itself") from e
+        if path.is_symlink():
+            raise DataError(f"{path}: a symbolic link to {Path(path).readlink()}, which does not "
+                            f"exist; fix the link or point {origin} at the dataset file") from e
+        if isinstance(e, FileNotFoundError):
+            raise DataError(f"{path}: no such file or folder (from {origin}). Point --data or HWLIB_DATA at "
+                            f"{FORMATS} — or run `python -m hwlib data download`") from e
+        raise DataError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
+    return path.resolve()
+
+
+def _sniff(path: Path) -> str:
+    """The kind of a file from its first bytes and, for a zip, its member names."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
+    if not head:
+        raise DataError(f"{path}: the file is empty (0 bytes); copy it again, or point --data at "
+                        f"{FORMATS}")
+    if head[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, EOFError, OSError) as e:
+            raise DataError(f"{path}: starts like a zip/npz archive but cannot be opened ({e}); it is "
+                            "truncated or corrupt — copy or download it again") from e
+        if not names:
+            raise DataError(f"{path}: an empty zip archive; expected {FORMATS}")
+        if all(n.endswith(".npy") for n in names):
+            keys = {n[:-4] for n in names}
+            return "course-npz" if keys & {"X_train", "y_train"} else "images-npz"
+        return "nist-zip"
+    if head[:2] == b"\x1f\x8b":
+        raise DataError(f"{path}: a single gzip file; EMNIST comes as four idx .gz files — point --data "
+                        f"at the folder that holds all four ({', '.join(emnist.FILES)}) or at NIST's "
+                        "gzip.zip")
+    if head == b"\x93NUM":
+        raise DataError(f"{path}: a single .npy array; save the splits together with np.savez under the "
+                        f"keys {', '.join(COURSE_KEYS)} (or {', '.join(NPZ_KEYS)})")
+    raise DataError(f"{path}: unknown data format (neither a zip/npz archive nor a folder); expected "
+                    f"{FORMATS}")
+
+
+def identify(path: Path, verify: bool = True) -> Source:
+    """The kind and content hash of the dataset at ``path`` (checked with :func:`check_path`)."""
+    if path.is_dir():
+        raw = emnist.gz_files_in_folder(path)
+        return Source(path, "idx-folder", emnist.digest(raw), emnist.check_official(raw, str(path), verify))
+    kind = _sniff(path)
+    if kind == "nist-zip":
+        raw = emnist.gz_files_in_zip(path)
+        return Source(path, kind, emnist.digest(raw), emnist.check_official(raw, str(path), verify))
+    return Source(path, kind, emnist.sha256_file(path))
+
+
+# ---------------------------------------------------------------- npz, safely
+def _header(f, version):
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    return np.lib.format._read_array_header(f, version)  # noqa: SLF001 (version 3.0 has no public reader)
+
+
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an npz, after checking each member's header: no pickled objects, and the size the
+    header claims must be the size the file holds (nothing is allocated for a forged header)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                with zf.open(info) as f:
+                    shape, _fortran, dtype = _header(f, np.lib.format.read_magic(f))
+                    held = info.file_size - f.tell()
+                name = info.filename[:-4]
+                if dtype.hasobject:
+                    raise DataError(f"{path}: array {name!r} holds Python objects (pickled data), which "
+                                    "hwlib does not load for safety; save plain numeric arrays "
+                                    "(uint8 images, integer labels) with np.savez")
+                claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                if claimed != held:
+                    raise DataError(f"{path}: array {name!r} claims shape {shape} ({claimed:,} bytes) but "
+                                    f"the file holds {held:,} bytes; it is corrupt or truncated — copy it "
+                                    "again or re-export it with np.savez")
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, MemoryError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e}); it may be truncated — copy it again") from e
+
+
+# ---------------------------------------------------------------- arrays
+def check_images(X: np.ndarray, where: str) -> np.ndarray:
+    """Images as uint8 (N, 28, 28) pixels 0..255, or a DataError saying what is wrong with them."""
+    X = np.asarray(X)
+    if X.ndim == 2 and X.shape[1] == N_PIXELS:
+        X = X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+    if X.ndim != 3 or X.shape[1:] != (28, 28):
+        raise DataError(f"{where}: images have shape {X.shape}; expected (N, 784) or (N, 28, 28) "
+                        "28x28 EMNIST images")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{where}: images of dtype {X.dtype}; expected uint8 pixels 0..255")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise DataError(f"{where}: images contain NaN or infinite values; re-export the file "
+                        "with uint8 pixels 0..255")
+    if X.size and (X.min() < 0 or X.max() > 255):
+        raise DataError(f"{where}: pixel values span {X.min()}..{X.max()}; expected uint8 pixels "
+                        "0..255 (undo any scaling or centring before saving)")
+    if X.dtype.kind == "f" and not np.array_equal(X, np.round(X)):
+        raise DataError(f"{where}: float pixel values that are not whole numbers; expected uint8 pixels "
+                        "0..255 (undo any scaling before saving)")
+    if X.size and X.max() <= 1:
+        raise DataError(f"{where}: every pixel is 0 or 1 (max {X.max()}), i.e. images scaled to 0..1 or "
+                        "binarised; hwlib expects pixels 0..255 — multiply by 255 and save as uint8")
+    return np.ascontiguousarray(X.astype(np.uint8))
+
+
+def check_labels(y: np.ndarray, n: int, where: str, base: int) -> np.ndarray:
+    """Labels as int64 0..25 from labels counted from ``base`` (0 or 1)."""
+    y = np.asarray(y).reshape(-1)
+    if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and (not np.isfinite(y).all()
+                                                               or not np.array_equal(y, np.round(y)))):
+        raise DataError(f"{where}: labels are not whole numbers; expected integer class labels")
+    if len(y) != n:
+        raise DataError(f"{where}: {n} images but {len(y)} labels")
+    y = y.astype(np.int64) - base
+    if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
+        other = 1 - base
+        raise DataError(f"{where}: labels span {y.min() + base}..{y.max() + base}, outside {base}.."
+                        f"{N_CLASSES - 1 + base} (26 letter classes counted from {base}); if they count "
+                        f"from {other}, pass --label-base {other} (load_letters(label_base={other}))")
+    return y
+
+
+def course_label_base(z: dict, path: Path, label_base: int | None) -> int:
+    """0 or 1: given, or read off the labels when they settle it (a 0 or a 26 occurs); never guessed."""
+    if label_base is not None:
+        if label_base not in (0, 1):
+            raise ConfigError(f"--label-base {label_base!r}: use 0 (labels 0..25) or 1 (labels 1..26)")
+        return label_base
+    ys = [np.asarray(z[k]).reshape(-1) for k in ("y_train", "y_valid", "y_test")]
+    ys = [y for y in ys if y.size and y.dtype.kind in "biuf"]
+    if not ys:
+        return 0
+    lo, hi = min(y.min() for y in ys), max(y.max() for y in ys)
+    if lo == 0 and hi <= N_CLASSES - 1:
+        return 0
+    if lo >= 1 and hi == N_CLASSES:
+        return 1
+    if 1 <= lo and hi <= N_CLASSES - 1:
+        raise DataError(f"{path}: labels span {lo:g}..{hi:g}, which reads both as 0..25 missing 'a' and as "
+                        "1..26 missing 'z'; say which with --label-base 0 or --label-base 1 "
+                        "(load_letters(label_base=...))")
+    return 0 if lo <= 0 else 1  # out of range either way: check_labels says how
+
+
+# ---------------------------------------------------------------- readers
+def _course(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str]]:
+    missing = [k for k in COURSE_KEYS if k not in z]
+    if missing:
+        raise DataError(f"{path}: missing keys {missing}; the course npz needs {', '.join(COURSE_KEYS)} "
+                        f"(found: {', '.join(sorted(z)) or 'none'})")
+    base = course_label_base(z, path, label_base)
+    out = {}
+    for split, xk, yk in (("train", "X_train", "y_train"), ("dev", "X_valid", "y_valid"),
+                          ("test", "X_test", "y_test")):
+        X = check_images(z[xk], f"{path}:{xk}")
+        out[split] = (X, check_labels(z[yk], len(X), f"{path}:{yk}", base))
+    return out, (["labels shifted from 1..26 to 0..25"] if base == 1 else [])
+
+
+def _images(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str]]:
+    missing = [k for k in NPZ_KEYS if k not in z]
+    if missing:
+        raise DataError(f"{path}: missing keys {missing}; expected either the course keys "
+                        f"({', '.join(COURSE_KEYS)}) or {', '.join(NPZ_KEYS)}")
+    base = 0 if label_base is None else label_base
+    out = {}
+    for split in ("train", "test"):
+        X = check_images(z[f"{split}_images"], f"{path}:{split}_images")
+        out[split] = (X, check_labels(z[f"{split}_labels"], len(X), f"{path}:{split}_labels", base))
+    notes = [] if len(out["train"][1]) else ["no training images: usable for evaluation and pictures only"]
+    return out, notes + (["labels shifted from 1..26 to 0..25"] if base == 1 else [])
+
+
+def read(source: Source, label_base: int | None = None) -> tuple[dict, list[str]]:
+    """The arrays of an identified dataset and notes on what was done to them."""
+    p = source.path
+    if source.kind in ("idx-folder", "nist-zip"):
+        raw = emnist.gz_files_in_folder(p) if source.kind == "idx-folder" else emnist.gz_files_in_zip(p)
+        Xtr, ytr, Xte, yte = emnist.decode(emnist.decompress(raw, str(p)), str(p))
+        notes = ["images transposed to upright, labels 1..26 shifted to 0..25"]
+        if not source.official:
+            notes.append("not the official release (sha256 differs; read with --no-verify)")
+        return {"train": (Xtr, ytr), "test": (Xte, yte)}, notes
+    z = load_npz(p)
+    return _course(z, p, label_base) if source.kind == "course-npz" else _images(z, p, label_base)

@@ -11,7 +11,7 @@ import pytest
 from hwlib.experiments import q2 as runs
 from hwlib.experiments.results import best_run
 from hwlib.models.ffn import FFNConfig
-from hwlib.report import book, q2, q2_facts
+from hwlib.report import book, errata, q2, q2_facts
 from hwlib.report.common import curves_figure
 from hwlib.training import FitResult
 
@@ -78,7 +78,7 @@ def test_best_per_width_and_table(grid):
     assert f"{bw[256]['summary']['best_dev_acc']:.4f}" in html
     cmp = q2.width_comparison_table(grid)._repr_html_()
     assert "0.909" in cmp and f"{bw[256]['summary']['best_dev_acc']:.3f}" in cmp  # report's beside ours
-    assert q2.hp_label(bw[256]["config"]) == "lr 0.001, dropout 0.2, ℓ2 0" and q2.hp_label(bw[256]["config"]) in cmp
+    assert q2.hp_label(bw[256]["config"]) == "lr 10⁻³, dropout 0.2, no ℓ2" and q2.hp_label(bw[256]["config"]) in cmp
     assert q2.find_run(grid, width=32, lr=3e-4, dropout=0.2, l2=0.0)["run"] == "w032_lr=0.0003_drop=0.2_l2=0"
     assert q2.find_run(grid, width=48) is None and q2.epochs_of(grid) == 4
 
@@ -90,7 +90,7 @@ def test_width_facts_follow_the_records(grid):
     assert f["trend"] == "rises at every step"
     assert f["returns"] == "each doubling gains less than the one before"
     assert f["steps"] == "16→32: +8.0, 32→64: +5.0, 64→128: +3.0, 128→256: +0.8"
-    assert f["top_width"] == 256 and f["top_hp"] == "lr 0.001, dropout 0.2, ℓ2 0"
+    assert f["top_width"] == 256 and f["top_hp"] == "lr 10⁻³, dropout 0.2, no ℓ2"
     assert f["top_dev"] == pytest.approx(0.868)
     assert f["winning_lrs"] == "0.001"
     assert f["dropout_widths"] == "256" and f["l2_widths"] == "none"
@@ -193,7 +193,7 @@ def test_depth_helpers(grid, depth):
     for r in wrong:
         r["config"]["lr"] = 3e-4
     assert h["used"] != q2_facts.depth_hparams_facts(grid, wrong)["used"]
-    assert q2_facts.depth_hparams_facts(grid, wrong)["used"].startswith("lr 0.0003, dropout 0, ℓ2 0, not these")
+    assert q2_facts.depth_hparams_facts(grid, wrong)["used"].startswith("lr 3·10⁻⁴, no dropout, no ℓ2, not these")
 
 
 def test_depth_fit_facts(depth):
@@ -267,8 +267,9 @@ def test_report_claims_are_judged_on_the_records(grid, depth):
     assert verdict["Dropout narrows the generalization gap at width 256."].startswith("contradicted")
     assert "4.0 points" in claims["Dropout narrows the generalization gap at width 256."]["evidence"]
     assert verdict["Width 32 is the best width of the width study."].startswith("contradicted")
-    html = q2_facts.claims_table(q2_facts.report_claims(grid, depth))._repr_html_()
-    assert html.count("<b>") == 4 * 4 and "re-check them on real data" in html
+    html = errata.blocks(q2_facts.report_claims(grid, depth), "Q2")._repr_html_()
+    assert html.count('data-tone="wrong"') == 4 and html.count('data-tone="open"') == 4
+    assert html.count("Re-check on real data with <code>" + q2_facts.RECHECK) == 4
     # the saturation rule is a parameter: in standard errors of a dev accuracy
     strict = {c["claim"]: c["verdict"] for c in q2_facts.report_claims(grid, depth, saturation_se=0.1)}
     assert strict["Dev accuracy rises quickly up to ~128 units, then saturates."] == "the stand-in does not show it"

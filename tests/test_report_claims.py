@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from hwlib.errors import ResultError
-from hwlib.report import q1, realism
-from hwlib.report.common import claims_table
+from hwlib.report import errata, q1, realism
 
 
 def _feature_record(features, seconds):
@@ -26,7 +25,8 @@ def test_q1_claims_from_the_reports_own_numbers():
     assert "0.7192" in dup["evidence"] and "0.7195" in dup["evidence"]
     pool = claims["2×2 max pooling loses a negligible amount of accuracy."]
     # its own grid: best raw 0.7195, best pooled 0.7095 -> -1.0 point
-    assert pool["verdict"].startswith("contradicted") and "-1.0 points" in pool["evidence"]
+    assert pool["verdict"].startswith("contradicted") and "(−1.0 points)" in pool["evidence"]
+    assert "1.0 points" in pool["correction"] and "2.7" in pool["correction"]    # lr 10⁻⁴: −2.7 points
     assert len(claims) == 2          # no feature records: no time comparison
 
 
@@ -35,8 +35,8 @@ def test_q1_time_ratio_is_set_beside_ours():
     assert same["kind"] == "machine-dependent" and same["verdict"] == "consistent with our measurement"
     other = q1.report_claims([_feature_record("raw", 2.0), _feature_record("maxpool2", 2.0)])[-1]
     assert other["verdict"] == "we measure 1.0× rather than 2.3×"
-    html = claims_table(q1.report_claims([]))._repr_html_()
-    assert html.count("<b>") >= 2 * 4 and "data-independent" in html
+    html = errata.blocks(q1.report_claims([]), "Q1")._repr_html_()
+    assert html.count('data-tone="wrong"') == 2 and "data-independent" in html
 
 
 def _realism_record():

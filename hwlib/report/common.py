@@ -91,13 +91,3 @@ def curves_figure(record: dict, title: str | None = None, log_loss: bool = False
                       margin=dict(t=70))
     return fig
 
-
-def claims_table(claims: list[dict], caption: str = ""):
-    """HTML table of checked claims (dicts with kind, claim, verdict, evidence): data-independent
-    ones first; verdicts that contradict the report in bold."""
-    claims = sorted(claims, key=lambda c: c["kind"] != "data-independent")
-    return html_table(["the report says", "kind", "verdict", "evidence"],
-                      [[c["claim"], c["kind"], c["verdict"], c["evidence"]] for c in claims],
-                      highlight={i for i, c in enumerate(claims) if c["verdict"].startswith("contradicted")},
-                      caption=caption)
-

@@ -10,6 +10,7 @@ import html
 import numpy as np
 
 from hwlib.report.common import HTMLBlock, best_run, html_table
+from hwlib.report.fmt import hp_words, pow10
 
 # The original report's numbers (real EMNIST Letters, the course's split).
 REPORT_WIDTH = {  # width: best run of that width
@@ -32,8 +33,8 @@ OTHER_GROUP_DEPTH = {1: 0.845, 3: 0.868, 5: 0.866, 7: 0.841, 9: 0.804}  # Adam l
 
 
 def hp_label(c: dict) -> str:
-    """The tuned settings of a run, for people: "lr 0.001, dropout 0, ℓ2 0.0001"."""
-    return f"lr {c['lr']:g}, dropout {c['dropout']:g}, ℓ2 {c['l2']:g}"
+    """The tuned settings of a run, for people: "lr 10⁻³, no dropout, ℓ2 10⁻⁴"."""
+    return hp_words({k: c[k] for k in ("lr", "dropout", "l2")})
 
 
 def data_name(records: list[dict]) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from hwlib.models import maps
+from hwlib.report.fmt import ROUND_OFF, closeness, num
 from hwlib.theory import symbolic as sym
 
 KS = (2, 3, 5, 10)
@@ -111,26 +112,41 @@ def autograd_agreement(n_per_case: int = 40, seed: int = 0) -> dict:
 # ------------------------------------------------------------------ verdicts
 @dataclass(frozen=True)
 class Verdict:
+    r"""One claim of the report and what we found. ``claim``, ``check`` and ``correction`` are text
+    for people with inline LaTeX between ``\(`` and ``\)`` (``hwlib.report.fmt.rich`` renders it)."""
     item: str
     claim: str
-    verdict: str        # "confirmed", "confirmed (proof added)", "refuted", "form right, inherits 3.4 error"
+    verdict: str        # "confirmed", "confirmed (sparsemax proof added)", "refuted", "chain rule right, inherits the 3.4 error"
     check: str          # what we computed, with its result
     correction: str = ""
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.1e}"
+def _holds(ok: bool) -> str:
+    return "holds" if ok else "fails"
+
+
+def _tup(v) -> str:
+    """A short vector as LaTeX, its numbers written for people: (1, 0, 0)."""
+    return "(" + ",\\ ".join(num(float(x)) for x in v) + ")"
+
+
+SPARSEMAX, RELUMAX = r"\operatorname{sparsemax}", r"\operatorname{relumax}"
 
 
 def _claims_3_1(out: list, agr: dict) -> None:
     """3.1: the relu projection."""
     proj = sym.relu_projection()
     ok = proj["equals_relu"] and proj["separable"] and proj["convex"]
-    out.append(Verdict("3.1", "min over y_i >= 0 of (y_i - z_i)^2 is solved coordinate-wise by max(0, z_i)",
+    cases = "; ".join(rf"\(y = {sp.latex(y)}\) when \({sp.latex(cond)}\)" for y, _, cond in proj["cases"])
+    out.append(Verdict("3.1", r"\(\min_{y_i \ge 0}\,(y_i - z_i)^2\) is solved coordinate by coordinate by "
+                              r"\(y_i = \max(0, z_i)\).",
                        "confirmed" if ok else "refuted",
-                       f"KKT cases {[(str(y), str(cond)) for y, _, cond in proj['cases']]} give relu: "
-                       f"{proj['equals_relu']}; Hessian of ||y - z||^2 is 2I (separable): {proj['separable']}"))
-
+                       f"SymPy solves the KKT conditions: {cases} — together "
+                       + (r"\(\max(0, z)\)" if proj["equals_relu"] else "not relu")
+                       + rf". The Hessian of \(\lVert y - z\rVert^2\) (K = 3) is "
+                       + (r"\(2I\): " if proj["separable"] else rf"\({sp.latex(proj['hessian'])}\): ")
+                       + ("diagonal, so the problem splits into one problem per coordinate."
+                          if proj["separable"] else "not diagonal.")))
 
 
 def _claims_3_2(out: list, agr: dict) -> None:
@@ -138,13 +154,16 @@ def _claims_3_2(out: list, agr: dict) -> None:
     rng = np.random.default_rng(1)
     inv = sym.shift_invariance()
     zs, cs = rng.normal(size=(200, 6)) * 3, rng.normal(size=(200, 1)) * 10
-    num = max(np.abs(f(zs + cs) - f(zs)).max() for f in (maps.softmax, maps.sparsemax, lambda x: maps.relumax(x, 0.7)))
-    ok = inv["softmax"] and inv["sparsemax"] and inv["relumax"] and num < 1e-9
-    out.append(Verdict("3.2", "softmax, sparsemax, relumax are unchanged by z -> z + c 1",
+    dev = max(np.abs(f(zs + cs) - f(zs)).max() for f in (maps.softmax, maps.sparsemax, lambda x: maps.relumax(x, 0.7)))
+    ok = inv["softmax"] and inv["sparsemax"] and inv["relumax"] and dev < ROUND_OFF
+    out.append(Verdict("3.2", r"softmax, sparsemax and relumax are unchanged when the same constant is added to "
+                              r"every score: \(f(z + c\mathbf{1}) = f(z)\).",
                        "confirmed" if ok else "refuted",
-                       f"SymPy: softmax (general K) {inv['softmax']}, sparsemax (general K, tau shifts by "
-                       f"{inv['tau_shift']}) {inv['sparsemax']}, relumax (K = 3, all orderings) {inv['relumax']}; "
-                       f"numeric max deviation {_fmt(num)} over 200 random z, c"))
+                       rf"SymPy simplifies \(f(z + c\mathbf{{1}}) - f(z)\) to 0: for softmax (general K) it "
+                       f"{_holds(inv['softmax'])}, for sparsemax (general K; "
+                       rf"\(\tau\) shifts by \({sp.latex(inv['tau_shift'])}\)) it {_holds(inv['sparsemax'])}, "
+                       f"for relumax (K = 3, every ordering of the scores) it {_holds(inv['relumax'])}. Largest "
+                       f"numerical deviation over 200 random z and c: {closeness(dev)}."))
 
     zt = sym.zero_temperature()
     z = rng.normal(size=(200, 5))
@@ -154,35 +173,46 @@ def _claims_3_2(out: list, agr: dict) -> None:
     exact = all(np.array_equal(q == 0, onehot == 0) and np.allclose(q, onehot, rtol=0, atol=1e-12)
                 for q in (maps.sparsemax(z, T=gap * 0.999), maps.relumax(z, 1.0, T=gap * 0.999)))
     ok = zt["all_onehot"] and exact
-    out.append(Verdict("3.2", "T -> 0+ limits are one-hot e_argmax (softmax by factoring the largest term; "
-                       "sparsemax stated without proof; relumax as non-max relu arguments -> -inf)",
+    out.append(Verdict("3.2", r"As \(T \to 0^+\) all three maps tend to the one-hot vector \(e_{\arg\max z}\) "
+                              r"(softmax by factoring out the largest term; sparsemax stated without proof; relumax "
+                              r"because every non-maximal relu argument tends to \(-\infty\)).",
                        "confirmed (sparsemax proof added)" if ok else "refuted",
-                       f"SymPy: softmax limit by sympy.limit; sparsemax(z/T) = e_1 exactly for T in "
-                       f"{zt['sparsemax_onehot_for_T_in']} (g1 = z_(1) - z_(2)), relumax for T in "
-                       f"{zt['relumax_onehot_for_T_in']}; numeric: one-hot (off-argmax entries exactly 0) at T = 0.999 g1 for 200 random z: {exact}"))
+                       rf"SymPy: softmax's limit (sympy.limit) is \({sp.latex(zt['softmax'].T)}^\top\). "
+                       rf"\({SPARSEMAX}(z/T)\) equals \(e_1\) exactly for \(T \in {sp.latex(zt['sparsemax_onehot_for_T_in'])}\) "
+                       rf"and \({RELUMAX}_b(z/T)\) for \(T \in {sp.latex(zt['relumax_onehot_for_T_in'])}\), where "
+                       r"\(g_1 = z_{(1)} - z_{(2)}\) is the gap between the two largest scores. Numerically, at "
+                       r"\(T = 0.999\,g_1\) every entry off the argmax is exactly 0 for 200 random z: "
+                       f"{_holds(exact)}.",
+                       r"Proof for sparsemax: for \(T \le g_1\) the threshold is \(\tau = z_{(1)}/T - 1\), so every "
+                       r"other entry falls outside the support — sparsemax is exactly one-hot at every small enough "
+                       r"T, not only in the limit."))
 
     rb = sym.relumax_sparsemax_b()
     z = rng.normal(size=(300, 6)) * 2
     dev = np.abs(maps.relumax(z, maps.sparsemax_b(z)) - maps.sparsemax(z)).max()
-    ok = rb["numerator_ok"] and rb["denominator"] == 1 and dev < 1e-12
-    out.append(Verdict("3.2", "b = max(z) - tau gives relumax_b(z) = sparsemax(z)",
+    ok = rb["numerator_ok"] and rb["denominator"] == 1 and dev < ROUND_OFF
+    out.append(Verdict("3.2", rf"\(b = \max(z) - \tau\) gives \({RELUMAX}_b(z) = {SPARSEMAX}(z)\).",
                        "confirmed" if ok else "refuted",
-                       f"SymPy: numerators relu(z_i - tau), denominator sum_S (z_i - tau) = {rb['denominator']}; "
-                       f"numeric max deviation {_fmt(dev)} over 300 random z"))
+                       rf"SymPy: with this b the numerators are \(\operatorname{{relu}}(z_i - \tau)\) "
+                       f"({'as required' if rb['numerator_ok'] else 'not as required'}) and the denominator "
+                       rf"\(\sum_{{i \in S}} (z_i - \tau) = {sp.latex(rb['denominator'])}\). Largest numerical "
+                       f"deviation over 300 random z: {closeness(dev)}."))
 
-    s3, s0 = sym.k2_b_solutions(3), sym.k2_b_solutions(0)
+    t3, t0, th = 3, 0, sp.Rational(1, 2)
+    s3, s0, sh = (sym.k2_b_solutions(v) for v in (t3, t0, th))
     zc = np.array([0.0, 3.0])
     both = all(np.allclose(maps.relumax(zc, bb), maps.sparsemax(zc)) for bb in (1.0, 2.0))
     unique = isinstance(s3, sp.FiniteSet) and len(s3) == 1 and isinstance(s0, sp.FiniteSet) and len(s0) == 1
-    out.append(Verdict("3.2", "that b is unique for every z",
+    out.append(Verdict("3.2", r"That \(b\) is unique for every \(z\).",
                        "confirmed" if unique and not both else "refuted",
-                       f"all b > 0 with relumax_b([0, t]) = sparsemax([0, t]): t = 3 -> {s3}, t = 0 -> {s0}, "
-                       f"t = 1/2 -> {sym.k2_b_solutions(sp.Rational(1, 2))}; z = [0, 3]: b = 1 and b = 2 both "
-                       f"give sparsemax = {maps.sparsemax(zc).tolist()}: {both}",
-                       "b = max z - tau always works; it is the only one exactly when the support of sparsemax(z) "
-                       "holds two different values. If all support entries equal max z (one-hot sparsemax, ties) "
-                       "every b in (0, max z - max_{j off S} z_j] works."))
-
+                       rf"SymPy finds every \(b > 0\) with \({RELUMAX}_b([0, t]) = {SPARSEMAX}([0, t])\): "
+                       + "; ".join(rf"\(t = {sp.latex(v)}\): \(b \in {sp.latex(s)}\)" for v, s in ((t3, s3), (t0, s0), (th, sh)))
+                       + rf". For \(z = [0, 3]\), \(b = 1\) and \(b = 2\) "
+                       + (rf"both give the sparsemax \({_tup(maps.sparsemax(zc))}\)." if both else "do not both give sparsemax."),
+                       rf"\(b = \max z - \tau\) always works, and it is the only one exactly when the support of "
+                       rf"\({SPARSEMAX}(z)\) holds two different values. When every support entry equals \(\max z\) "
+                       r"(sparsemax one-hot, or tied scores), every \(b \in (0,\ \max z - \max_{j \notin S} z_j]\) works "
+                       r"(every \(b > 0\) when the support is everything)."))
 
 
 def _claims_3_3(out: list, agr: dict) -> None:
@@ -190,49 +220,69 @@ def _claims_3_3(out: list, agr: dict) -> None:
     rep = sym.k2_report_check()
     grid = np.linspace(-4, 4, 801)
     zz = np.stack([np.zeros_like(grid), grid], -1)
-    num = max(np.abs(maps.apply(n, zz, b=bb)[:, 1] - maps.p2(n, grid, bb)).max()
+    dev = max(np.abs(maps.apply(n, zz, b=bb)[:, 1] - maps.p2(n, grid, bb)).max()
               for n, bb in (("softmax", None), ("sparsemax", None), ("relumax", 0.5), ("relumax", 2.0)))
-    for name, text in (("softmax", "softmax_2 = sigma(t), derivative p(1 - p)"),
-                       ("sparsemax", "sparsemax_2 = 0 / (t + 1)/2 / 1 on t <= -1 / |t| < 1 / t >= 1; derivative 1/2 inside, 0 outside"),
-                       ("relumax", "relumax_b,2 = 0 / (t+b)/(t+2b) / b/(2b-t) / 1 on t <= -b / (-b, 0) / [0, b] / t > b; "
-                                   "derivatives b/(t+2b)^2, b/(2b-t)^2, 0 outside")):
-        kinks = {"softmax": "", "sparsemax": " The derivative does not exist at t = +-1 (jump 0 <-> 1/2).",
-                 "relumax": " The derivative does not exist at t = +-b (jump 0 <-> 1/b); at t = 0 both pieces give 1/(4b)."}
-        out.append(Verdict("3.3", text, "confirmed" if rep[name] and num < 1e-12 else "refuted",
-                           f"SymPy pieces derived from the definitions (support enumeration) equal the report's on every "
-                           f"region: {rep[name]}; hwlib.models.maps.p2 vs the maps on 801 t: {_fmt(num)}.{kinks[name]}"))
+    claims = {
+        "softmax": r"\(\operatorname{softmax}_2(t) = \sigma(t) = e^t/(1 + e^t)\), with derivative \(p(1 - p)\).",
+        "sparsemax": rf"\({SPARSEMAX}_2(t)\) is 0 for \(t \le -1\), \((t + 1)/2\) for \(|t| < 1\) and 1 for "
+                     r"\(t \ge 1\); its derivative is \(1/2\) inside and 0 outside.",
+        "relumax": rf"\({RELUMAX}_{{b,2}}(t)\) is 0 for \(t \le -b\), \((t + b)/(t + 2b)\) on \((-b, 0)\), "
+                   r"\(b/(2b - t)\) on \([0, b]\) and 1 for \(t > b\); its derivatives are "
+                   r"\(b/(t + 2b)^2\) and \(b/(2b - t)^2\) in the middle pieces, 0 outside."}
+    kinks = {"softmax": "",
+             "sparsemax": r" The derivative does not exist at \(t = \pm 1\), where it jumps between 0 and \(1/2\).",
+             "relumax": r" The derivative does not exist at \(t = \pm b\) (a jump between 0 and \(1/b\)); at "
+                        r"\(t = 0\) both pieces give \(1/(4b)\), so relumax is \(C^1\) there, though its second "
+                        r"derivative jumps."}
+    for name, text in claims.items():
+        out.append(Verdict("3.3", text, "confirmed" if rep[name] and dev < ROUND_OFF else "refuted",
+                           "SymPy derives the pieces from the definition (by enumerating the supports); they "
+                           f"{'equal' if rep[name] else 'differ from'} the report's on every region. "
+                           "hwlib.models.maps.p2 against the maps at 801 values of t: largest difference "
+                           f"{closeness(dev)}.{kinks[name]}"))
 
     conv = sym.k2_relumax_vs_sparsemax(1)
     sup = conv["sup_difference"]
-    ok_conv = sup == 0
-    out.append(Verdict("3.3 (extra)", "as b -> 1, relumax_b,2 converges to sparsemax_2 (region-wise agreement)",
-                       "confirmed" if ok_conv else "refuted",
-                       f"at b = 1 only the saturated regions (t <= -1, t >= 1) agree; inside, sparsemax - relumax_1 = "
-                       f"{conv['difference_on_0_1']} on [0, 1) and {conv['difference_on_m1_0']} on (-1, 0), zero only at "
-                       f"t = {conv['equal_at']}; largest gap {sup} = {float(sup):.4f} at t = +-({conv['argmax'][0]})",
-                       "relumax_b,2 -> relumax_1,2 as b -> 1 (continuity in b), which is not sparsemax_2. No single b "
-                       "matches sparsemax for all t: the matching b depends on t, b(t) = (1 + |t|)/2 for |t| < 1."))
+    out.append(Verdict("3.3 (extra)", rf"As \(b \to 1\), \({RELUMAX}_{{b,2}}\) converges to \({SPARSEMAX}_2\) "
+                                      "(they agree region by region).",
+                       "confirmed" if sup == 0 else "refuted",
+                       r"At \(b = 1\) only the saturated regions \(t \le -1\) and \(t \ge 1\) agree. In between, "
+                       rf"\({SPARSEMAX}_2 - {RELUMAX}_{{1,2}} = {sp.latex(conv['difference_on_0_1'])}\) on \([0, 1)\) "
+                       rf"and \({sp.latex(conv['difference_on_m1_0'])}\) on \((-1, 0)\), zero only at "
+                       rf"\(t \in {sp.latex(sp.FiniteSet(*conv['equal_at']))}\). The largest gap is "
+                       rf"\({sp.latex(sup)} \approx {float(sup):.4f}\), at \(t = \pm({sp.latex(conv['argmax'][0])})\).",
+                       rf"\({RELUMAX}_{{b,2}} \to {RELUMAX}_{{1,2}}\) as \(b \to 1\) (relumax is continuous in b), "
+                       rf"and that is not \({SPARSEMAX}_2\). No single b matches sparsemax for every t: the matching "
+                       r"b depends on t, \(b(t) = (1 + |t|)/2\) for \(|t| < 1\)."))
 
+
+J_OURS = r"J = (\operatorname{diag}(\mathbf{1}_S) - p\,\mathbf{1}_S^\top)(I - \mathbf{1} e_k^\top)/D"
 
 
 def _claims_3_4(out: list, agr: dict) -> None:
     """3.4: the Jacobian, elementwise and in matrix form."""
     jc = sym.jacobian_check()
-    out.append(Verdict("3.4", "dp_i/dz_j = dp_i/du_j = (1[i in S] delta_ij - p_i 1[j in S]) / D",
+    out.append(Verdict("3.4", r"\[\frac{\partial p_i}{\partial z_j} = \frac{\partial p_i}{\partial u_j} = "
+                              r"\frac{\mathbb{1}[i \in S]\,\delta_{ij} - p_i\,\mathbb{1}[j \in S]}{D}\]",
                        "confirmed" if jc["report_elementwise"] else "refuted",
-                       f"the expression is dp/du (SymPy, all {jc['regimes']} regimes of K = 3: {jc['report_is_du']}) but "
-                       f"not dp/dz ({jc['report_elementwise']}): u = z - max(z) 1 depends on z through the max. Its rows "
-                       f"do not sum to 0 ({not jc['report_rows_sum_to_zero']}), contradicting shift invariance. "
-                       f"Largest |report - autograd| over {agr['samples']} random z: {agr['report_elementwise']:.3f}",
-                       "with k = argmax z: dp_i/dz_j = (1[i in S](delta_ij - delta_kj) - p_i(1[j in S] - |S| delta_kj)) / D, "
-                       "i.e. J = (diag(1_S) - p 1_S^T)(I - 1 e_k^T) / D. SymPy agrees in every regime: "
-                       f"{jc['ours']}; |ours - autograd| <= {_fmt(agr['jacobian'])}"))
-    out.append(Verdict("3.4", "matrix form J = (diag(p_S) - p_S p_S^T) / D",
+                       f"SymPy, in all {jc['regimes']} regimes of K = 3: the expression "
+                       + (r"is \(\partial p/\partial u\)" if jc["report_is_du"] else r"is not even \(\partial p/\partial u\)")
+                       + (r" and \(\partial p/\partial z\)" if jc["report_elementwise"] else
+                          r" but not \(\partial p/\partial z\): \(u = z - \max(z)\mathbf{1}\) depends on z through the max")
+                       + (". Its rows sum to 0, as shift invariance requires." if jc["report_rows_sum_to_zero"] else
+                          ". Its rows do not sum to 0, though shift invariance requires it.")
+                       + " Largest |report − autograd| over "
+                       f"{agr['samples']} random z: {num(agr['report_elementwise'])}.",
+                       r"With \(k = \arg\max z\): \(\partial p_i/\partial z_j = N_{ij}/D\), where "
+                       r"\[N_{ij} = \mathbb{1}[i \in S](\delta_{ij} - \delta_{kj}) - p_i(\mathbb{1}[j \in S] - |S|\,\delta_{kj}),\]"
+                       rf"that is \[{J_OURS}.\] SymPy: it {_holds(jc['ours'])} in every regime; "
+                       f"|ours − autograd| ≤ {closeness(agr['jacobian'])}."))
+    out.append(Verdict("3.4", r"In matrix form, \(J = (\operatorname{diag}(p_S) - p_S\,p_S^\top)/D\).",
                        "confirmed" if jc["report_matrix"] else "refuted",
-                       f"SymPy: differs from the true Jacobian (all regimes equal: {jc['report_matrix']}) and from the "
-                       f"report's own elementwise form; largest |report - autograd|: {agr['report_matrix']:.3f}",
-                       "J = (diag(1_S) - p 1_S^T)(I - 1 e_k^T) / D (the softmax-like diag(p) - p p^T pattern does not apply)."))
-
+                       "SymPy: it " + ("equals" if jc["report_matrix"] else "differs from")
+                       + " the true Jacobian, and from the report's own elementwise form. Largest |report − autograd|: "
+                       f"{num(agr['report_matrix'])}.",
+                       rf"\[{J_OURS};\] the softmax-like pattern \(\operatorname{{diag}}(p) - p\,p^\top\) does not apply."))
 
 
 def _claims_3_5(out: list, agr: dict) -> None:
@@ -242,17 +292,20 @@ def _claims_3_5(out: list, agr: dict) -> None:
     with np.errstate(divide="ignore"):
         inf = bool(np.isinf(-np.log(p[2])))
     g = maps.relumax_eps_loss_grad(z, 2, 1.0, 1e-2)
-    out.append(Verdict("3.5", "-log p_i = inf when the target i is outside the support", "confirmed" if inf else "refuted",
-                       f"z = {z.tolist()}, b = 1: p = {np.round(p, 3).tolist()}, -log p_3 = inf: {inf}. Moreover the "
-                       f"eps-loss gradient is exactly 0 there ({g.tolist()}): eps makes the loss finite but gives no "
-                       "signal to raise an excluded target."))
+    out.append(Verdict("3.5", r"\(-\log p_i = \infty\) when the target i is outside the support.",
+                       "confirmed" if inf else "refuted",
+                       rf"For \(z = (3, 0, -2)\) and \(b = 1\): \(p = {_tup(np.round(p, 3))}\), and "
+                       + (r"\(-\log p_3 = \infty\)." if inf else r"\(-\log p_3\) is finite.")
+                       + rf" Moreover the gradient of the \(\varepsilon\)-loss is \({_tup(g)}\) there: \(\varepsilon\) "
+                       "makes the loss finite but gives no signal to raise an excluded target."))
     gc = sym.gradient_check()
-    out.append(Verdict("3.5", "dL/dz_j = -J_ij / (p_i + eps), J from 3.4",
+    out.append(Verdict("3.5", r"\(\frac{\partial L}{\partial z_j} = -\frac{J_{ij}}{p_i + \varepsilon}\), with J from 3.4.",
                        "confirmed" if gc["report"] else ("chain rule right, inherits the 3.4 error" if gc["ours"] else "refuted"),
-                       f"SymPy in every regime and target: with the report's J {gc['report']}, with the corrected J "
-                       f"{gc['ours']}; |hwlib gradient - autograd| <= {_fmt(agr['eps_loss_grad'])} (relative "
-                       f"{_fmt(agr['eps_loss_grad_relative'])})",
-                       "use the corrected J of 3.4 in the same formula"))
+                       f"SymPy, in every regime and for every target: with the report's J the formula "
+                       f"{_holds(gc['report'])}, with the corrected J it {_holds(gc['ours'])}. "
+                       f"|hwlib gradient − autograd| ≤ {closeness(agr['eps_loss_grad'])}; relative to the gradient's "
+                       f"size, {closeness(agr['eps_loss_grad_relative'])}.",
+                       "The same formula with the corrected J of 3.4."))
 
 
 def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
@@ -262,3 +315,24 @@ def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
     for check in (_claims_3_1, _claims_3_2, _claims_3_3, _claims_3_4, _claims_3_5):
         check(out, agr)
     return out
+
+
+def findings(verdicts: list[Verdict], agreement: dict) -> dict:
+    """What Question 3 found, for the chapter's and the intro's summaries: how many of the report's
+    claims hold, which items fail, and how closely the closed forms match autograd (as text for
+    people: "0", "3.3 × 10⁻¹⁶ (round-off)")."""
+    agr = agreement
+    ok = [v for v in verdicts if v.verdict.startswith("confirmed")]
+    wrong = [v for v in verdicts if v.verdict == "refuted"]
+    partly = [v for v in verdicts if v not in ok and v not in wrong]
+    worst = max(agr["jacobian"], agr["eps_loss_grad_relative"], agr["sparsemax_backward"], agr["relumax_backward"])
+    return {"n": len(verdicts), "confirmed": len(ok), "refuted": len(wrong), "partly": len(partly),
+            "refuted_items": ", ".join(dict.fromkeys(v.item for v in wrong)) or "none",
+            "partly_items": ", ".join(dict.fromkeys(v.item for v in partly)) or "none",
+            "not_confirmed": len(verdicts) - len(ok),
+            "worst": closeness(worst), "jacobian": closeness(agr["jacobian"]),
+            "eps_loss_grad": closeness(agr["eps_loss_grad"]), "eps_loss_grad_relative": closeness(agr["eps_loss_grad_relative"]),
+            "sparsemax_backward": closeness(agr["sparsemax_backward"]),
+            "relumax_backward": closeness(agr["relumax_backward"]),
+            "samples": agr["samples"], "off_support": agr["with_entries_off_support"],
+            "report_elementwise": num(agr["report_elementwise"]), "report_matrix": num(agr["report_matrix"])}

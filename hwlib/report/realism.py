@@ -100,3 +100,22 @@ def facts(rec: dict) -> dict:
         out["top_factor"], out["top_drop"] = drops[0][1], drops[0][0]
         out["second_factor"], out["second_drop"] = drops[1][1], drops[1][0]
     return out
+
+
+def findings(rec: dict, letters=None) -> dict:
+    """What the Data chapter found, for its closing summary: the dataset every chapter trains on
+    (``letters``: a ``Letters``), how well the stand-in's best models read real letters against a
+    model trained on real ones (``ref_gap_pts``), and whether linear models on the stand-in land
+    near the report's real-data accuracies."""
+    f = facts(rec)
+    out = {"mlp_real": f["mlp_v3"], "q2_real": f["q2_v3"], "real_n": f["real_n"], "real_name": f["real_name"],
+           "lin_within": sum(f[f"lin{i}_within"] == "within" for i in range(len(REPORT_LINEAR))),
+           "lin_n": len(REPORT_LINEAR), "lin_tol": f["lin_tol"], "top_factor": f.get("top_factor", "not recorded")}
+    if "ref_acc" in f:
+        restricted = _row(rec, "v3", "Q2 best")["real_restricted"] / 100
+        out.update(ref_acc=f["ref_acc"], q2_restricted=restricted, ref_gap_pts=100 * (f["ref_acc"] - restricted))
+    if letters is not None:
+        d = letters.describe()
+        out.update(data=d["name"], synthetic="synthetic" if d.get("synthetic") else "real",
+                   train=len(letters.train), dev=len(letters.dev), test=len(letters.test))
+    return out

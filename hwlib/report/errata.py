@@ -1,0 +1,125 @@
+"""The errata page, written to be scanned: one block per claim of the original report — the report's
+words, our verdict, the evidence, the correction — grouped by question, with the math typeset by
+MathJax (text may hold ``\\(…\\)`` LaTeX, see ``hwlib.report.fmt.rich``) and numbers written for people.
+
+A claim is a dict with ``claim``, ``kind`` ("data-independent", "data-dependent",
+"machine-dependent"), ``verdict``, ``evidence`` and optionally ``item``, ``correction`` and
+``recheck`` (the command that re-checks a data-dependent reading on real data) — what
+``q1.report_claims`` and ``q2_facts.report_claims`` return; ``from_verdicts`` turns Question 3's
+``Verdict`` objects into the same shape. The verdict labels are computed there; this module only
+sorts them into tones and draws them.
+"""
+from __future__ import annotations
+
+import html
+
+from hwlib.report.common import HTMLBlock
+from hwlib.report.fmt import rich
+
+HOLDS, WRONG, PARTLY, OPEN, NOTE = "holds", "wrong", "partly", "open", "note"
+TONES = {  # tone: (mark, colour, what the overview calls it)
+    HOLDS: ("✓", "#2e7d32", "hold"),
+    WRONG: ("✗", "#c62828", "contradicted or refuted"),
+    PARTLY: ("◐", "#e65100", "partly right"),
+    OPEN: ("?", "#1565c0", "not decided by this data"),
+    NOTE: ("≈", "#6d6d6d", "depend on the machine"),
+}
+PARTS = ("The report says", "Our verdict", "Evidence", "Correction")
+KIND_ORDER = {"data-independent": 0, "machine-dependent": 1, "data-dependent": 2}
+
+STYLE = "<style>" + "".join(
+    [".erratum{border:1px solid rgba(128,128,128,.35);border-left:6px solid #888;border-radius:4px;"
+     "padding:.45em 1em .6em;margin:0 0 1em}",
+     ".erratum-head{margin:0 0 .3em;font-size:.9em;opacity:.85}",
+     ".erratum dl{display:grid;grid-template-columns:8.5em minmax(0,1fr);gap:.3em 1em;margin:0}",
+     ".erratum dt{font-weight:600;margin:0}.erratum dd{margin:0;min-width:0;overflow-wrap:anywhere}",
+     ".erratum-verdict{font-weight:700}",
+     "@media (max-width:640px){.erratum dl{grid-template-columns:minmax(0,1fr)}.erratum dd{margin-bottom:.35em}}"]
+    + [f".erratum.{t}{{border-left-color:{c}}}.erratum.{t} .erratum-verdict{{color:{c}}}" for t, (_, c, _) in TONES.items()]
+) + "</style>"
+
+
+def tone(claim: dict) -> str:
+    """Which kind of answer a verdict is: holds, wrong, partly right, open (data-dependent), or a
+    machine-dependent note."""
+    v, kind = claim["verdict"], claim["kind"]
+    if kind == "data-dependent":
+        return OPEN
+    if v.startswith(("contradicted", "refuted")):
+        return WRONG
+    if v.startswith(("confirmed", "holds", "consistent")):
+        return HOLDS
+    return NOTE if kind == "machine-dependent" else PARTLY
+
+
+def from_verdicts(verdicts) -> list[dict]:
+    """Question 3's ``Verdict`` objects (hwlib.report.q3) as claim dicts: all data-independent."""
+    return [{"item": v.item, "kind": "data-independent", "claim": v.claim, "verdict": v.verdict,
+             "evidence": v.check, "correction": v.correction} for v in verdicts]
+
+
+def ordered(claims: list[dict]) -> list[dict]:
+    """Firm verdicts first (data-independent, then machine-dependent, then data-dependent readings),
+    otherwise in the report's order."""
+    return sorted(claims, key=lambda c: KIND_ORDER.get(c["kind"], 3))
+
+
+def counts(claims: list[dict]) -> dict:
+    """How many claims, and how many of each tone."""
+    out = {"n": len(claims), **{t: 0 for t in TONES}}
+    for c in claims:
+        out[tone(c)] += 1
+    return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:] if text and not text.startswith("\\(") else text
+    return text if not text or text.endswith((".", "?", "!", "\\]")) else text + "."
+
+
+def _correction(c: dict) -> str:
+    if c.get("correction"):
+        return rich(_sentence(c["correction"]))
+    t = tone(c)
+    if t == OPEN:
+        cmd = c.get("recheck")
+        return ("None from this data: it can neither confirm nor refute a reading of real EMNIST."
+                + (f" Re-check on real data with <code>{html.escape(cmd)}</code>." if cmd else ""))
+    return "None needed." if t == HOLDS else "—"
+
+
+def block(c: dict, question: str, number: int) -> str:
+    """One claim as an HTML block with its four parts."""
+    t = tone(c)
+    mark = TONES[t][0]
+    item = c.get("item") or question
+    ident = f"{question.lower()}-{number}"
+    head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(item)}</b> · '
+            f"{html.escape(c['kind'])}</p>")
+    parts = (rich(_sentence(c["claim"])),
+             f'<span class="erratum-verdict">{mark} {html.escape(c["verdict"])}</span>',
+             rich(_sentence(c["evidence"])),
+             _correction(c))
+    body = "".join(f"<dt>{name}</dt><dd>{part}</dd>" for name, part in zip(PARTS, parts))
+    return (f'<div class="erratum {t}" id="{ident}" data-question="{html.escape(question)}" data-tone="{t}">'
+            f"{head}<dl>{body}</dl></div>")
+
+
+def blocks(claims: list[dict], question: str) -> HTMLBlock:
+    """Every claim of one question (``question`` = "Q1", "Q2" or "Q3"), one block each."""
+    return HTMLBlock(STYLE + f'<div class="errata" data-question="{html.escape(question)}">'
+                     + "".join(block(c, question, i + 1) for i, c in enumerate(ordered(claims))) + "</div>")
+
+
+def overview(groups: dict[str, list[dict]]) -> HTMLBlock:
+    """A table to start from: per question, how many claims were checked and how many of each tone."""
+    used = [t for t in TONES if any(counts(cs)[t] for cs in groups.values())]
+    head = "".join(f"<th>{TONES[t][0]} {TONES[t][2]}</th>" for t in used)
+    rows = []
+    for q, cs in groups.items():
+        k = counts(cs)
+        rows.append(f"<tr><th>{html.escape(q)}</th><td>{k['n']}</td>"
+                    + "".join(f"<td>{k[t] or ''}</td>" for t in used) + "</tr>")
+    return HTMLBlock(f'<table class="table errata-overview"><thead><tr><th>question</th><th>claims checked</th>{head}'
+                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")

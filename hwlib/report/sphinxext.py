@@ -1,14 +1,32 @@
 """Sphinx extension for the offline book (listed in ``_config.yml``).
 
-* serves ``plotly.min.js`` from the installed ``plotly`` package (no CDN) on every page;
-* offers each executed chapter as a downloadable ``.ipynb`` in the theme's download menu.
+* serves ``plotly.min.js`` from the installed ``plotly`` package (no CDN), only on the pages that
+  hold a Plotly figure;
+* ships only the part of MathJax the pages use (``tex-chtml.js``, the TeX extensions its
+  ``autoload`` fetches on demand, the CHTML fonts), taken from ``sphinx-mathjax-offline``'s copy;
+* drops what no reader needs: the theme's ``fontawesome.js`` (the theme's CSS already draws the
+  icons from the web fonts), source maps, translations of the theme into other languages, and
+  ``sphinx-thebe`` (live code via Binder, unused here; Jupyter Book loads it unasked and it
+  declared ``THEBE_JS_URL`` twice on every page, an error in the console);
+* offers each executed chapter as a downloadable ``.ipynb`` in the theme's download menu;
+* labels the bibliography as the text cites, author–year ("Bottou, 2010", "Cohen et al., 2017"):
+  the ``hwlib-author-year`` pybtex style (``bibtex_default_style`` in ``_config.yml``).
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 PLOTLY_JS = "hwlib/plotly.min.js"
+
+# What of MathJax the pages use, relative to its folder: the combined component the page loads,
+# the TeX extensions ``autoload`` may fetch for a macro (\boldsymbol, \cancel, ...), and the fonts.
+MATHJAX_KEEP = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2")
+# The theme's icons come from its CSS + web fonts; this script only re-draws them as SVG.
+FONTAWESOME_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+UNNEEDED_STATIC = ("scripts/fontawesome.js", "scripts/fontawesome.js.LICENSE.txt", "locales",
+                   "webpack-macros.html", "sbt-webpack-macros.html")
 
 
 def _plotly_source() -> Path:
@@ -16,11 +34,89 @@ def _plotly_source() -> Path:
     return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def _copy_plotly(app, exc) -> None:
-    if exc is None and app.builder.format == "html":
-        dest = Path(app.outdir) / "_static" / PLOTLY_JS
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_plotly_source(), dest)
+def _mathjax_source() -> Path:
+    import importlib
+    return Path(importlib.import_module("sphinx-mathjax-offline").__file__).parent / "static" / "mathjax"
+
+
+def _drop_unused_listeners(app, config) -> None:
+    """Unhook sphinx-thebe (every hook) and sphinx-mathjax-offline's copy of all of MathJax."""
+    for listeners in app.events.listeners.values():
+        listeners[:] = [l for l in listeners
+                        if getattr(l.handler, "__module__", "") != "sphinx_thebe"
+                        and getattr(l.handler, "__name__", "") != "copy_mathjax_files"]
+    app.registry.css_files = [(f, kw) for f, kw in app.registry.css_files if f != "sphinx-thebe.css"]
+
+
+def _plotly_where_needed(app, pagename, templatename, context, doctree) -> None:
+    if 'class="plotly-graph-div"' in context.get("body", ""):
+        app.add_js_file(PLOTLY_JS)
+
+
+def copy_mathjax(outdir: Path) -> None:
+    src, dest = _mathjax_source(), Path(outdir) / "_static" / "mathjax"
+    shutil.rmtree(dest, ignore_errors=True)
+    for part in MATHJAX_KEEP:
+        if (src / part).is_dir():
+            shutil.copytree(src / part, dest / part)
+        else:
+            (dest / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / part, dest / part)
+
+
+def slim_site(outdir: Path) -> None:
+    """Drop the theme's files no page needs; unlink ``fontawesome.js`` from every page."""
+    static = Path(outdir) / "_static"
+    for name in UNNEEDED_STATIC:
+        path = static / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    for smap in static.rglob("*.map"):
+        smap.unlink()
+    for page in Path(outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        new = FONTAWESOME_TAG.sub("", text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+
+
+def _finish(app, exc) -> None:
+    if exc is not None or app.builder.format != "html":
+        return
+    dest = Path(app.outdir) / "_static" / PLOTLY_JS
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_plotly_source(), dest)
+    copy_mathjax(Path(app.outdir))
+    slim_site(Path(app.outdir))
+
+
+def author_year_label(entry) -> str:
+    """"Bottou, 2010", "Dalal and Triggs, 2005", "Cohen et al., 2017": as the text's citations read."""
+    from pybtex.richtext import Text
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    last = [Text.from_latex(" ".join(p.prelast_names + p.last_names)).render_as("text") for p in persons]
+    who = (last[0] if len(last) == 1 else " and ".join(last) if len(last) == 2
+           else f"{last[0]} et al." if last else entry.fields.get("title", entry.key))
+    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+def _register_bib_style() -> None:
+    from pybtex.plugin import register_plugin
+    from pybtex.style.formatting.unsrt import Style as UnsrtStyle
+    from pybtex.style.labels import BaseLabelStyle
+
+    class AuthorYearLabels(BaseLabelStyle):
+        def format_labels(self, sorted_entries):
+            labels = [author_year_label(e) for e in sorted_entries]
+            for i, label in enumerate(labels):     # same authors and year: 2010a, 2010b
+                same = [j for j, other in enumerate(labels) if other == label]
+                yield label + ("abcdefghijklmnopqrstuvwxyz"[same.index(i)] if len(same) > 1 else "")
+
+    class AuthorYearStyle(UnsrtStyle):
+        default_label_style = "hwlib-author-year"
+        default_sorting_style = "author_year_title"
+
+    register_plugin("pybtex.style.labels", "hwlib-author-year", AuthorYearLabels)
+    register_plugin("pybtex.style.formatting", "hwlib-author-year", AuthorYearStyle)
 
 
 def _ipynb_download(app, pagename, templatename, context, doctree) -> None:
@@ -40,7 +136,9 @@ def _ipynb_download(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
-    app.add_js_file(PLOTLY_JS)
-    app.connect("build-finished", _copy_plotly)
+    _register_bib_style()
+    app.connect("config-inited", _drop_unused_listeners, priority=900)
+    app.connect("html-page-context", _plotly_where_needed)
+    app.connect("build-finished", _finish)
     app.connect("html-page-context", _ipynb_download, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,124 @@
+"""Every page of the built book as a reader meets it, in headless Chromium from file://, offline:
+
+* no display equation is wider than the text column, on a desktop (1280 px) and a phone (390 px);
+* the console stays clean: no error message, no uncaught exception, no request leaving the machine,
+  no local file missing (MathJax's lazily loaded TeX extensions included);
+* no page names a path of the machine that built it; the bibliography's labels read as the text cites.
+
+``HWLIB_BOOK_HTML=<dir>`` reuses an already built ``_build/html`` (see ``built_book``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+WIDTHS = (1280, 390)
+
+
+def _pages(html: Path) -> list[Path]:
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    pages = [html / f"{p}.html" for p in [toc["root"]] + [c["file"] for c in toc["chapters"]]]
+    return pages + [p for p in (html / "search.html",) if p.is_file()]
+
+
+def _open(browser, url: str, width: int):
+    """Open ``url`` at ``width`` px with every non-file request blocked; record console errors,
+    uncaught exceptions, blocked requests and failed (e.g. missing) local files."""
+    ctx = browser.new_context(viewport={"width": width, "height": 900})
+    log = {"console": [], "pageerror": [], "blocked": [], "failed": []}
+
+    def route(r):
+        if r.request.url.startswith(("file://", "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            log["blocked"].append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    page = ctx.new_page()
+    page.on("console", lambda m: log["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log["pageerror"].append(str(e)))
+    page.on("requestfailed", lambda r: log["failed"].append(r.url) if r.url.startswith("file://") else None)
+    page.goto(url, wait_until="load")
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    page.wait_for_timeout(500)
+    return page, log
+
+
+# For each display equation: its rendered width (the mjx-math box, not the container, which
+# MathJax or the theme may make scrollable) against the width of the column that holds it.
+_OVERFLOW_JS = """() => {
+  const column = document.querySelector('main article') || document.querySelector('main') || document.body;
+  const col = column.getBoundingClientRect();
+  return Array.from(document.querySelectorAll('mjx-container[display="true"]')).map(c => {
+    const m = c.querySelector('mjx-math').getBoundingClientRect();
+    const box = c.parentElement.getBoundingClientRect();
+    return {tex: (c.closest('.math') || c).textContent.slice(0, 80), width: Math.round(m.width),
+            room: Math.round(Math.min(box.width, col.width)),
+            outside: Math.round(Math.max(col.left - m.left, m.right - col.right, 0))};
+  }).filter(e => e.width > e.room + 1 || e.outside > 1);
+}"""
+
+
+@pytest.mark.browser
+def test_display_math_fits_the_column(built_book, browser):
+    too_wide = []
+    for path in _pages(built_book):
+        page, _ = _open(browser, path.as_uri(), WIDTHS[0])
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(300)
+            too_wide += [f"{path.name} @ {width}px: {e['width']} px of math in {e['room']} px "
+                         f"({e['outside']} px outside the column): {e['tex']!r}"
+                         for e in page.evaluate(_OVERFLOW_JS)]
+        page.context.close()
+    assert not too_wide, "display math wider than its column:\n" + "\n".join(too_wide)
+
+
+@pytest.mark.browser
+def test_every_page_has_a_clean_console(built_book, browser):
+    problems = []
+    for path in _pages(built_book):
+        page, log = _open(browser, path.as_uri(), WIDTHS[0])
+        problems += [f"{path.name}: {kind}: {what}" for kind, items in log.items() for what in items]
+        page.context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+def test_mathjax_lazy_extensions_are_shipped(built_book, browser):
+    """Macros that MathJax's autoload fetches on first use (\\boldsymbol, \\cancel, \\cases-like
+    environments of mathtools) typeset offline: the trimmed MathJax still has them."""
+    page, log = _open(browser, (built_book / "book" / "q3.html").as_uri(), WIDTHS[0])
+    out = page.evaluate("""() => MathJax.tex2chtmlPromise(
+        '\\\\boldsymbol{x} + \\\\cancel{y} + \\\\bbox[2px]{z} + \\\\mathclap{w} + \\\\color{red}{v}',
+        {display: true}).then(n => n.outerHTML)""")
+    page.context.close()
+    assert "mjx-merror" not in out and "mjx-math" in out, out[:500]
+    assert not log["failed"] and not log["console"] and not log["pageerror"], log
+
+
+@pytest.mark.book
+def test_no_page_names_a_machine_path(built_book):
+    home = str(Path.home())
+    for page in sorted(built_book.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for path in {str(REPO), home, str(built_book.parent.parent)}:
+            assert not re.search(re.escape(path) + r"(?=[/\"'<\s])", text), f"{page.name} shows {path}"
+
+
+@pytest.mark.book
+def test_bibliography_labels_read_as_cited(built_book):
+    refs = (built_book / "book" / "references.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]+)<', refs)
+    assert labels, "no bibliography labels found"
+    assert all(re.fullmatch(r"[^\W\d].*, \d{4}[a-z]?", label) for label in labels), labels
+    assert "Bottou, 2010" in labels and "Cohen et al., 2017" in labels
+    assert "$" not in re.sub(r"<script.*?</script>", "", refs, flags=re.S), "unrendered TeX in references"
+    q1 = (built_book / "book" / "q1.html").read_text(encoding="utf-8")
+    assert ">Bottou, 2010<" in q1

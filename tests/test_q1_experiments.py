@@ -18,6 +18,7 @@ from hwlib.models.linear import LogisticRegression, Perceptron
 from hwlib.models.mlp import MLP
 from hwlib.report import q1 as rq1
 from hwlib.report.common import curves_figure
+from hwlib.report.fmt import hp_words
 
 NAMES = ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid", "q1.grid_hog", "q1.mlp")
 SUMMARY_KEYS = {"best_epoch", "best_dev_acc", "test_acc", "test_loss", "train_acc_at_best", "final_train_acc",
@@ -130,7 +131,7 @@ def test_curves_figure(recorded):
         assert set(curves) == {"train_loss", "dev_loss", "train_acc", "dev_acc"}
         for k, t in curves.items():
             assert list(t.x) == r["history"]["epoch"] and list(t.y) == r["history"][k]
-        assert fig.layout.title.text == r["run"]
+        assert fig.layout.title.text == hp_words(r["config"]) and r["run"] not in fig.layout.title.text
     fig = curves_figure(recs["q1.mlp"][0], title="MLP", log_loss=True)
     assert fig.layout.title.text == "MLP" and fig.layout.yaxis.type == "log"
 

@@ -7,8 +7,10 @@ import html
 import math
 
 from hwlib.experiments.results import best_run
+from hwlib.report.fmt import hp_words
 
-__all__ = ["HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "html_table",
+__all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "html_table", "log_ticks",
+           "polish",
            "pct", "show_plotly"]
 
 
@@ -32,13 +34,20 @@ def admonition(title: str, body_html: str, kind: str = "note") -> HTMLBlock:
                      f"{body_html}</div>")
 
 
+def _cell(c) -> str:
+    """A table cell's text: booleans (Python or numpy) as yes / no, never True / False."""
+    if isinstance(c, bool) or type(c).__name__ == "bool_":
+        return "yes" if c else "no"
+    return str(c)
+
+
 def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None,
                caption: str | None = None) -> HTMLBlock:
     """A plain HTML table (rows with an index in ``highlight`` are bold) — no pandas needed."""
     highlight = highlight or set()
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{'<b>' if i in highlight else ''}{html.escape(str(c))}"
+        "<tr>" + "".join(f"<td>{'<b>' if i in highlight else ''}{html.escape(_cell(c))}"
                          f"{'</b>' if i in highlight else ''}</td>" for c in r) + "</tr>"
         for i, r in enumerate(rows))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
@@ -61,8 +70,38 @@ class PlotlyFigure:
 
 
 def show_plotly(fig) -> PlotlyFigure:
-    """Use instead of ``fig.show()`` (whose output the book would drop)."""
-    return PlotlyFigure(fig)
+    """Use instead of ``fig.show()`` (whose output the book would drop); the figure fills the text
+    column and its text is at least ``FONT_PX - 1`` pixels (``polish``)."""
+    return PlotlyFigure(polish(fig))
+
+
+FONT_PX = 13     # base font of every Plotly figure; legends and ticks one pixel smaller, titles larger
+# matplotlib figures: the book's text column is about 690 px, so a figure at most COLUMN_IN inches wide
+# (at 100 dpi) is shown at its own size, and FIG_FONT_PT points are 15 px on the page
+COLUMN_IN, FIG_DPI, FIG_FONT_PT = 6.8, 100, 11
+
+
+def polish(fig):
+    """The book's figure style: width from the text column (autosize, no fixed width), fonts of at
+    least 12 px for ticks and legends, room at the top for a two-line title."""
+    fig.update_layout(autosize=True, width=None, font=dict(size=FONT_PX), legend=dict(font=dict(size=FONT_PX - 1)),
+                      title=dict(font=dict(size=FONT_PX + 3)), hoverlabel=dict(font=dict(size=FONT_PX)))
+    fig.update_xaxes(tickfont=dict(size=FONT_PX - 1), title_font=dict(size=FONT_PX))
+    fig.update_yaxes(tickfont=dict(size=FONT_PX - 1), title_font=dict(size=FONT_PX))
+    fig.update_annotations(font=dict(size=FONT_PX))
+    return fig
+
+
+def log_ticks(values) -> list[float]:
+    """Tick values for a log axis over ``values``: 1, 2, 5 times powers of ten, never crowded."""
+    v = [float(x) for x in values if x and x > 0]
+    lo, hi = math.floor(math.log10(min(v))), math.ceil(math.log10(max(v)))
+    for mantissas in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 8), tuple(range(1, 10))):
+        ticks = [round(m * 10.0 ** e, 12) for e in range(lo, hi + 1) for m in mantissas]
+        inside = [t for t in ticks if min(v) / 1.3 <= t <= max(v) * 1.3]
+        if len(inside) >= 3:
+            break
+    return inside
 
 
 def curves_figure(record: dict, title: str | None = None, log_loss: bool = False):
@@ -72,8 +111,7 @@ def curves_figure(record: dict, title: str | None = None, log_loss: bool = False
     from plotly.subplots import make_subplots
     h, s = record["history"], record["summary"]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("loss (whole split, after each epoch)"
-                                        + ("; log scale" if log_loss else ""), "accuracy"))
+                        subplot_titles=("loss per epoch" + (" (log scale)" if log_loss else ""), "accuracy"))
     for col, (a, b) in ((1, ("train_loss", "dev_loss")), (2, ("train_acc", "dev_acc"))):
         for key, color in ((a, "#1f77b4"), (b, "#ff7f0e")):
             fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=key.replace("_", " ").replace("dev", "validation"),
@@ -85,9 +123,10 @@ def curves_figure(record: dict, title: str | None = None, log_loss: bool = False
                                   f"test {pct(s['test_acc'])}"), 1, 2)
     fig.update_xaxes(title_text="epoch")
     if log_loss:
-        fig.update_yaxes(type="log", row=1, col=1)
+        ticks = log_ticks(h["train_loss"] + h["dev_loss"])
+        fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
-    fig.update_layout(title=title or record["run"], height=430, legend=dict(orientation="h", y=-0.25),
-                      margin=dict(t=70))
-    return fig
+    fig.update_layout(title=title or hp_words(record["config"]), height=460, legend=dict(orientation="h", y=-0.22),
+                      margin=dict(t=90, l=60, r=20))
+    return polish(fig)
 

@@ -123,3 +123,14 @@ def overview(groups: dict[str, list[dict]]) -> HTMLBlock:
                     + "".join(f"<td>{k[t] or ''}</td>" for t in used) + "</tr>")
     return HTMLBlock(f'<table class="table errata-overview"><thead><tr><th>question</th><th>claims checked</th>{head}'
                      f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def verdict_table(claims: list[dict], question: str) -> HTMLBlock:
+    """A compact table of one question's claims — item, the report's words, the verdict — for a
+    chapter's closing note (the errata page has the evidence and corrections)."""
+    rows = "".join(f'<tr data-tone="{tone(c)}"><td>{html.escape(c.get("item") or question)}</td>'
+                   f"<td>{rich(_sentence(c['claim']))}</td>"
+                   f"<td>{TONES[tone(c)][0]} {html.escape(c['verdict'])}</td></tr>" for c in claims)
+    return HTMLBlock(f'<table class="table errata-verdicts" data-question="{html.escape(question)}"><thead><tr>'
+                     "<th>item</th><th>the report says</th><th>our verdict</th></tr></thead>"
+                     f"<tbody>{rows}</tbody></table>")

@@ -16,6 +16,7 @@ from hwlib.errors import ResultError
 from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, MLP_CONFIG, PROPOSED_FEATURES
 from hwlib.models.mlp import MLP
 from hwlib.report.common import best_run, html_table, pct
+from hwlib.report.common import COLUMN_IN, FIG_FONT_PT, polish
 from hwlib.report.fmt import hp_words, pow10, signed
 
 # The original report's numbers (real EMNIST Letters, the course's split).
@@ -38,6 +39,11 @@ REPORT_PRINTED_DUPLICATE = (("raw", 1e-3, 1e-5), (0.7192, 0.7195))
 REPORT_POOLING_LOSS = "negligible"            # its word for the accuracy max pooling gives up
 REPORT_TIMES_S = {"raw": 80, "maxpool2": 35}   # "~1 min 20 s → ~35 s" of training
 NEGLIGIBLE_PTS = 0.3                          # a loss we would still call negligible (points)
+
+
+def _short(label: str) -> str:
+    """A feature map's label without its parameters: "HOG (7px cells, …)" -> "HOG"."""
+    return label.split(" (")[0]
 
 
 def record(records: list[dict], run: str | None = None) -> dict:
@@ -197,7 +203,7 @@ def grid_table(records: list[dict]):
     return html_table(["features", "lr", "ℓ2", "best validation (ours)", "at epoch",
                        "test (best run)", "best validation (report)"], rows,
                       highlight={recs.index(best)},
-                      caption=f"Best run: {best['run']} — test accuracy {pct(best['summary']['test_acc'])}"
+                      caption=f"Best run: {hp_words(best['config'])} — test accuracy {pct(best['summary']['test_acc'])}"
                               + (f" (report's best run, real EMNIST: {pct(REPORT['grid_best_test_acc'])})."
                                  if in_report else "."))
 
@@ -316,10 +322,11 @@ def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
         if (lr, l2) in cols:
             Z[feats.index(f), cols.index((lr, l2))] = r["summary"]["best_dev_acc"]
             labels[f] = r["config"]["feature_label"]
-    text = [[("" if np.isnan(v) else f"{v:.4f}") for v in row] for row in Z]
-    fig = go.Figure(go.Heatmap(z=Z, x=[f"lr {lr:g}<br>ℓ2 {l2:g}" for lr, l2 in cols],
-                               y=[labels.get(f, f) for f in feats], text=text, texttemplate="%{text}",
-                               colorscale="Viridis", colorbar=dict(title="best val.", tickformat=".0%")))
+    text = [[("" if np.isnan(v) else f"{100 * v:.1f}%") for v in row] for row in Z]
+    fig = go.Figure(go.Heatmap(z=Z, x=[f"lr {pow10(lr)}<br>ℓ2 {pow10(l2)}" for lr, l2 in cols],
+                               y=[_short(labels.get(f, f)) for f in feats], text=text, texttemplate="%{text}",
+                               textfont=dict(size=12), colorscale="Viridis",
+                               colorbar=dict(title="best val.", tickformat=".0%")))
     title = []
     for recs, color, what in ((records, "crimson", "best of the grid"), (extra, "orange", "best with HOG")):
         if recs:
@@ -329,9 +336,9 @@ def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
             fig.add_shape(type="rect", x0=bj - 0.5, x1=bj + 0.5, y0=bi - 0.5, y1=bi + 0.5,
                           line=dict(color=color, width=4))
             title.append(f"{what} ({color}): test {pct(best['summary']['test_acc'])}")
-    fig.update_layout(title="Best validation accuracy per run — " + "; ".join(title),
-                      height=260 + 45 * len(feats), margin=dict(t=60))
-    return fig
+    fig.update_layout(title=dict(text="Best validation accuracy per run<br><sup>" + " · ".join(title) + "</sup>"),
+                      height=300 + 50 * len(feats), margin=dict(t=95, l=10, r=10))
+    return polish(fig)
 
 
 def feature_tradeoff_figure(records: list[dict]):
@@ -341,12 +348,12 @@ def feature_tradeoff_figure(records: list[dict]):
     rows = feature_summary(records)
     fig = go.Figure(go.Scatter(
         x=[r["epoch_time_s"] for r in rows], y=[r["best_dev_acc"] for r in rows], mode="markers+text",
-        text=[f"{r['features']} (D={r['dim']})" for r in rows], textposition="top center",
+        text=[f"{_short(r['label'])} ({r['dim']})" for r in rows], textposition="top center",
         marker=dict(size=[8 + 4 * math.log2(max(r["dim"], 1)) for r in rows])))
-    fig.update_layout(title="Feature maps: accuracy against cost", height=380,
+    fig.update_layout(title="Feature maps: accuracy against cost (label: dimension)", height=400,
                       xaxis_title="training time per epoch (s)", yaxis_title="best validation accuracy",
-                      yaxis_tickformat=".0%")
-    return fig
+                      yaxis_tickformat=".0%", margin=dict(t=70))
+    return polish(fig)
 
 
 def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
@@ -355,7 +362,9 @@ def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(data.train), size=min(n, len(data.train)), replace=False)
     X, y = data.train.X[idx], data.train.y[idx]
-    fig, axes = plt.subplots(len(names), len(idx), figsize=(1.4 * len(idx), 1.5 * len(names)), squeeze=False)
+    width = min(COLUMN_IN, 0.85 * len(idx) + 1.6)        # drawn at the text column's width: fonts keep their size
+    cell = (width - 1.6) / len(idx)
+    fig, axes = plt.subplots(len(names), len(idx), figsize=(width, cell * len(names) + 0.4), squeeze=False)
     for i, name in enumerate(names):
         fmap = make_feature(name).fit(data.train.X)
         pics, dim = fmap.picture(X), fmap.transform(X[:1]).shape[1]
@@ -365,8 +374,9 @@ def feature_pictures(data, n: int = 6, names=FEATURES, seed: int = 0):
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"'{LETTERS[y[j]]}'")
+                ax.set_title(LETTERS[y[j]], fontsize=FIG_FONT_PT)
             if j == 0:
-                ax.set_ylabel(f"{name}\n{dim} values", fontsize=9)
-    fig.tight_layout()
+                ax.set_ylabel(f"{_short(fmap.label if hasattr(fmap, 'label') else name)}\n{dim} values",
+                              fontsize=FIG_FONT_PT, rotation=0, ha="right", va="center")
+    fig.tight_layout(pad=0.3)
     return fig

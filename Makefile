@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.hwlib-installed
 NBDIR  := $(or $(TMPDIR),/tmp)/hwlib-nbmake
 
-.PHONY: install book test lab reproduce bench clean
+.PHONY: install book pdf test lab reproduce bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ book: $(STAMP)
 	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$h" > _build/.inputs-hash; fi
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
+
+## The whole book as one PDF: a single-page build (reusing book's executed chapters), printed by
+# headless Chromium with math typeset and figures drawn → _build/pdf/book.pdf.
+pdf: book
+	$(BIN)/python -m hwlib.report.pdf --path-output . --pdf _build/pdf/book.pdf
 
 ## Every test: unit + property tests, nbmake on every chapter (quick profile), book build, browser checks.
 test: $(STAMP)

@@ -8,6 +8,7 @@
   icons from the web fonts), source maps, translations of the theme into other languages, and
   ``sphinx-thebe`` (live code via Binder, unused here; Jupyter Book loads it unasked and it
   declared ``THEBE_JS_URL`` twice on every page, an error in the console);
+* writes the single-page build (``--builder singlehtml``, for ``make pdf``) to ``index.html``;
 * offers each executed chapter as a downloadable ``.ipynb`` in the theme's download menu;
 * labels the bibliography as the text cites, author–year ("Bottou, 2010", "Cohen et al., 2017"):
   the ``hwlib-author-year`` pybtex style (``bibtex_default_style`` in ``_config.yml``).
@@ -87,6 +88,19 @@ def _finish(app, exc) -> None:
     shutil.copyfile(_plotly_source(), dest)
     copy_mathjax(Path(app.outdir))
     slim_site(Path(app.outdir))
+    if app.builder.name == "singlehtml":
+        _singlehtml_at_root(app)
+
+
+def _singlehtml_at_root(app) -> None:
+    """The single page links its assets relative to the output folder, but Sphinx writes it to
+    ``<root_doc>.html`` (here ``book/intro.html``, one folder down): put it at ``index.html``."""
+    out = Path(app.outdir)
+    page = out / f"{app.config.root_doc}.html"
+    if page.parent != out and page.is_file():
+        page.replace(out / "index.html")
+        if not any(page.parent.iterdir()):
+            page.parent.rmdir()
 
 
 def author_year_label(entry) -> str:

@@ -65,10 +65,49 @@ def describe_set(s) -> str:
     return str(s)
 
 
+# Beyond about this many drawn symbols an equation overflows a phone's text column (390 px).
+SPLIT_AT = 34
+
+
+def visible_len(tex: str) -> int:
+    """A rough count of the symbols ``tex`` draws: a word of ``\\operatorname``/``\\text`` by its
+    letters, any other command as one symbol, braces, scripts markers and spacing as nothing
+    (an overestimate for fractions and stacked rows, which only makes ``show`` split sooner)."""
+    import re
+    t = re.sub(r"\\(?:begin|end)\{\w+\}", "", tex)
+    t = re.sub(r"\\(?:operatorname|text|mathrm|mathbf|left|right|[bB]igg?[lr]?)(?![a-zA-Z])", "", t)
+    t = re.sub(r"\\[a-zA-Z]+", "x", t)
+    return len(re.sub(r"\\\\|\\[,;:! ]|[{}^_&\s]", "", t))
+
+
+def common_factor(m):
+    """``(c, m / c)`` when every entry of the matrix ``m`` is a number times one symbolic ``c``, else None."""
+    nonzero = [e for e in m if e != 0]
+    if not nonzero or not nonzero[0].free_symbols:
+        return None
+    c = nonzero[0]
+    rest = m.applyfunc(lambda e: sp.simplify(e / c))
+    return (c, rest) if all(e.is_number for e in rest) else None
+
+
+def latex_body(expr) -> str:
+    """``expr`` in LaTeX as a reader scans it: a list of several items one per line, a matrix with
+    its common factor taken out (the same value, narrower)."""
+    if isinstance(expr, (list, tuple)) and len(expr) > 1:
+        return r"\left[\begin{array}{l}" + r",\\ ".join(sp.latex(e) for e in expr) + r"\end{array}\right]"
+    if isinstance(expr, sp.MatrixBase) and (cf := common_factor(expr)) is not None:
+        return sp.latex(cf[0]) + r"\," + sp.latex(cf[1])
+    return sp.latex(expr)
+
+
 def show(lhs: str, expr, rhs: str | None = None):
-    """A displayable equation ``lhs = latex(expr)`` for chapter cells (MathJax in the book)."""
+    """A displayable equation ``lhs = latex(expr)`` for chapter cells (MathJax in the book); when
+    it is long (``SPLIT_AT`` symbols), ``= latex(expr)`` goes on a second line, so that it fits
+    a phone's column."""
     from IPython.display import Math
-    body = sp.latex(expr) if rhs is None else rhs
+    body = latex_body(expr) if rhs is None else rhs
+    if visible_len(lhs) + visible_len(body) > SPLIT_AT:
+        return Math(rf"\begin{{aligned}}&{lhs}\\ &\; = {body}\end{{aligned}}")
     return Math(f"{lhs} = {body}")
 
 

@@ -58,7 +58,7 @@ def parse_idx(raw: bytes, name: str, kind: str) -> np.ndarray:
     if kind == "images":
         n, rows, cols = struct.unpack(">III", raw[4:16])
         if (rows, cols) != (28, 28):
-            raise DataError(f"{name}: images are {rows}x{cols}, expected 28x28 EMNIST images")
+            raise DataError(f"{name}: images are {rows}x{cols}, expected 28x28 EMNIST images — {REMEDY}")
         shape = (n, rows, cols)
     else:
         n, = struct.unpack(">I", raw[4:8])
@@ -149,10 +149,10 @@ def decode(files: dict[str, bytes], source: str) -> tuple[np.ndarray, np.ndarray
         X = parse_idx(files[xn], f"{source}:{xn}", "images")
         y = parse_idx(files[yn], f"{source}:{yn}", "labels")
         if len(X) != len(y):
-            raise DataError(f"{source}: {split} has {len(X)} images but {len(y)} labels")
+            raise DataError(f"{source}: {split} has {len(X)} images but {len(y)} labels — {REMEDY}")
         if y.size and (y.min() < 1 or y.max() > N_CLASSES):
             raise DataError(f"{source}:{yn}: labels span {y.min()}..{y.max()}, expected EMNIST letters "
-                            "labels 1..26 — is this a letters file?")
+                            f"labels 1..26 — is this a letters file? {REMEDY[0].upper()}{REMEDY[1:]}")
         arrays[split] = (np.ascontiguousarray(X.transpose(0, 2, 1)), y.astype(np.int64) - 1)
     return (*arrays["train"], *arrays["test"])
 

@@ -232,6 +232,10 @@ def load_letters(path: str | os.PathLike | None = None, *, profile: str | None =
         tr, dv = split_train_dev(*arrays["train"], seed=seed)
         te = Split(*arrays["test"])
         notes.append(f"train split into train/dev (1/6 per class), stratified, seed {seed}")
+    if len(tr) and not (len(dv) and len(te)):
+        raise DataError(f"{src.path}: {len(tr)} train, {len(dv)} dev and {len(te)} test images — too few to "
+                        "train and evaluate (a dev split carved from train needs at least 3 images per "
+                        "class); use a larger dataset")
     if src.kind == "course-npz" and is_transposed(tr.X, tr.y):
         tr, dv, te = (Split(np.ascontiguousarray(s.X.transpose(0, 2, 1)), s.y) for s in (tr, dv, te))
         notes.append("images were stored transposed (as in the raw idx files) and were transposed back")

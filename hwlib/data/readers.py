@@ -84,7 +84,7 @@ def _sniff(path: Path) -> str:
             raise DataError(f"{path}: starts like a zip/npz archive but cannot be opened ({e}); it is "
                             "truncated or corrupt — copy or download it again") from e
         if not names:
-            raise DataError(f"{path}: an empty zip archive; expected {FORMATS}")
+            raise DataError(f"{path}: an empty zip archive; point --data at {FORMATS}")
         if all(n.endswith(".npy") for n in names):
             keys = {n[:-4] for n in names}
             return "course-npz" if keys & {"X_train", "y_train"} else "images-npz"
@@ -96,8 +96,8 @@ def _sniff(path: Path) -> str:
     if head == b"\x93NUM":
         raise DataError(f"{path}: a single .npy array; save the splits together with np.savez under the "
                         f"keys {', '.join(COURSE_KEYS)} (or {', '.join(NPZ_KEYS)})")
-    raise DataError(f"{path}: unknown data format (neither a zip/npz archive nor a folder); expected "
-                    f"{FORMATS}")
+    raise DataError(f"{path}: unknown data format (neither a zip/npz archive nor a folder); point --data "
+                    f"at {FORMATS}")
 
 
 def identify(path: Path, verify: bool = True) -> Source:
@@ -156,9 +156,9 @@ def check_images(X: np.ndarray, where: str) -> np.ndarray:
         X = X.reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
     if X.ndim != 3 or X.shape[1:] != (28, 28):
         raise DataError(f"{where}: images have shape {X.shape}; expected (N, 784) or (N, 28, 28) "
-                        "28x28 EMNIST images")
+                        "28x28 EMNIST images — save them in one of those shapes")
     if X.dtype.kind not in "biuf":
-        raise DataError(f"{where}: images of dtype {X.dtype}; expected uint8 pixels 0..255")
+        raise DataError(f"{where}: images of dtype {X.dtype}; save them as uint8 pixels 0..255")
     if X.dtype.kind == "f" and not np.isfinite(X).all():
         raise DataError(f"{where}: images contain NaN or infinite values; re-export the file "
                         "with uint8 pixels 0..255")
@@ -179,9 +179,9 @@ def check_labels(y: np.ndarray, n: int, where: str, base: int) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
     if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and (not np.isfinite(y).all()
                                                                or not np.array_equal(y, np.round(y)))):
-        raise DataError(f"{where}: labels are not whole numbers; expected integer class labels")
+        raise DataError(f"{where}: labels are not whole numbers; save integer class labels (0..25 or 1..26)")
     if len(y) != n:
-        raise DataError(f"{where}: {n} images but {len(y)} labels")
+        raise DataError(f"{where}: {n} images but {len(y)} labels; save exactly one label per image")
     y = y.astype(np.int64) - base
     if y.size and (y.min() < 0 or y.max() >= N_CLASSES):
         other = 1 - base
@@ -218,7 +218,7 @@ def _course(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str
     missing = [k for k in COURSE_KEYS if k not in z]
     if missing:
         raise DataError(f"{path}: missing keys {missing}; the course npz needs {', '.join(COURSE_KEYS)} "
-                        f"(found: {', '.join(sorted(z)) or 'none'})")
+                        f"(found: {', '.join(sorted(z)) or 'none'}) — re-export it with np.savez under those keys")
     base = course_label_base(z, path, label_base)
     out = {}
     for split, xk, yk in (("train", "X_train", "y_train"), ("dev", "X_valid", "y_valid"),
@@ -232,7 +232,8 @@ def _images(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str
     missing = [k for k in NPZ_KEYS if k not in z]
     if missing:
         raise DataError(f"{path}: missing keys {missing}; expected either the course keys "
-                        f"({', '.join(COURSE_KEYS)}) or {', '.join(NPZ_KEYS)}")
+                        f"({', '.join(COURSE_KEYS)}) or {', '.join(NPZ_KEYS)} — re-export it with np.savez under "
+                        "one of those sets of keys")
     base = 0 if label_base is None else label_base
     out = {}
     for split in ("train", "test"):

@@ -32,16 +32,20 @@ class Experiment:
     fn: Callable[["Context"], None]
     help: str = ""
     needs: tuple[str, ...] = ()
+    preflight: Callable[[str], None] | None = None  # checks its settings for a profile, before training
 
 
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, help: str = "", needs: tuple[str, ...] = ()):
+def experiment(name: str, help: str = "", needs: tuple[str, ...] = (),
+               preflight: Callable[[str], None] | None = None):
     """Decorator registering ``fn`` as experiment ``name`` (e.g. ``"q1.grid"``), which reads the
-    records of the experiments in ``needs``."""
+    records of the experiments in ``needs``; ``preflight(profile)`` raises on bad settings (e.g. from
+    the environment) before anything runs."""
     def deco(fn):
-        _REGISTRY[name] = Experiment(name, fn, help or (fn.__doc__ or "").strip().split("\n")[0], tuple(needs))
+        _REGISTRY[name] = Experiment(name, fn, help or (fn.__doc__ or "").strip().split("\n")[0], tuple(needs),
+                                     preflight)
         return fn
     return deco
 
@@ -158,11 +162,15 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
     else:
         asked = [n for n in reg if n.startswith(name.rstrip(".") + ".")]
         if not asked:
-            raise ConfigError(f"unknown experiment {name!r}; known: {', '.join(reg) or '(none)'} or 'all'")
+            raise ConfigError(f"unknown experiment {name!r}; use one of {', '.join(reg)}, a prefix such as "
+                              "q1, or all (`python -m hwlib list` shows them)")
     if data is None:
         data = load_letters(data_path, profile=profile, seed=seed, verify=verify, label_base=label_base)
     chain = _with_needs(asked, reg)
     Context.check_data(chain[0], data)
+    for n in chain:
+        if reg[n].preflight:
+            reg[n].preflight(profile)
     _check_store(chain, asked, data, profile, force, root)
     out: list[dict] = []
     for n in chain:

@@ -196,7 +196,14 @@ def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> 
 
 
 # ------------------------------------------------------------------------------ experiments
-@experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu")
+def check_env(profile: str) -> None:
+    """HWLIB_WORKERS and HWLIB_THREADS are read (and refused when malformed) before any training."""
+    workers(profile)
+    _threads()
+
+
+@experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu",
+            preflight=check_env)
 def width_study(ctx: Context) -> None:
     """Train every unfinished run of the width grid, in the units of ``grid_units``."""
     cfgs = [c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed) if not is_done(ctx, run_name(c), c)]
@@ -226,7 +233,7 @@ def depth_hparams(width_records: list[dict]) -> tuple[dict, dict]:
     return {k: rec["config"][k] for k in TUNED}, rec
 
 
-@experiment("q2.depth", needs=("q2.width",),
+@experiment("q2.depth", needs=("q2.width",), preflight=check_env,
             help="Q2.3: width 32, depth 1/3/5/7/9 with the best 32-unit hyper-parameters of q2.width")
 def depth_study(ctx: Context) -> None:
     """Train each unfinished depth with the best 32-unit settings of the recorded width grid."""

@@ -11,6 +11,7 @@ import functools
 import html
 import inspect
 import re
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -61,6 +62,9 @@ def _live(experiment: str, slug: str) -> tuple[dict, ...]:
     from hwlib.experiments import run_experiment
     data = load_letters(profile="quick")
     if len(data.train) == 0:  # e.g. HWLIB_DATA points at the real test-only fragment
+        print(f"hwlib: {data.name} ({data.source}) has no training images; the live quick runs use the "
+              "SYNTHETIC letters instead (point HWLIB_DATA at a full dataset for real numbers)",
+              file=sys.stderr)
         data = load_letters("synthetic", profile="quick")
     return tuple(run_experiment(experiment, "quick", root=_live_root(), data=data))
 

@@ -43,7 +43,7 @@ def compare_grids(named: dict[str, Split], n: int = 30, ncols: int = 6, seed: in
 
 def class_balance(data: Letters):
     """Images per class in each split."""
-    fig, ax = plt.subplots(figsize=(COLUMN_IN, 2.8))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 3.2))
     x = np.arange(N_CLASSES)
     w = 0.27
     for j, (name, s) in enumerate((("train", data.train), ("dev", data.dev), ("test", data.test))):
@@ -52,7 +52,7 @@ def class_balance(data: Letters):
     ax.tick_params(axis="y", labelsize=FIG_FONT_PT)
     ax.set_ylabel("images", fontsize=FIG_FONT_PT)
     ax.set_title(f"Class balance — {data.name}, {data.profile} profile", fontsize=FIG_FONT_PT + 1)
-    ax.legend(ncol=3, fontsize=FIG_FONT_PT, loc="lower center")
+    ax.legend(ncol=3, fontsize=FIG_FONT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -336,7 +336,8 @@ def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
             fig.add_shape(type="rect", x0=bj - 0.5, x1=bj + 0.5, y0=bi - 0.5, y1=bi + 0.5,
                           line=dict(color=color, width=4))
             title.append(f"{what} ({color}): test {pct(best['summary']['test_acc'])}")
-    fig.update_layout(title=dict(text="Best validation accuracy per run<br><sup>" + " · ".join(title) + "</sup>"),
+    fig.update_layout(title=dict(text="Best validation accuracy per run<br><span style='font-size:13px'>"
+                                 + " · ".join(title) + "</span>"),
                       height=300 + 50 * len(feats), margin=dict(t=95, l=10, r=10))
     return polish(fig)
 

@@ -9,7 +9,7 @@ import html
 
 import numpy as np
 
-from hwlib.report.common import HTMLBlock, best_run, html_table
+from hwlib.report.common import HTMLBlock, best_run, html_table, polish
 from hwlib.report.fmt import hp_words, pow10
 
 # The original report's numbers (real EMNIST Letters, the course's split).
@@ -76,21 +76,55 @@ def epochs_of(records: list[dict]) -> int:
 
 # ------------------------------------------------------------------------------ tables and figures
 
-def width_table(records: list[dict]):
+def width_table(records: list[dict], collapsed: bool = True):
     """All runs grouped by width (then dropout, lr, ℓ2): best dev accuracy and its epoch, final
-    train accuracy, test accuracy of the best-dev checkpoint. The best run of each width in bold."""
+    train accuracy, test accuracy of the best-dev checkpoint. The best run of each width in bold;
+    ``collapsed``: inside a ``<details>`` block that the reader opens."""
     recs = sorted(records, key=lambda r: [r["config"][k] for k in ("width", "dropout", "lr", "l2")])
     best = {r["run"] for r in best_per_width(recs).values()}
     rows = []
     for r in recs:
         c, s = r["config"], r["summary"]
-        rows.append([c["width"], f"{c['lr']:g}", f"{c['dropout']:g}", f"{c['l2']:g}",
+        rows.append([c["width"], pow10(c["lr"]), f"{c['dropout']:g}", pow10(c["l2"]),
                      f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
                      f"{s['test_acc']:.4f}"])
-    return html_table(["width", "lr", "dropout", "ℓ2", "best dev acc", "at epoch",
-                       "final train acc", "test acc (best-dev checkpoint)"], rows,
-                      highlight={i for i, r in enumerate(recs) if r["run"] in best},
-                      caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
+    table = html_table(["width", "lr", "dropout", "ℓ2", "best dev acc", "at epoch",
+                        "final train acc", "test acc (best-dev checkpoint)"], rows,
+                       highlight={i for i, r in enumerate(recs) if r["run"] in best},
+                       caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
+    if not collapsed:
+        return table
+    return HTMLBlock(f"<details><summary>All {len(recs)} runs: best dev accuracy and its epoch, final train accuracy, "
+                     f"test accuracy (click to open)</summary>{table.body}</details>")
+
+
+def width_lr_table(records: list[dict]):
+    """The grid at a glance: one row per width, one column per learning rate; each cell the best dev
+    accuracy over dropout and ℓ2 (the winning regularisation under it). Bold: the best of the width."""
+    lrs = sorted({r["config"]["lr"] for r in records})
+    top = best_run(records)["run"]
+    rows = []
+    for w, bw in best_per_width(records).items():
+        tds = []
+        for lr in lrs:
+            rs = [r for r in records if r["config"]["width"] == w and r["config"]["lr"] == lr]
+            if not rs:
+                tds.append("<td>—</td>")
+                continue
+            b = best_run(rs)
+            c = b["config"]
+            reg = ", ".join(x for x in (f"dropout {c['dropout']:g}" if c["dropout"] else "",
+                                        f"ℓ2 {pow10(c['l2'])}" if c["l2"] else "") if x) or "no regularisation"
+            v = f"{100 * b['summary']['best_dev_acc']:.1f}%"
+            if b is bw:
+                v = f"<b>{v}{' ★' if b['run'] == top else ''}</b>"
+            tds.append(f'<td>{v}<br><small>{html.escape(reg)}</small></td>')
+        rows.append(f"<tr><th>{w}</th>{''.join(tds)}</tr>")
+    head = "".join(f"<th>lr {pow10(lr)}</th>" for lr in lrs)
+    cap = (f"Best dev accuracy per width and learning rate, over dropout and ℓ2 ({len(records)} runs, "
+           f"{epochs_of(records)} epochs). Bold: the best of its width; ★: the best overall.")
+    return HTMLBlock(f'<table class="table"><caption>{html.escape(cap)}</caption><thead><tr><th>width</th>{head}'
+                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def width_pivot_table(records: list[dict]):
@@ -101,7 +135,8 @@ def width_pivot_table(records: list[dict]):
     bw = {r["run"] for r in best_per_width(records).values()}
     top = best_run(records)["run"]
     cell = {(r["config"]["width"], r["config"]["lr"], r["config"]["dropout"], r["config"]["l2"]): r for r in records}
-    head = "".join(f"<th>dropout {d:g}<br>ℓ2 {l:g}</th>" for d, l in cols)
+    head = "".join(f"<th>{'dropout ' + format(d, 'g') if d else 'no dropout'}<br>"
+                   f"{'ℓ2 ' + pow10(l) if l else 'no ℓ2'}</th>" for d, l in cols)
     rows = []
     for w in widths_of(records):
         for i, lr in enumerate(lrs):
@@ -114,9 +149,9 @@ def width_pivot_table(records: list[dict]):
                 v = f"{r['summary']['best_dev_acc']:.4f}"
                 if r["run"] in bw:
                     v = f"<b>{v}{' ★' if r['run'] == top else ''}</b>"
-                tds.append(f'<td title="{html.escape(r["run"])}">{v}</td>')
+                tds.append(f'<td title="{html.escape(hp_words(r["config"]))}">{v}</td>')
             wcell = f'<th rowspan="{len(lrs)}">{w}</th>' if i == 0 else ""
-            rows.append(f"<tr>{wcell}<td>{lr:g}</td>{''.join(tds)}</tr>")
+            rows.append(f"<tr>{wcell}<td>{pow10(lr)}</td>{''.join(tds)}</tr>")
     cap = (f"Best dev accuracy of each of the {len(records)} runs ({epochs_of(records)} epochs, best-dev "
            f"checkpoint). Bold: best run of its width; ★: best overall.")
     return HTMLBlock(f'<table class="table"><caption>{cap}</caption><thead><tr><th>width</th><th>lr</th>{head}'
@@ -179,9 +214,9 @@ def dev_vs_width_figure(records: list[dict]):
                              line=dict(dash="dash", color="gray")))
     fig.update_xaxes(type="log", tickvals=list(bw), title_text="hidden units (one layer)")
     fig.update_yaxes(title_text="best dev accuracy", tickformat=".0%")
-    fig.update_layout(title="2.2(a) Dev accuracy against width", height=440,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
-    return fig
+    fig.update_layout(title="2.2(a) Dev accuracy against width", height=460,
+                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
+    return polish(fig)
 
 
 def train_vs_width_figure(records: list[dict]):
@@ -204,9 +239,9 @@ def train_vs_width_figure(records: list[dict]):
                              line=dict(dash="dash", color="gray")))
     fig.update_xaxes(type="log", tickvals=ws, title_text="hidden units (one layer)")
     fig.update_yaxes(title_text="accuracy", tickformat=".0%")
-    fig.update_layout(title="2.2(c) Final training accuracy against width", height=440,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
-    return fig
+    fig.update_layout(title="2.2(c) Final training accuracy against width", height=480,
+                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
+    return polish(fig)
 
 
 def train_vs_depth_figure(depth_records: list[dict]):
@@ -227,9 +262,9 @@ def train_vs_depth_figure(depth_records: list[dict]):
                              line=dict(dash="dot", color="silver")))
     fig.update_xaxes(tickvals=Ls, title_text="hidden layers of 32 units")
     fig.update_yaxes(title_text="accuracy", tickformat=".0%")
-    fig.update_layout(title="2.3(c) Training accuracy against depth", height=440,
-                      legend=dict(orientation="h", y=-0.25), margin=dict(t=60))
-    return fig
+    fig.update_layout(title="2.3(c) Training accuracy against depth", height=480,
+                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
+    return polish(fig)
 
 
 def grid_wall_time(records: list[dict]) -> dict:

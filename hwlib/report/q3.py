@@ -256,14 +256,15 @@ def _claims_3_3(out: list, agr: dict) -> None:
                        r"b depends on t, \(b(t) = (1 + |t|)/2\) for \(|t| < 1\)."))
 
 
-J_OURS = r"J = (\operatorname{diag}(\mathbf{1}_S) - p\,\mathbf{1}_S^\top)(I - \mathbf{1} e_k^\top)/D"
+# the corrected Jacobian on two lines, so that it fits a phone's column
+J_OURS = r"\begin{aligned} J = {}& (\operatorname{diag}(\mathbf{1}_S) - p\,\mathbf{1}_S^\top) \\ & \times (I - \mathbf{1} e_k^\top)/D \end{aligned}"
 
 
 def _claims_3_4(out: list, agr: dict) -> None:
     """3.4: the Jacobian, elementwise and in matrix form."""
     jc = sym.jacobian_check()
-    out.append(Verdict("3.4", r"\[\frac{\partial p_i}{\partial z_j} = \frac{\partial p_i}{\partial u_j} = "
-                              r"\frac{\mathbb{1}[i \in S]\,\delta_{ij} - p_i\,\mathbb{1}[j \in S]}{D}\]",
+    out.append(Verdict("3.4", r"\[\begin{aligned} \frac{\partial p_i}{\partial z_j} &= \frac{\partial p_i}{\partial u_j} \\ "
+                              r"&= \frac{\mathbb{1}[i \in S]\,\delta_{ij} - p_i\,\mathbb{1}[j \in S]}{D} \end{aligned}\]",
                        "confirmed" if jc["report_elementwise"] else "refuted",
                        f"SymPy, in all {jc['regimes']} regimes of K = 3: the expression "
                        + (r"is \(\partial p/\partial u\)" if jc["report_is_du"] else r"is not even \(\partial p/\partial u\)")
@@ -274,15 +275,16 @@ def _claims_3_4(out: list, agr: dict) -> None:
                        + " Largest |report − autograd| over "
                        f"{agr['samples']} random z: {num(agr['report_elementwise'])}.",
                        r"With \(k = \arg\max z\): \(\partial p_i/\partial z_j = N_{ij}/D\), where "
-                       r"\[N_{ij} = \mathbb{1}[i \in S](\delta_{ij} - \delta_{kj}) - p_i(\mathbb{1}[j \in S] - |S|\,\delta_{kj}),\]"
-                       rf"that is \[{J_OURS}.\] SymPy: it {_holds(jc['ours'])} in every regime; "
+                       r"\[\begin{aligned} N_{ij} = {}& \mathbb{1}[i \in S](\delta_{ij} - \delta_{kj}) \\ "
+                       r"& - p_i(\mathbb{1}[j \in S] - |S|\,\delta_{kj}), \end{aligned}\]"
+                       rf"that is \[{J_OURS}\] SymPy: it {_holds(jc['ours'])} in every regime; "
                        f"|ours − autograd| ≤ {closeness(agr['jacobian'])}."))
     out.append(Verdict("3.4", r"In matrix form, \(J = (\operatorname{diag}(p_S) - p_S\,p_S^\top)/D\).",
                        "confirmed" if jc["report_matrix"] else "refuted",
                        "SymPy: it " + ("equals" if jc["report_matrix"] else "differs from")
                        + " the true Jacobian, and from the report's own elementwise form. Largest |report − autograd|: "
                        f"{num(agr['report_matrix'])}.",
-                       rf"\[{J_OURS};\] the softmax-like pattern \(\operatorname{{diag}}(p) - p\,p^\top\) does not apply."))
+                       rf"\[{J_OURS}\] The softmax-like pattern \(\operatorname{{diag}}(p) - p\,p^\top\) does not apply."))
 
 
 def _claims_3_5(out: list, agr: dict) -> None:

@@ -65,7 +65,7 @@ class Letters:
 
 def active_profile() -> str:
     """The profile pages and commands use unless told otherwise: ``$HWLIB_PROFILE`` or "full"."""
-    p = os.environ.get("HWLIB_PROFILE", "full")
+    p = os.environ.get("HWLIB_PROFILE") or "full"  # empty counts as unset
     if p not in PROFILE_SIZES:
         raise ConfigError(f"HWLIB_PROFILE={p!r} is not a profile; use 'full' or 'quick'")
     return p

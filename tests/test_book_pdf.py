@@ -13,7 +13,7 @@ import unicodedata
 import pytest
 import yaml
 
-from conftest import CHROMIUM, REPO
+from conftest import REPO
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -34,15 +34,13 @@ def _normal(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def book_pdf(built_book, tmp_path_factory):
-    if CHROMIUM is None:
-        pytest.skip("printing the book needs Chromium: `apt-get install chromium`")
+def book_pdf(built_book, browser, tmp_path_factory):
     pypdf = pytest.importorskip("pypdf")
     from hwlib.report import pdf
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}   # as built_book built
     html = pdf.build_singlehtml(built_book.parent.parent, env=env)
-    out = pdf.print_pdf(html, tmp_path_factory.mktemp("pdf") / "book.pdf", chromium=CHROMIUM)
+    out = pdf.print_pdf(html, tmp_path_factory.mktemp("pdf") / "book.pdf", browser=browser)
     reader = pypdf.PdfReader(out)
     return out, len(reader.pages), _normal("\n".join(p.extract_text() for p in reader.pages))
 

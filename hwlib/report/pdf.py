@@ -54,35 +54,47 @@ def build_singlehtml(path_output: Path, source: Path = REPO_ROOT, env: dict | No
     return page
 
 
-def print_pdf(html: Path, pdf: Path, chromium: str | None = None, timeout_ms: int = 120_000) -> Path:
+def print_pdf(html: Path, pdf: Path, chromium: str | None = None, browser=None,
+              timeout_ms: int = 120_000) -> Path:
     """Print ``html`` to ``pdf`` (A4) in headless Chromium with every non-file request blocked,
-    once MathJax has typeset the page and plotly.js has drawn every figure."""
+    once MathJax has typeset the page and plotly.js has drawn every figure. ``browser``: an
+    already launched Playwright browser to use (a test session's), else one is started."""
+    pdf = Path(pdf)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    if browser is not None:
+        _print_with(browser, Path(html), pdf, timeout_ms)
+        return pdf
     from playwright.sync_api import sync_playwright
 
     chromium = chromium or chromium_path()
     if chromium is None:
         raise RuntimeError("printing the book needs Chromium: `apt-get install chromium`")
-    pdf = Path(pdf)
-    pdf.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            ctx = browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
-            ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:", "about:"))
-                      else r.abort())
-            page = ctx.new_page()
-            page.set_default_timeout(timeout_ms)
-            page.goto(Path(html).resolve().as_uri(), wait_until="load")
-            page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
-            page.evaluate("() => window.MathJax ? MathJax.startup.promise : null")
-            page.wait_for_function("""() => Array.from(document.querySelectorAll('.plotly-graph-div'))
-                                       .every(g => g._fullLayout && g.querySelector('.main-svg'))""")
-            page.wait_for_timeout(500)
-            page.pdf(path=str(pdf), format="A4", print_background=True,
-                     margin={"top": MARGIN, "bottom": MARGIN, "left": MARGIN, "right": MARGIN})
+            _print_with(browser, Path(html), pdf, timeout_ms)
         finally:
             browser.close()
     return pdf
+
+
+def _print_with(browser, html: Path, pdf: Path, timeout_ms: int) -> None:
+    ctx = browser.new_context(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
+    try:
+        ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:", "blob:", "about:"))
+                  else r.abort())
+        page = ctx.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(html.resolve().as_uri(), wait_until="load")
+        page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
+        page.evaluate("() => window.MathJax ? MathJax.startup.promise : null")
+        page.wait_for_function("""() => Array.from(document.querySelectorAll('.plotly-graph-div'))
+                                   .every(g => g._fullLayout && g.querySelector('.main-svg'))""")
+        page.wait_for_timeout(500)
+        page.pdf(path=str(pdf), format="A4", print_background=True,
+                 margin={"top": MARGIN, "bottom": MARGIN, "left": MARGIN, "right": MARGIN})
+    finally:
+        ctx.close()
 
 
 def main(argv: list[str] | None = None) -> int:

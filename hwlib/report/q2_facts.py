@@ -284,8 +284,8 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
         gain, noise = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"], dev_noise(a)
         add("2.2(a)", DATA_DEPENDENT, f"Dropout helps at the widest setting ({wmax} units).",
             shows[2] if abs(gain) <= noise else shows[bool(gain <= 0)],
-            f"best dev with dropout {pct(a['summary']['best_dev_acc'], 2)} ({hp_label(a['config'])}), without "
-            f"{pct(b['summary']['best_dev_acc'], 2)} ({hp_label(b['config'])}): {signed(100 * gain, 2)} points; "
+            f"best dev with dropout {pct(a['summary']['best_dev_acc'])} ({hp_label(a['config'])}), without "
+            f"{pct(b['summary']['best_dev_acc'])} ({hp_label(b['config'])}): {signed(100 * gain, 2)} points; "
             f"two standard errors ±{100 * noise:.2f} points")
     if depth_records:
         recs = by_depth(depth_records)

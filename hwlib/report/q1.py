@@ -6,6 +6,7 @@ Facts are dicts of numbers and short labels; the chapter writes the sentences ar
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -53,6 +54,13 @@ def record(records: list[dict], run: str | None = None) -> dict:
             return r
     raise ResultError(f"no record{' ' + repr(run) if run else ''} among {len(records)} records; "
                       "run the experiment (python -m hwlib run q1.<name>)")
+
+
+def _with_words(facts: dict) -> dict:
+    """Each learning-rate or ℓ2 fact ``*_lr`` / ``*_l2`` also as ``*_lr_h`` / ``*_l2_h``, written for people
+    ("10⁻³"), for the chapter's sentences."""
+    return {**facts, **{f"{k}_h": pow10(v) for k, v in facts.items()
+                        if re.search(r"_(lr|l2)$", k) and isinstance(v, (int, float))}}
 
 
 def _grid_key(rec: dict) -> tuple:
@@ -109,7 +117,7 @@ def feature_facts(records: list[dict], tolerance: float = 0.01) -> dict:
         out["cheap_label"] = "none"
     if "maxpool2" in rows:
         out.update(about("maxpool", rows["maxpool2"]))
-    return out
+    return _with_words(out)
 
 
 def grid_facts(records: list[dict], extra: list[dict] | None = None) -> dict:
@@ -139,7 +147,7 @@ def grid_facts(records: list[dict], extra: list[dict] | None = None) -> dict:
         out[f"{f}_lr_spread_pts"] = 100 * (max(devs) - min(devs))
         out[f"{f}_l2_gap_pts"] = 100 * max(abs(r["summary"]["best_dev_acc"] - q["summary"]["best_dev_acc"])
                                            for r in rs for q in rs if r["config"]["lr"] == q["config"]["lr"])
-    return out
+    return _with_words(out)
 
 
 def initial_facts(data, n: int = 200, seed: int = 42) -> dict:
@@ -196,7 +204,7 @@ def grid_table(records: list[dict]):
     for r in recs:
         f, lr, l2 = _grid_key(r)
         s = r["summary"]
-        rows.append([r["config"]["feature_label"], f"{lr:g}", f"{l2:g}", f"{s['best_dev_acc']:.4f}",
+        rows.append([r["config"]["feature_label"], pow10(lr), pow10(l2), f"{s['best_dev_acc']:.4f}",
                      s["best_epoch"], f"{s['test_acc']:.4f}" if r is best else "",
                      f"{REPORT['grid'][(f, lr, l2)]:.4f}" if (f, lr, l2) in REPORT["grid"] else "—"])
     in_report = any(_grid_key(r) in REPORT["grid"] for r in recs)
@@ -221,9 +229,9 @@ def feature_table(records: list[dict]):
         body.append([label, r["dim"]] + [f"{r['dev_by_lr'].get(lr, float('nan')):.4f}" for lr in FEATURE_LRS]
                     + [f"{r['epoch_time_s']:.2f} s" + (f" ({r['epoch_time_s'] / raw_t:.2f}×)" if raw_t else ""),
                        f"{r['feature_time_s']:.1f} s"])
-    return html_table(["features", "dimension"] + [f"best val., lr {lr:g}" for lr in FEATURE_LRS]
+    return html_table(["features", "dimension"] + [f"best val., lr {pow10(lr)}" for lr in FEATURE_LRS]
                       + ["train time / epoch", "feature extraction (all splits)"], body, highlight={best_i},
-                      caption=f"Logistic regression, ℓ2 {FEATURE_L2:g}; bold: the highest validation accuracy.")
+                      caption=f"Logistic regression, ℓ2 {pow10(FEATURE_L2)}; bold: the highest validation accuracy.")
 
 
 def comparison_table(perceptron: dict, logreg: dict, grid_records: list[dict], mlp: dict,
@@ -242,12 +250,12 @@ def comparison_table(perceptron: dict, logreg: dict, grid_records: list[dict], m
     (rf, rlr, rl2), rdev = max(REPORT["grid"].items(), key=lambda kv: kv[1])
     rows = [["1 perceptron", *ours(perceptron), *theirs("perceptron")],
             ["2(a) logistic regression", *ours(logreg), *theirs("logreg")],
-            [f"2(c) best grid run ({g['config']['feature_label']}, lr {g['config']['lr']:g}, ℓ2 {g['config']['l2']:g})",
+            [f"2(c) best grid run ({hp_words(g['config'])})",
              *ours(g, 2), f"{pct(rdev, 2)} ({rf}, lr {rlr:g}, ℓ2 {rl2:g})", pct(REPORT["grid_best_test_acc"])],
             ["3 MLP (100 relu)", *ours(mlp), *theirs("mlp")]]
     if hog_records:
         h = best_run(hog_records)
-        rows.insert(3, [f"2(c) same settings, HOG features (lr {h['config']['lr']:g}, ℓ2 {h['config']['l2']:g})",
+        rows.insert(3, [f"2(c) same settings, HOG features (lr {pow10(h['config']['lr'])}, ℓ2 {pow10(h['config']['l2'])})",
                         *ours(h, 2), "— (not in the report)", "—"])
     ds = perceptron["dataset"]["name"]
     return html_table(["question", "best validation @ epoch (ours)", "test (ours)",

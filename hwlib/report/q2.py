@@ -191,7 +191,7 @@ def depth_table(depth_records: list[dict]):
                       highlight={recs.index(best)},
                       caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
                               f"{data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
-                              "(Adam lr 1e-3) on real EMNIST Letters — different data. Bold = our best depth.")
+                              "(Adam lr 10⁻³) on real EMNIST Letters — different data. Bold = our best depth.")
 
 
 def dev_vs_width_figure(records: list[dict]):
@@ -258,7 +258,7 @@ def train_vs_depth_figure(depth_records: list[dict]):
                              mode="lines+markers", name=f"report: train ({hp_label(REPORT_DEPTH_HPARAMS)})",
                              line=dict(dash="dash", color="gray")))
     fig.add_trace(go.Scatter(x=list(OTHER_GROUP_DEPTH), y=list(OTHER_GROUP_DEPTH.values()),
-                             mode="lines+markers", name="another group: dev (Adam lr 1e-3)",
+                             mode="lines+markers", name="another group: dev (Adam lr 10⁻³)",
                              line=dict(dash="dot", color="silver")))
     fig.update_xaxes(tickvals=Ls, title_text="hidden layers of 32 units")
     fig.update_yaxes(title_text="accuracy", tickformat=".0%")

@@ -66,7 +66,7 @@ def ablation_table(rec: dict):
                       [[r["variant"], f"{r['real_26way']:.1f}",
                         "" if i == 0 else f"{r['real_26way'] - base:+.1f}", f"{r['real_restricted']:.1f}"]
                        for i, r in enumerate(rows)],
-                      caption="Probe: 26,000 generated images, a 784-256-26 relu MLP, Adam lr 1e-3, batch 64, "
+                      caption="Probe: 26,000 generated images, a 784-256-26 relu MLP, Adam lr 10⁻³, batch 64, "
                               "10 epochs, one seed; the probe's own spread between seeds is about ±1.5 points.")
 
 

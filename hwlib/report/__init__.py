@@ -1,7 +1,8 @@
 """Report code: what the chapters display, computed from recorded runs and derivations.
 
   common     the percent formatter, HTML tables, offline Plotly figures, the per-epoch curves figure
-  book       dataset banners, recorded-or-live results, package source on the page, glued facts
+  book       dataset banners, recorded-or-live results, package source on the page, glued facts,
+             the provenance table (no machine paths)
   q1, q2     tables and figures of Questions 1 and 2 (and the report's numbers beside ours)
   q2_facts   the numbers and verdict labels of Question 2's sentences
   q3         the report's Question 3 claims, each checked (SymPy + autograd)
@@ -11,5 +12,7 @@
   realism    how far the synthetic stand-in is from real letters (results/realism.json)
   sliders    Question 3's figures and sliders (ipywidgets in Jupyter, Plotly steps in the book)
   dataviz    pictures of the data
-  sphinxext  the offline HTML build (plotly.js from the plotly package, .ipynb downloads)
+  sphinxext  the offline HTML build (plotly.js only where a figure is, MathJax trimmed, author-year
+             bibliography labels, .ipynb downloads)
+  pdf        `make pdf`: the single-page build printed by headless Chromium
 """

@@ -1,7 +1,9 @@
 """Sphinx extension for the offline book (listed in ``_config.yml``).
 
-* serves ``plotly.min.js`` from the installed ``plotly`` package (no CDN), only on the pages that
-  hold a Plotly figure;
+* serves plotly.js (no CDN) only on the pages that hold a Plotly figure: the partial "cartesian"
+  bundle of the same plotly.js version (npm's ``plotly.js-cartesian-dist-min``, 1.5 MB, fetched once
+  by pooch with a pinned sha256) when it draws every trace type of the page, else the full
+  ``plotly.min.js`` (4.8 MB) of the installed ``plotly`` package — also the fallback offline;
 * ships only the part of MathJax the pages use (``tex-chtml.js``, the TeX extensions its
   ``autoload`` fetches on demand, the CHTML fonts), taken from ``sphinx-mathjax-offline``'s copy;
 * drops what no reader needs: the theme's ``fontawesome.js`` (the theme's CSS already draws the
@@ -15,11 +17,24 @@
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 PLOTLY_JS = "hwlib/plotly.min.js"
+PLOTLY_PARTIAL_JS = "hwlib/plotly-cartesian.min.js"
+# The partial bundle (1.5 MB instead of 4.8 MB) per plotly.js version of the plotly package: npm
+# tarball and its sha256. Its trace types, from the package's README:
+PARTIAL_PLOTLY = {
+    "4.1.1": ("https://registry.npmjs.org/plotly.js-cartesian-dist-min/-/plotly.js-cartesian-dist-min-4.1.1.tgz",
+              "c5f9a84666b97e571a04de689e09319869e60900e265c89eac2f71d0b5a0de88"),
+}
+CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "histogram2d",
+                              "histogram2dcontour", "image", "pie", "scatter", "scatterternary", "violin"})
+_PLOTLY_CALL = re.compile(r"Plotly\.(newPlot|addFrames)\(\s*[\"'][^\"']*[\"']\s*,\s*")
+_BUNDLE: dict = {}
+logger = None
 
 # What of MathJax the pages use, relative to its folder: the combined component the page loads,
 # the TeX extensions ``autoload`` may fetch for a macro (\boldsymbol, \cancel, ...), and the fonts.
@@ -49,8 +64,57 @@ def _drop_unused_listeners(app, config) -> None:
     app.registry.css_files = [(f, kw) for f, kw in app.registry.css_files if f != "sphinx-thebe.css"]
 
 
+def trace_types(body: str) -> set[str]:
+    """The trace types the Plotly figures of a page draw (data and animation frames), read from the
+    ``Plotly.newPlot(id, data, …)`` / ``Plotly.addFrames(id, frames)`` calls that plotly writes."""
+    dec, types = json.JSONDecoder(), set()
+    for m in _PLOTLY_CALL.finditer(body):
+        try:
+            items, _ = dec.raw_decode(body, m.end())
+        except ValueError:
+            types.add("?")  # unreadable: the full bundle is the safe choice
+            continue
+        for it in items if isinstance(items, list) else []:
+            traces = it.get("data", []) if m.group(1) == "addFrames" else [it]
+            types.update(t.get("type", "scatter") for t in traces if isinstance(t, dict))
+    return types
+
+
+def partial_plotly() -> Path | None:
+    """The npm registry's ``plotly.js-cartesian-dist-min`` bundle for the plotly.js version that the
+    ``plotly`` package ships, fetched once into the user cache by pooch (sha256-checked); None when
+    no bundle is pinned for that version or it cannot be fetched (e.g. offline)."""
+    if "partial" in _BUNDLE:
+        return _BUNDLE["partial"]
+    from plotly.offline import get_plotlyjs_version
+    import pooch
+    from hwlib.paths import cache_dir
+    pinned = PARTIAL_PLOTLY.get(get_plotlyjs_version())
+    path = None
+    if pinned:
+        url, sha = pinned
+        try:
+            files = pooch.retrieve(url, known_hash=f"sha256:{sha}", path=cache_dir() / "plotly",
+                                   processor=pooch.Untar(members=["package/plotly-cartesian.min.js"]),
+                                   progressbar=False)
+            path = Path(files[0])
+        except Exception as e:  # offline, registry down, hash mismatch: the full bundle still works
+            logger.info(f"hwlib: partial plotly.js bundle unavailable ({e}); figure pages load the full "
+                        "plotly.min.js")
+    _BUNDLE["partial"] = path
+    return path
+
+
 def _plotly_where_needed(app, pagename, templatename, context, doctree) -> None:
-    if 'class="plotly-graph-div"' in context.get("body", ""):
+    """Add plotly.js to a page with a Plotly figure: the partial bundle when it draws every trace
+    type of the page, else the ``plotly`` package's full bundle."""
+    body = context.get("body", "")
+    if 'class="plotly-graph-div"' not in body:
+        return
+    if trace_types(body) <= CARTESIAN_TRACES and partial_plotly() is not None:
+        app.add_js_file(PLOTLY_PARTIAL_JS)
+    else:
+        _BUNDLE["full"] = True
         app.add_js_file(PLOTLY_JS)
 
 
@@ -85,7 +149,11 @@ def _finish(app, exc) -> None:
         return
     dest = Path(app.outdir) / "_static" / PLOTLY_JS
     dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_plotly_source(), dest)
+    dest.unlink(missing_ok=True)
+    if _BUNDLE.get("full"):
+        shutil.copyfile(_plotly_source(), dest)
+    if partial_plotly() is not None:
+        shutil.copyfile(partial_plotly(), dest.with_name(Path(PLOTLY_PARTIAL_JS).name))
     copy_mathjax(Path(app.outdir))
     slim_site(Path(app.outdir))
     if app.builder.name == "singlehtml":
@@ -150,6 +218,9 @@ def _ipynb_download(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    global logger
+    from sphinx.util import logging
+    logger = logging.getLogger(__name__)
     _register_bib_style()
     app.connect("config-inited", _drop_unused_listeners, priority=900)
     app.connect("html-page-context", _plotly_where_needed)

@@ -60,3 +60,8 @@ def test_provenance_shows_no_machine_path():
     table = book.provenance_table({"sha256": digest, "sizes": {"train": 104000}, "notes": []}).body
     assert "train 104,000" in table and digest[:12] + "…" in table and "<td>—</td>" in table
     assert "https://x.org/a/b" in book.provenance_cell("see https://x.org/a/b")
+
+
+def test_provenance_booleans_read_yes_or_no():
+    from hwlib.report import book
+    assert book.provenance_cell(True) == "yes" and book.provenance_cell(False) == "no"

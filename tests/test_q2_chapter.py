@@ -360,3 +360,11 @@ def test_chapter_depth_and_width_share_one_live_run(monkeypatch):
     assert sum(trained) == 16 + 2  # every grid run and every depth trained exactly once
     src = best_run([r for r in W if r["config"]["width"] == 8])["run"]
     assert {r["config"]["hparams_from"] for r in D} == {f"q2.width/{src}"}  # the depth study read this grid
+
+
+def test_report_table_facts_are_the_reports_numbers():
+    from hwlib.report import q2_facts
+    f = q2_facts.report_table_facts()
+    gaps = [100 * (v["train"] - v["dev"]) for v in q2_facts.REPORT_DEPTH.values()]
+    assert f["depth_gap_min_pts"] == min(gaps) < f["depth_gap_max_pts"] == max(gaps) < q2_facts.GAP_LARGE_PTS
+    assert f["best_width"] == 256

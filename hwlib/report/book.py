@@ -137,7 +137,9 @@ def _short_hash(match) -> str:
 def provenance_cell(value) -> str:
     """One value of a provenance block as HTML: machine paths shortened (``display_path``), long
     hex digests shown by their first 12 characters with the full digest in a tooltip."""
-    if isinstance(value, dict):
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    elif isinstance(value, dict):
         value = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in value.items())
     elif isinstance(value, (list, tuple)):
         value = "; ".join(map(str, value)) or "—"

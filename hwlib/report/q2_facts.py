@@ -303,6 +303,14 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     return out + internal
 
 
+def report_table_facts() -> dict:
+    """Numbers of the report's own Q2 tables that the chapter's prose cites: the train − dev gap range
+    over its depth table (points) and its best width."""
+    gaps = [100 * (v["train"] - v["dev"]) for v in REPORT_DEPTH.values()]
+    return {"depth_gap_min_pts": min(gaps), "depth_gap_max_pts": max(gaps),
+            "best_width": max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])}
+
+
 def internal_claims() -> list[dict]:
     """The report's Q2 claims checked against its own tables and the assignment: no data needed."""
     gaps = {d: 100 * (v["train"] - v["dev"]) for d, v in REPORT_DEPTH.items()}

@@ -157,10 +157,14 @@ def tree_hash(root: Path) -> str:
     return h.hexdigest()
 
 
-def cli(args, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
+def cli(args, env: dict, prefix: list[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python -m hwlib ARGS`` with a clean HWLIB_* environment plus ``env``; with ``prefix`` (a
+    ``sh -c SCRIPT`` command whose script ends in ``exec "$0" "$@"``), run inside it."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}
     full.update({"OMP_NUM_THREADS": "1", **env})
     cmd = [sys.executable, "-m", "hwlib", *map(str, args)]
+    if prefix:
+        cmd = [*prefix, *cmd]
     return subprocess.run(cmd, cwd=REPO, env=full, capture_output=True, text=True, timeout=timeout)
 
 
@@ -385,19 +389,11 @@ def _readonly(folder: Path) -> list[str]:
         for p in [folder, *folder.rglob("*")]:
             if p.is_dir():
                 p.chmod(0o555)
-        return ["sh", "-c"]
+        return []
     if not _namespace_available():
         pytest.skip("a read-only folder needs a non-root user or `unshare --user --mount`")
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
             f"mount --bind '{folder}' '{folder}' && mount -o remount,ro,bind '{folder}' && exec \"$0\" \"$@\""]
-
-
-def _run_wrapped(prefix, args, env):
-    full = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}
-    full.update({"OMP_NUM_THREADS": "1", **env})
-    cmd = " ".join(f"'{c}'" for c in [sys.executable, "-m", "hwlib", *map(str, args)])
-    script = prefix[-1].replace('exec "$0" "$@"', f"exec {cmd}") if prefix[-1].startswith("mount") else f"exec {cmd}"
-    return subprocess.run([*prefix[:-1], script], cwd=REPO, env=full, capture_output=True, text=True, timeout=300)
 
 
 READONLY_CASES = [
@@ -416,8 +412,8 @@ def test_read_only_results_fail_before_training(case, world, tmp_path):
     argv, ro = make(root, world["cache"])
     prefix = _readonly(ro)
     before = tree_hash(root)
-    p = _run_wrapped(prefix, [*argv, "--profile", "quick", "--data", data],
-                     {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(root)})
+    p = cli([*argv, "--profile", "quick", "--data", data],
+            {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(root)}, prefix)
     assert_clear_error(p, names)
     assert tree_hash(root) == before
 
@@ -434,8 +430,8 @@ def _tmpfs(folder: Path, size: str) -> list[str]:
 def test_full_disk_fails_before_training(size, world, tmp_path):
     data = npz(tmp_path / "c.npz", course())
     root = tmp_path / "small"
-    p = _run_wrapped(_tmpfs(root, size), ["run", "q1.perceptron", "--profile", "quick", "--data", data],
-                     {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)})
+    p = cli(["run", "q1.perceptron", "--profile", "quick", "--data", data],
+            {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)}, _tmpfs(root, size))
     assert_clear_error(p, r"only [\d,]+ KiB free for results in .*small.*HWLIB_RESULTS")
 
 

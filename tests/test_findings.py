@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO
-from hwlib.experiments import results
+from hwlib.experiments import registry, results
 from hwlib.report import errata, q1, q2_facts, q3, realism, summary
 from hwlib.report.common import best_run
 from hwlib.report.q2 import REPORT_WIDTH
@@ -15,7 +15,7 @@ from hwlib.report.q2 import REPORT_WIDTH
 @pytest.fixture(scope="module")
 def recs():
     from hwlib.data import dataset_slug
-    out = {name: results.load_all(name, dataset_slug(), "full", root=REPO / "results") for name in summary.EXPERIMENTS}
+    out = {name: results.load_all(name, dataset_slug(), "full", root=REPO / "results") for name in registry()}
     missing = [k for k, v in out.items() if not v]
     if missing:
         pytest.skip(f"no recorded runs of {missing}")

@@ -133,10 +133,7 @@ def _check_store(names: list[str], asked: list[str], data, profile: str, force: 
         _, b = results.scan(n, data.slug, profile, root, sha256=data.sha256)
         (forced if force and n in asked else bad).extend((n, p, why) for p, why in b)
     if bad:
-        exps = " ".join(dict.fromkeys(n for n, _, _ in bad))
-        raise results.bad_records_error([(p, why) for _, p, why in bad],
-                                        f"rerun with `python -m hwlib run {exps} --force` to move them "
-                                        "aside (as .corrupt) and redo those runs")
+        raise results.bad_records_error([(p, why) for _, p, why in bad], [n for n, _, _ in bad])
     for n, p, why in forced:
         dest = results.move_aside(p)
         print(f"[hwlib] moved {p} aside as {dest.name} ({why}); redoing it", file=sys.stderr)

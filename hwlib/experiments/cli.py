@@ -72,15 +72,14 @@ def _list(args) -> None:
     from hwlib.experiments import registry
     profile = args.profile or active_profile()
     d = load_letters(args.data, profile=profile, verify=not args.no_verify, label_base=args.label_base)
-    bad = []
+    bad, names = [], []
     for name, exp in registry().items():
         recs, b = results.scan(name, d.slug, profile, sha256=d.sha256)
-        bad += b
+        bad, names = bad + b, names + [name] * len(b)
         n = sum(1 for r in recs if r.get("complete"))
         print(f"{name:16s} {n:3d} recorded run(s){f', {len(b)} unusable' if b else ''}  {exp.help}")
     if bad:
-        raise results.bad_records_error(bad, "rerun those experiments with `python -m hwlib run NAME "
-                                             "--force` to move them aside (as .corrupt) and redo them")
+        raise results.bad_records_error(bad, names)
 
 
 def _run(args) -> None:

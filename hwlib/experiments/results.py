@@ -320,10 +320,13 @@ def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
     return good, bad
 
 
-def bad_records_error(bad: list[tuple[Path, str]], remedy: str) -> ResultError:
-    """One line naming every unusable record and the remedy."""
+def bad_records_error(bad: list[tuple[Path, str]], experiments: list[str]) -> ResultError:
+    """One line naming every unusable record and the remedy: ``run EXPERIMENT --force`` for each
+    experiment that holds one."""
     listed = "; ".join(f"{p} ({why})" for p, why in bad)
-    return ResultError(f"{len(bad)} unusable result record{'s' if len(bad) > 1 else ''}: {listed} — {remedy}")
+    commands = " and ".join(f"`python -m hwlib run {e} --force`" for e in dict.fromkeys(experiments))
+    return ResultError(f"{len(bad)} unusable result record{'s' if len(bad) > 1 else ''}: {listed} — rerun with "
+                       f"{commands} to move them aside (as .corrupt) and redo those runs")
 
 
 def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
@@ -332,8 +335,7 @@ def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
     naming every unreadable one, if any)."""
     recs, bad = scan(experiment, slug, profile, root)
     if bad:
-        raise bad_records_error(bad, f"rerun with `python -m hwlib run {experiment} --force` to move them "
-                                     "aside (as .corrupt) and redo those runs")
+        raise bad_records_error(bad, [experiment])
     return [r for r in recs if r.get("complete") or not complete_only]
 
 

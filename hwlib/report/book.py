@@ -20,6 +20,7 @@ from hwlib.data import active_profile, dataset_slug
 from hwlib.experiments import results
 from hwlib.paths import REPO_ROOT
 from hwlib.report.common import HTMLBlock, admonition
+from hwlib.report.fmt import num
 
 
 def dataset_banner(obj, live: bool = False) -> HTMLBlock:
@@ -138,7 +139,7 @@ def provenance_cell(value) -> str:
     """One value of a provenance block as HTML: machine paths shortened (``display_path``), long
     hex digests shown by their first 12 characters with the full digest in a tooltip."""
     if isinstance(value, bool):
-        value = "yes" if value else "no"
+        value = num(value)
     elif isinstance(value, dict):
         value = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in value.items())
     elif isinstance(value, (list, tuple)):

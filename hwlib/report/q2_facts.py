@@ -261,19 +261,19 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     shows = (f"{where} shows it", f"{where} does not show it", f"too close to call on {where}")
     out = []
 
-    def add(item, kind, claim, verdict, evidence):
-        out.append({"item": item, "kind": kind, "claim": claim, "verdict": verdict, "evidence": evidence, "correction": "",
-                    "recheck": RECHECK})
+    def add(key, item, kind, claim, verdict, evidence):
+        out.append({"key": key, "item": item, "kind": kind, "claim": claim, "verdict": verdict, "evidence": evidence,
+                    "correction": "", "recheck": RECHECK})
 
     if 128 in dev and len(ws) > 2:
         early, late = dev[128] - dev[ws[0]], dev[ws[-1]] - dev[128]
         se = dev_noise(bw[ws[-1]]) / 2
         ok = early > saturation_se * se and late <= saturation_se * se
-        add("2.2(a)", DATA_DEPENDENT, "Dev accuracy rises quickly up to ~128 units, then saturates.", shows[not ok],
+        add("saturation", "2.2(a)", DATA_DEPENDENT, "Dev accuracy rises quickly up to ~128 units, then saturates.", shows[not ok],
             f"best dev {_pairs([ws[0], 128, ws[-1]], [dev[ws[0]], dev[128], dev[ws[-1]]])}; gain up to 128 "
             f"{signed(100 * early)} points, after {signed(100 * late)}; saturated means a gain within "
             f"{saturation_se:g} standard errors of a dev accuracy (±{100 * saturation_se * se:.2f} points)")
-    add("2.2(c)", DATA_DEPENDENT, "Training accuracy keeps rising toward 1 with width.",
+    add("train_width", "2.2(c)", DATA_DEPENDENT, "Training accuracy keeps rising toward 1 with width.",
         shows[not (np.diff([tr[w] for w in ws]) > 0).all()],
         "final train accuracy of the best run per width: " + _pairs(ws, [tr[w] for w in ws]))
     wmax = ws[-1]
@@ -282,7 +282,7 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     if with_do and no_do:
         a, b = best_run(with_do), best_run(no_do)
         gain, noise = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"], dev_noise(a)
-        add("2.2(a)", DATA_DEPENDENT, f"Dropout helps at the widest setting ({wmax} units).",
+        add("dropout", "2.2(a)", DATA_DEPENDENT, f"Dropout helps at the widest setting ({wmax} units).",
             shows[2] if abs(gain) <= noise else shows[bool(gain <= 0)],
             f"best dev with dropout {pct(a['summary']['best_dev_acc'])} ({hp_label(a['config'])}), without "
             f"{pct(b['summary']['best_dev_acc'])} ({hp_label(b['config'])}): {signed(100 * gain, 2)} points; "
@@ -290,7 +290,7 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     if depth_records:
         recs = by_depth(depth_records)
         dd = [r["summary"]["best_dev_acc"] for r in recs]
-        add("2.3(a)", DATA_DEPENDENT, "Accuracy falls with depth (width 32).", shows[not (np.diff(dd) < 0).all()],
+        add("depth", "2.3(a)", DATA_DEPENDENT, "Accuracy falls with depth (width 32).", shows[not (np.diff(dd) < 0).all()],
             f"{hp_label(recs[0]['config'])}; best dev " + _pairs([r["config"]["depth"] for r in recs], dd))
     internal = internal_claims()
     rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS) if depth_records else None
@@ -303,19 +303,27 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     return out + internal
 
 
+def _report_depth_gaps() -> dict[int, float]:
+    """Train − dev (points) per depth in the report's depth table."""
+    return {d: 100 * (v["train"] - v["dev"]) for d, v in REPORT_DEPTH.items()}
+
+
+def _report_best_width() -> int:
+    return max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])
+
+
 def report_table_facts() -> dict:
     """Numbers of the report's own Q2 tables that the chapter's prose cites: the train − dev gap range
     over its depth table (points) and its best width."""
-    gaps = [100 * (v["train"] - v["dev"]) for v in REPORT_DEPTH.values()]
-    return {"depth_gap_min_pts": min(gaps), "depth_gap_max_pts": max(gaps),
-            "best_width": max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])}
+    gaps = _report_depth_gaps().values()
+    return {"depth_gap_min_pts": min(gaps), "depth_gap_max_pts": max(gaps), "best_width": _report_best_width()}
 
 
 def internal_claims() -> list[dict]:
     """The report's Q2 claims checked against its own tables and the assignment: no data needed."""
-    gaps = {d: 100 * (v["train"] - v["dev"]) for d, v in REPORT_DEPTH.items()}
+    gaps = _report_depth_gaps()
     wgap = {w: 100 * (REPORT_WIDTH[w]["train"] - REPORT_WIDTH[w]["dev"]) for w in (128, 256)}
-    best_w = max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])
+    best_w = _report_best_width()
     same = all(REPORT_DEPTH_HPARAMS[k] == REPORT_WIDTH[DEPTH_WIDTH][k] for k in TUNED)
     contradicted = "contradicted by the report's own table"
     return [
@@ -360,12 +368,11 @@ def findings(width_records: list[dict], depth_records: list[dict]) -> dict:
     report's, the verdict on each of the report's readings (``saturation``, ``train_width``,
     ``dropout``, ``depth``), and how many of its claims its own tables contradict."""
     top = best_run(width_records)
-    rep_w = max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])
+    rep_w = _report_best_width()
     claims = report_claims(width_records, depth_records)
-    starts = {"saturation": "Dev accuracy rises", "train_width": "Training accuracy keeps", "dropout": "Dropout helps",
-              "depth": "Accuracy falls with depth"}
-    verdict = {key: next((c["verdict"] for c in claims if c["claim"].startswith(start)), "not judged (no runs)")
-               for key, start in starts.items()}
+    verdict = {key: next((c["verdict"] for c in claims if c.get("key") == key), "not judged (no runs)")
+               for key in ("saturation", "train_width", "dropout", "depth")}
+    bw = best_per_width(width_records)
     out = {"data": data_name(width_records), "synthetic": bool(width_records[0].get("dataset", {}).get("synthetic", True)),
            "runs": len(width_records), "top_width": top["config"]["width"], "top_hp": hp_label(top["config"]),
            "top_dev": top["summary"]["best_dev_acc"], "top_test": top["summary"]["test_acc"],
@@ -373,7 +380,10 @@ def findings(width_records: list[dict], depth_records: list[dict]) -> dict:
            **{f"{k}_verdict": v for k, v in verdict.items()},
            "contradicted": sum(c["verdict"].startswith("contradicted") for c in claims),
            "independent": sum(c["kind"] == DATA_INDEPENDENT for c in claims),
-           "dependent": sum(c["kind"] == DATA_DEPENDENT for c in claims)}
+           "dependent": sum(c["kind"] == DATA_DEPENDENT for c in claims),
+           "widest": list(bw)[-1],
+           "gain_after_128_pts": (100 * (bw[list(bw)[-1]]["summary"]["best_dev_acc"] - bw[128]["summary"]["best_dev_acc"])
+                                  if 128 in bw else None)}
     if depth_records:
         recs = by_depth(depth_records)
         best = best_run(recs)

@@ -1,7 +1,7 @@
 """Report code: what the chapters display, computed from recorded runs and derivations.
 
   common     the percent formatter, HTML tables, offline Plotly figures, the per-epoch curves figure
-  book       dataset banners, recorded-or-live results, package source on the page, glued facts,
+  book       dataset banners, recorded-or-live results, package source on the page, facts for the prose ({eval} roles),
              the provenance table (no machine paths)
   q1, q2     tables and figures of Questions 1 and 2 (and the report's numbers beside ours)
   q2_facts   the numbers and verdict labels of Question 2's sentences

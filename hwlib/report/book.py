@@ -1,5 +1,5 @@
 """What chapter cells call besides the tables and figures: dataset banners, recorded-or-live
-results, the package source shown on the page, and facts glued into the chapter's sentences.
+results, the package source shown on the page, and the facts that the chapter's sentences quote (``facts``, read by ``{eval}`` roles).
 
 Chapters never train for minutes: ``recorded_or_live`` returns the recorded runs of the active
 dataset and profile from ``results/``; only when there are none does it run the experiment (and
@@ -103,14 +103,39 @@ def show_source(*objs) -> Source:
     return Source(*objs)
 
 
-def glue_facts(prefix: str, facts: dict) -> None:
-    """Glue every fact as ``<prefix>_<key>`` (not displayed) for ``{glue:text}`` roles in the
-    chapter's prose; numpy scalars become plain Python numbers so that format specs apply."""
-    from myst_nb import glue
-    for key, value in facts.items():
-        if hasattr(value, "item"):
+class Shown:
+    """A value as the prose shows it: plain text, without the quotes a string's repr would add."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+
+class Facts(dict):
+    """The numbers and labels a chapter's sentences quote, read by inline ``{eval}`` roles:
+    ``facts["perc_dev:.1%"]`` is the fact ``perc_dev`` formatted with the spec ``.1%`` ("61.3%"),
+    ``facts["perc_epoch"]`` is it as is. The same role renders in the built book (myst-nb) and in
+    JupyterLab (jupyterlab-myst), so every number shows in both."""
+
+    def __getitem__(self, key: str) -> Shown:
+        name, _, spec = key.partition(":")
+        value = dict.__getitem__(self, name)
+        if hasattr(value, "item"):          # numpy scalars format like Python numbers
             value = value.item()
-        glue(f"{prefix}_{key}", value, display=False)
+        return Shown(format(value, spec))
+
+    def add(self, prefix: str, facts: dict) -> None:
+        """Keep every fact of ``facts`` as ``<prefix>_<key>``."""
+        for key, value in facts.items():
+            dict.__setitem__(self, f"{prefix}_{key}", value)
+
+    def value(self, name: str):
+        """The raw value of a fact (for code, not prose)."""
+        return dict.__getitem__(self, name)
 
 
 _ABS_PATH = re.compile(r"(?<![\w.~:/])/(?:[\w.+@-]+/)*[\w.+@-]+")

@@ -1,7 +1,7 @@
 """Question 1's tables, figures and facts, computed from recorded runs.
 
 Facts are dicts of numbers and short labels; the chapter writes the sentences around them
-(``book.glue_facts``). Thresholds that decide a label are named parameters.
+(``book.facts``, read by ``{eval}`` roles). Thresholds that decide a label are named parameters.
 """
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ from hwlib.data import course_view, load_letters
 from hwlib.data.features import FEATURES
 from hwlib.errors import ResultError
 from hwlib.experiments import q1, results, run_experiment
-from hwlib.models.common import cross_entropy
 from hwlib.models.linear import LogisticRegression, Perceptron
 from hwlib.models.mlp import MLP
 from hwlib.report import q1 as rq1
@@ -271,18 +270,3 @@ def test_feature_facts_follow_the_records(recorded):
         assert f["cheap_label"] == "none"
 
 
-def test_initial_facts_are_what_the_network_computes(data):
-    f = rq1.initial_facts(data, n=200)
-    X, y = course_view(data.train.X[:200]), data.train.y[:200]
-    m = MLP(N_PIXELS, q1.MLP_CONFIG["hidden"], N_CLASSES, seed=42, init_mean=q1.MLP_CONFIG["init_mean"],
-            init_std=q1.MLP_CONFIG["init_std"])
-    h = X @ m.W[0] + m.b[0]
-    out = np.maximum(h, 0) @ m.W[1] + m.b[1]
-    assert f["n"] == 200 and f["nonzero"] == pytest.approx(np.mean(X > 0))
-    assert f["hidden_mean"] == pytest.approx(h.mean()) and f["hidden_positive"] == pytest.approx(np.mean(h > 0))
-    assert f["out_mean"] == pytest.approx(out.mean()) and f["out_spread"] == pytest.approx(out.std(axis=1).mean())
-    assert f["trail"] == pytest.approx((out.max(axis=1) - out[np.arange(200), y]).mean())
-    assert f["ce"] == pytest.approx(cross_entropy(out, y).mean())
-    assert f["uniform_ce"] == pytest.approx(math.log(26))
-    # the point the chapter makes: N(0.1, 0.1²) weights start far worse than a uniform guess
-    assert f["ce"] > f["uniform_ce"] and f["out_spread"] > 1

@@ -305,18 +305,6 @@ def test_figures_build(grid, depth):
     assert t["machine"] == "test CPU (2 cores)" and t["load_avg"] == 1.5
 
 
-def test_init_signal_shows_the_first_layer_gradient_shrinking_with_depth():
-    X = np.random.default_rng(0).integers(0, 256, (64, 28, 28)).astype(np.uint8)
-    sig = q2_facts.init_signal(X, depths=(1, 5, 9))
-    g = [sig[L]["grad"][0] for L in (1, 5, 9)]
-    assert g[0] > g[1] > g[2] and len(sig[9]["grad"]) == 9 and len(sig[9]["act_std"]) == 9
-    f = q2_facts.init_signal_facts(sig)
-    assert (f["shallow"], f["deep"]) == (1, 9) and f["ratio"] == pytest.approx(g[0] / g[2]) and f["ratio"] > 1
-    assert 0 < f["per_layer"] < 1  # the gradient shrinks on the way back to the first layer
-    assert f["per_layer"] == pytest.approx((sig[9]["grad"][0] / sig[9]["grad"][-1]) ** (1 / 8))
-    assert f["act_first"] == sig[9]["act_std"][0] and f["act_last"] == sig[9]["act_std"][-1]
-
-
 def test_pivot_table(grid):
     html = q2.width_pivot_table(grid)._repr_html_()
     assert html.count("<tr>") == 1 + 20 and html.count("<b>") == 5 and html.count("★") == 2  # one in the caption

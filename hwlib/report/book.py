@@ -58,16 +58,24 @@ def _live_root() -> Path:
 
 
 @functools.lru_cache(maxsize=None)
-def _live(experiment: str, slug: str) -> tuple[dict, ...]:
+def small_letters():
+    """The letters a chapter trains on live, in seconds: the quick profile of the page's dataset
+    (100 training, 20 dev and 20 test letters per class), or of the synthetic letters when that
+    dataset has no training images (e.g. ``HWLIB_DATA`` names the real test-only fragment)."""
     from hwlib.data import load_letters
-    from hwlib.experiments import run_experiment
     data = load_letters(profile="quick")
-    if len(data.train) == 0:  # e.g. HWLIB_DATA points at the real test-only fragment
+    if len(data.train) == 0:
         print(f"hwlib: {data.name} ({data.source}) has no training images; the live quick runs use the "
               "SYNTHETIC letters instead (point HWLIB_DATA at a full dataset for real numbers)",
               file=sys.stderr)
         data = load_letters("synthetic", profile="quick")
-    return tuple(run_experiment(experiment, "quick", root=_live_root(), data=data))
+    return data
+
+
+@functools.lru_cache(maxsize=None)
+def _live(experiment: str, slug: str) -> tuple[dict, ...]:
+    from hwlib.experiments import run_experiment
+    return tuple(run_experiment(experiment, "quick", root=_live_root(), data=small_letters()))
 
 
 def recorded_or_live(experiment: str, profile: str | None = None) -> tuple[list[dict], bool]:

@@ -11,7 +11,7 @@ from hwlib.report.fmt import hp_words
 
 __all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "html_table", "log_ticks",
            "polish",
-           "pct", "show_plotly"]
+           "pct", "recorded_title", "show_plotly"]
 
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -104,11 +104,25 @@ def log_ticks(values) -> list[float]:
     return inside
 
 
-def curves_figure(record: dict, title: str | None = None, log_loss: bool = False):
+def recorded_title(record: dict, what: str) -> str:
+    """A recorded run's figure title, every setting read from the record itself: "1.2(a) Logistic
+    regression — recorded run, full profile: raw pixels, lr 10⁻⁴, ℓ2 10⁻⁵; 20 epochs, 104,000 letters"."""
+    c = dict(record["config"])
+    if c.get("model") == "perceptron":
+        c.pop("lr", None)                       # the perceptron has no learning rate
+    n = record.get("dataset", {}).get("sizes", {}).get("train")
+    return (f"{what} — recorded run, {record.get('profile', '?')} profile:<br>{hp_words(c)}; "
+            f"{c['epochs']} epochs" + (f", {n:,} letters" if n else ""))
+
+
+def curves_figure(record, title: str | None = None, log_loss: bool = False):
     """Two panels per epoch (0 = before training): train and dev loss; train and dev accuracy;
-    the best-dev epoch marked, with its test accuracy in the legend."""
+    the best-dev epoch marked, with its test accuracy in the legend. ``record`` is a recorded run
+    or a ``hwlib.training.FitResult`` just trained."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
+    if not isinstance(record, dict):              # a FitResult
+        record = {"history": record.history, "summary": record.summary(), "config": {}}
     h, s = record["history"], record["summary"]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("loss per epoch" + (" (log scale)" if log_loss else ""), "accuracy"))

@@ -10,12 +10,10 @@ import re
 
 import numpy as np
 
-from hwlib.constants import LETTERS, N_CLASSES
-from hwlib.data import course_view
+from hwlib.constants import LETTERS
 from hwlib.data.features import FEATURES, make_feature
 from hwlib.errors import ResultError
-from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, MLP_CONFIG, PROPOSED_FEATURES
-from hwlib.models.mlp import MLP
+from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, PROPOSED_FEATURES
 from hwlib.report.common import best_run, html_table, pct
 from hwlib.report.common import COLUMN_IN, FIG_FONT_PT, polish
 from hwlib.report.fmt import hp_words, pow10, signed
@@ -148,24 +146,6 @@ def grid_facts(records: list[dict], extra: list[dict] | None = None) -> dict:
         out[f"{f}_l2_gap_pts"] = 100 * max(abs(r["summary"]["best_dev_acc"] - q["summary"]["best_dev_acc"])
                                            for r in rs for q in rs if r["config"]["lr"] == q["config"]["lr"])
     return _with_words(out)
-
-
-def initial_facts(data, n: int = 200, seed: int = 42) -> dict:
-    """The scale of the MLP's first outputs under the assignment's N(0.1, 0.1²) initialisation, on
-    ``n`` training letters: share of non-zero pixels, hidden pre-activations (mean, share > 0),
-    output scores (mean, spread across classes), how far the correct class trails the top score,
-    the mean cross-entropy, and ln 26 (a uniform guess's)."""
-    X, y = course_view(data.train.X[:n]), data.train.y[:n]
-    m = MLP(X.shape[1], MLP_CONFIG["hidden"], N_CLASSES, seed=seed, init_mean=MLP_CONFIG["init_mean"],
-            init_std=MLP_CONFIG["init_std"])
-    out = m.forward(X)
-    h = m.z[0]
-    ce, _ = m.evaluate(X, y)
-    return {"n": len(y), "nonzero": float(np.mean(X > 0)), "hidden_mean": float(h.mean()),
-            "hidden_positive": float(np.mean(h > 0)), "out_mean": float(out.mean()),
-            "out_spread": float(out.std(axis=1).mean()),
-            "trail": float((out.max(axis=1) - out[np.arange(len(y)), y]).mean()),
-            "ce": ce, "uniform_ce": math.log(N_CLASSES)}
 
 
 def findings(recs: dict[str, list[dict]]) -> dict:

@@ -8,11 +8,8 @@ percentage points (``*_pts``).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from hwlib.constants import N_CLASSES, PIXEL_SCALE
-from hwlib.experiments.q2 import DEPTH_WIDTH, DEPTHS, TUNED
-from hwlib.models.ffn import FFN
+from hwlib.experiments.q2 import DEPTH_WIDTH, TUNED
 from hwlib.report.common import best_run, pct
 from hwlib.report.fmt import signed
 from hwlib.report.q2 import (REPORT_DEPTH, REPORT_DEPTH_HPARAMS, REPORT_WIDTH, best_per_width, by_depth,
@@ -196,37 +193,6 @@ def depth_fit_facts(depth_records: list[dict], overfit_gap: float = 0.05) -> dic
             "limit": "optimisation" if k < len(Ls) - 1 else "none seen",
             "gap_min_pts": 100 * min(gap), "gap_max_pts": 100 * max(gap), "overfit_gap_pts": 100 * overfit_gap,
             "overfit": "overfitting" if max(gap) >= overfit_gap else "no overfitting"}
-
-
-def init_signal(X: np.ndarray, depths=DEPTHS, width: int = DEPTH_WIDTH, seed: int = 42) -> dict:
-    """What a net of each depth does at initialisation (PyTorch's default U(±1/√fan_in) weights and
-    biases, seed ``seed``) on images ``X`` (N, 28, 28) with random labels: the standard deviation of
-    each hidden layer's activations, and the norm of the gradient of the mean cross-entropy with
-    respect to each hidden layer's weight matrix (first layer first)."""
-    Xt = torch.as_tensor(np.asarray(X).reshape(len(X), -1), dtype=torch.float32) / PIXEL_SCALE
-    y = torch.as_tensor(np.random.default_rng(seed).integers(0, N_CLASSES, len(X)))
-    out = {}
-    for L in depths:
-        torch.manual_seed(seed)
-        m = FFN(width=width, depth=L).eval()
-        h, stds = Xt, []
-        for layer in m.layers:
-            h = layer(h)
-            if isinstance(layer, torch.nn.Dropout):
-                stds.append(float(h.detach().std()))
-        torch.nn.functional.cross_entropy(h, y).backward()
-        out[L] = {"act_std": stds, "grad": [float(l.weight.grad.norm()) for l in m.linears()[:-1]]}
-    return out
-
-
-def init_signal_facts(sig: dict) -> dict:
-    """The first layer's gradient norm in the shallowest and deepest net, their ratio, the factor
-    per layer by which it shrinks inside the deepest net, and that net's activation scale."""
-    Ls = sorted(sig)
-    g1, gL, a = sig[Ls[0]]["grad"][0], sig[Ls[-1]]["grad"], sig[Ls[-1]]["act_std"]
-    return {"shallow": Ls[0], "deep": Ls[-1], "grad_shallow": g1, "grad_deep": gL[0], "ratio": g1 / gL[0],
-            "per_layer": (gL[0] / gL[-1]) ** (1 / (len(gL) - 1)) if len(gL) > 1 else 1.0,
-            "grad_deep_last": gL[-1], "act_first": a[0], "act_last": a[-1]}
 
 
 # ------------------------------------------------------------------------------ the report's readings

@@ -16,13 +16,13 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## Build the HTML book into _build/html (executes chapters, cached; fails on any cell error or warning).
-# Chapters read results/ and call hwlib, which jupyter-cache does not see: drop the execution
-# cache whenever either changed, so a rebuild never shows stale outputs.
+## Build the HTML book into _build/html (executes each changed chapter; fails on any cell error or warning).
+# Chapters read results/ and call hwlib, which Sphinx does not see: drop its saved pages whenever
+# either changed, so a rebuild never shows stale outputs.
 book: $(STAMP)
 	@h=$$(find hwlib results -type f \( -name '*.py' -o -name '*.json' \) | sort | xargs cat | sha256sum); \
 	if [ "$$h" != "$$(cat _build/.inputs-hash 2>/dev/null)" ]; then \
-	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$h" > _build/.inputs-hash; fi
+	  rm -rf _build/.doctrees; mkdir -p _build; echo "$$h" > _build/.inputs-hash; fi
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 

@@ -1,7 +1,7 @@
 """The whole book as one PDF (``make pdf`` → ``_build/pdf/book.pdf``).
 
-Jupyter Book builds a single-page HTML (``--builder singlehtml``, reusing the HTML build's executed
-notebooks when they are in the same ``--path-output``), and the headless Chromium the browser tests
+Jupyter Book builds a single-page HTML (``--builder singlehtml``; the chapters execute again, as the
+prose's ``{eval}`` roles need their kernel), and the headless Chromium the browser tests
 use prints it: offline, after MathJax has typeset every equation and plotly.js has drawn every
 figure in its default state. Usage::
 
@@ -38,10 +38,8 @@ def chromium_path() -> str | None:
 
 def build_singlehtml(path_output: Path, source: Path = REPO_ROOT, env: dict | None = None,
                      timeout: int = 1800) -> Path:
-    """Build the book as one HTML page under ``path_output/_build/singlehtml``; return the page.
-
-    The chapters run from ``path_output``'s execution cache when an HTML build with the same
-    environment (``env``, default this process's) left one there."""
+    """Build the book as one HTML page under ``path_output/_build/singlehtml`` (executing every
+    chapter in the environment ``env``, default this process's); return the page."""
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", str(source), "--builder", "singlehtml", "--path-output",
                            str(path_output), "-W", "--keep-going"], env=env or dict(os.environ),

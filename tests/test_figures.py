@@ -1,4 +1,5 @@
-"""Figures and tables for people: Plotly figures fill the text column (autosize, no fixed width),
+"""Figures and tables for people: every Plotly figure of the Q1 and Q2 chapters (executed on the
+recorded runs, live cells included) and the curves of hwlib fill the text column (autosize, no fixed width),
 every text in them is at least 11 px, log axes carry few ticks, no run id appears in any title,
 legend, label or caption; matplotlib figures are drawn at most the column's width with text of at
 least 11 px at their displayed size."""
@@ -31,17 +32,43 @@ def _recorded(experiment: str) -> list[dict]:
     return recs
 
 
+def _chapter_figures(chapter: str) -> dict:
+    """Every Plotly figure a chapter shows, by the first line of its title: the chapter executed as
+    a notebook on the recorded full-profile runs (as the book builds it)."""
+    import os
+    import jupytext
+    import plotly.graph_objects as go
+    from nbclient import NotebookClient
+    nb = jupytext.read(REPO / "book" / f"{chapter}.md")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "book")}}).execute(env=env)
+    out = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            d = o.get("data", {}).get("application/vnd.plotly.v1+json")
+            if d is not None:
+                fig = go.Figure(d)
+                out[fig.layout.title.text.split("<br>")[0]] = fig
+                assert '"responsive": true' in o["data"]["text/html"], fig.layout.title.text
+    return out
+
+
 @pytest.fixture(scope="module")
 def figures():
-    grid, hog, feats = _recorded("q1.grid"), _recorded("q1.grid_hog"), _recorded("q1.features")
-    W, D = _recorded("q2.width"), _recorded("q2.depth")
-    best = best_run(W)
-    return {"q1 curves": curves_figure(_recorded("q1.mlp")[0], "1.3 MLP", log_loss=True),
-            "q1 heatmap": q1.grid_heatmap(grid, extra=hog), "q1 trade-off": q1.feature_tradeoff_figure(feats),
-            "q2 dev/width": q2.dev_vs_width_figure(W), "q2 train/width": q2.train_vs_width_figure(W),
-            "q2 train/depth": q2.train_vs_depth_figure(D),
-            "q2 best curves": curves_figure(best, f"2.2(b) {q2.hp_label(best['config'])}", log_loss=True),
-            "default title": curves_figure(best_run(D))}
+    _recorded("q1.grid"), _recorded("q2.width")        # skip where the records are absent
+    D = _recorded("q2.depth")
+    figs = {**_chapter_figures("q1"), **_chapter_figures("q2")}
+    figs["q1 curves, log"] = curves_figure(_recorded("q1.mlp")[0], "1.3 MLP", log_loss=True)
+    figs["default title"] = curves_figure(best_run(D))
+    return figs
+
+
+def _one(figures: dict, start: str):
+    """The figure whose title starts with ``start``."""
+    found = [f for name, f in figures.items() if name.startswith(start)]
+    assert len(found) == 1, (start, list(figures))
+    return found[0]
 
 
 def _sizes(layout: dict) -> list[tuple[str, float]]:
@@ -69,6 +96,8 @@ def test_plotly_figures_fill_the_column_with_readable_text(figures):
         # show_plotly renders responsively, without a fixed pixel width
         html = show_plotly(fig)._repr_mimebundle_()["text/html"]
         assert '"responsive": true' in html and not re.search(r'style="height:\d+px; width:\d+px', html)
+    titles = " ".join(figures)
+    assert "recorded run, full profile" in titles and "trained just now" in titles.lower()
 
 
 def test_no_run_ids_in_figure_texts(figures):
@@ -77,18 +106,20 @@ def test_no_run_ids_in_figure_texts(figures):
         texts = json.dumps({"layout": d["layout"], "names": [t.get("name") for t in d["data"]],
                             "text": [t.get("text") for t in d["data"]]}, ensure_ascii=False, default=str)
         assert not RUN_ID.search(texts), (name, RUN_ID.search(texts))
-    assert "best of the grid" in figures["q1 heatmap"].layout.title.text    # the title names both outlines
-    assert "<br>" in figures["q1 heatmap"].layout.title.text                # on its own line, not clipped
+    heatmap = _one(figures, "Best validation accuracy per run")
+    assert "best of the grid" in heatmap.layout.title.text    # the title names both outlines
+    assert "<br>" in heatmap.layout.title.text                # on its own line, not clipped
+    assert len(figures) >= 14, list(figures)                 # live and recorded, Q1 and Q2
 
 
 def test_log_axes_have_few_uncrowded_ticks(figures):
-    for name in ("q1 curves", "q2 best curves"):
-        ax = figures[name].layout.yaxis
+    for name in ("q1 curves, log", "2.2(b) Best run", "2.3(b) Best depth", "2.1 Trained just now"):
+        ax = _one(figures, name).layout.yaxis
         assert ax.type == "log" and 2 <= len(ax.tickvals) <= 8, (name, ax.tickvals)
         ratios = np.diff(np.log10(ax.tickvals))
         assert ratios.min() >= 0.09, (name, ax.tickvals)     # neighbours at least a factor 1.25 apart
-    for name in ("q2 dev/width", "q2 train/width"):
-        ax = figures[name].layout.xaxis
+    for name in ("2.2(a) Dev accuracy against width", "2.2(c) Final training accuracy against width"):
+        ax = _one(figures, name).layout.xaxis
         assert ax.type == "log" and list(ax.tickvals) == [16, 32, 64, 128, 256]
 
 

@@ -295,10 +295,9 @@ def test_report_claims_accept_numpy_numbers(grid, depth):
 
 def test_figures_build(grid, depth):
     best = best_run(grid)
-    for fig, n in ((q2.dev_vs_width_figure(grid), 4), (curves_figure(best), 5),
-                   (q2.train_vs_width_figure(grid), 4), (q2.train_vs_depth_figure(depth), 4)):
-        assert len(fig.data) == n
-        fig.to_json()
+    fig = curves_figure(best)
+    assert len(fig.data) == 5
+    fig.to_json()
     assert curves_figure(best, "t", log_loss=True).layout.yaxis.type == "log"
     t = q2.grid_wall_time(grid)
     assert t["span_s"] == 600 and t["minutes"] == 10 and t["runs"] == 80

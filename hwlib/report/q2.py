@@ -9,7 +9,7 @@ import html
 
 import numpy as np
 
-from hwlib.report.common import HTMLBlock, best_run, html_table, polish
+from hwlib.report.common import HTMLBlock, best_run, html_table
 from hwlib.report.fmt import hp_words, pow10
 
 # The original report's numbers (real EMNIST Letters, the course's split).
@@ -192,79 +192,6 @@ def depth_table(depth_records: list[dict]):
                       caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
                               f"{data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
                               "(Adam lr 10⁻³) on real EMNIST Letters — different data. Bold = our best depth.")
-
-
-def dev_vs_width_figure(records: list[dict]):
-    """Every run's best dev accuracy against width (log scale), the best per width joined, the
-    report's best per width beside."""
-    import plotly.graph_objects as go
-    fig = go.Figure()
-    for do in sorted({r["config"]["dropout"] for r in records}):
-        rs = [r for r in records if r["config"]["dropout"] == do]
-        fig.add_trace(go.Scatter(
-            x=[r["config"]["width"] for r in rs], y=[r["summary"]["best_dev_acc"] for r in rs],
-            mode="markers", name=f"each run, dropout {do:g}", opacity=0.55,
-            marker=dict(symbol="circle" if do == 0 else "diamond", size=8),
-            text=[hp_label(r["config"]) for r in rs], hovertemplate="width %{x}<br>%{text}<br>dev %{y:.4f}"))
-    bw = best_per_width(records)
-    fig.add_trace(go.Scatter(x=list(bw), y=[r["summary"]["best_dev_acc"] for r in bw.values()],
-                             mode="lines+markers", name="ours: best per width", line=dict(width=3)))
-    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["dev"] for v in REPORT_WIDTH.values()],
-                             mode="lines+markers", name="report (real EMNIST): best per width",
-                             line=dict(dash="dash", color="gray")))
-    fig.update_xaxes(type="log", tickvals=list(bw), title_text="hidden units (one layer)")
-    fig.update_yaxes(title_text="best dev accuracy", tickformat=".0%")
-    fig.update_layout(title="2.2(a) Dev accuracy against width", height=460,
-                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
-    return polish(fig)
-
-
-def train_vs_width_figure(records: list[dict]):
-    """Final train accuracy of the best run of each width (and the best final train accuracy any
-    run of that width reached), with dev accuracy and the report's train accuracy."""
-    import plotly.graph_objects as go
-    bw = best_per_width(records)
-    ws = list(bw)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["final_train_acc"] for r in bw.values()],
-                             mode="lines+markers", name="best run: final train accuracy", line=dict(width=3)))
-    fig.add_trace(go.Scatter(x=ws, y=[r["summary"]["best_dev_acc"] for r in bw.values()],
-                             mode="lines+markers", name="best run: best dev accuracy"))
-    fig.add_trace(go.Scatter(x=ws, y=[max(r["summary"]["final_train_acc"] for r in records
-                                          if r["config"]["width"] == w) for w in ws],
-                             mode="lines+markers", name="highest final train accuracy of any run",
-                             line=dict(dash="dot")))
-    fig.add_trace(go.Scatter(x=list(REPORT_WIDTH), y=[v["train"] for v in REPORT_WIDTH.values()],
-                             mode="lines+markers", name="report: train accuracy of its best run",
-                             line=dict(dash="dash", color="gray")))
-    fig.update_xaxes(type="log", tickvals=ws, title_text="hidden units (one layer)")
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
-    fig.update_layout(title="2.2(c) Final training accuracy against width", height=480,
-                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
-    return polish(fig)
-
-
-def train_vs_depth_figure(depth_records: list[dict]):
-    """Final train accuracy and best dev accuracy against depth; the report's and another group's."""
-    import plotly.graph_objects as go
-    recs = by_depth(depth_records)
-    Ls = [r["config"]["depth"] for r in recs]
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["final_train_acc"] for r in recs], mode="lines+markers",
-                             name="ours: final train accuracy", line=dict(width=3)))
-    fig.add_trace(go.Scatter(x=Ls, y=[r["summary"]["best_dev_acc"] for r in recs], mode="lines+markers",
-                             name="ours: best dev accuracy"))
-    fig.add_trace(go.Scatter(x=list(REPORT_DEPTH), y=[v["train"] for v in REPORT_DEPTH.values()],
-                             mode="lines+markers", name=f"report: train ({hp_label(REPORT_DEPTH_HPARAMS)})",
-                             line=dict(dash="dash", color="gray")))
-    fig.add_trace(go.Scatter(x=list(OTHER_GROUP_DEPTH), y=list(OTHER_GROUP_DEPTH.values()),
-                             mode="lines+markers", name="another group: dev (Adam lr 10⁻³)",
-                             line=dict(dash="dot", color="silver")))
-    fig.update_xaxes(tickvals=Ls, title_text="hidden layers of 32 units")
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%")
-    fig.update_layout(title="2.3(c) Training accuracy against depth", height=480,
-                      legend=dict(orientation="h", y=-0.22), margin=dict(t=60, l=60, r=20))
-    return polish(fig)
 
 
 def grid_wall_time(records: list[dict]) -> dict:

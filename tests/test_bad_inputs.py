@@ -477,7 +477,7 @@ def test_results_are_never_reused_across_datasets(world, tmp_path):
     # the same files as a folder are the same data: the run is found, not redone
     folder = gz_folder(tmp_path / "idx", idx_raw(n_train=6))
     p = _run_ok(["run", "q1.perceptron", "--profile", "quick", "--no-verify", "--data", folder], env)
-    assert len(_records(tmp_path / "r")) == 4 and "1 complete record(s)" in p.stdout
+    assert len(_records(tmp_path / "r")) == 4 and "q1.perceptron (quick): 0 runs trained, 1 reused" in p.stdout
 
 
 def test_force_moves_a_corrupt_record_aside_and_redoes_it(world, tmp_path):

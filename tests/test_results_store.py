@@ -186,3 +186,12 @@ def test_cli_as_a_process(tmp_path):
     p = subprocess.run([sys.executable, "-m", "hwlib", "data", "info", "--profile", "quick"],
                        capture_output=True, text=True)
     assert p.returncode == 0 and "SYNTHETIC" in p.stdout and "2600 images" in p.stdout
+
+
+def test_config_changes_name_every_differing_field():
+    rec = {"lr": 1e-4, "hidden": [100], "init": "zeros", "n_features": 785}
+    assert results.config_changes(rec, {"lr": 1e-4, "hidden": (100,), "init": "zeros"}) == {}  # tuple = list
+    changes = results.config_changes(rec, {"lr": 1e-3, "hidden": (200,), "init": "zeros", "seed": 42})
+    assert list(changes) == ["lr", "hidden", "seed"]
+    assert results.describe_changes(changes, rec) == (
+        "recorded with lr 0.0001, hidden [100], no seed, the code now says lr 0.001, hidden [200], seed 42")

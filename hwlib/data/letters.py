@@ -202,11 +202,12 @@ def dataset_slug(path: str | os.PathLike | None = None, seed: int = 42, verify: 
 
 
 def load_letters(path: str | os.PathLike | None = None, *, profile: str | None = None, seed: int = 42,
-                 verify: bool = True, label_base: int | None = None) -> Letters:
+                 verify: bool = True, label_base: int | None = None, generate: bool = True) -> Letters | None:
     """Train/dev/test splits of EMNIST Letters (or the synthetic default) for ``profile``.
 
     ``verify=False`` accepts idx files whose sha256 is not the official one; ``label_base`` (0 or 1)
-    says how an npz counts its labels where the labels themselves do not settle it.
+    says how an npz counts its labels where the labels themselves do not settle it. With
+    ``generate=False`` the synthetic default is only read from its cache: None when it is not there.
     """
     profile = profile or active_profile()
     if profile not in PROFILE_SIZES:
@@ -217,7 +218,9 @@ def load_letters(path: str | os.PathLike | None = None, *, profile: str | None =
         from hwlib.data import synthetic
         if path is None and not os.environ.get("HWLIB_DATA"):
             _synthetic_notice()
-        d = synthetic.make_splits(per_class, seed=seed)
+        d = synthetic.make_splits(per_class, seed=seed) if generate else synthetic.cached_splits(per_class, seed)
+        if d is None:
+            return None
         tr, dv, te = (Split(d[f"X_{k}"], d[f"y_{k}"]) for k in ("train", "dev", "test"))
         v = synthetic.GENERATOR_VERSION
         return Letters(tr, dv, te, name=f"synthetic-letters-v{v}", slug=f"synthetic-v{v}-seed{seed}",

@@ -161,6 +161,14 @@ def _write_cache(path: Path, data: dict[str, np.ndarray]) -> None:
         raise
 
 
+def cached_splits(per_class: tuple[int, int, int], seed: int = 42,
+                  version: int = GENERATOR_VERSION) -> dict[str, np.ndarray] | None:
+    """What ``make_splits`` would return, read from the cache only: None when the cache file is
+    absent, unreadable or inconsistent (nothing is generated)."""
+    pc = _check_per_class(per_class)
+    return _read_cache(cache_path(pc, seed, version), pc)
+
+
 def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = True,
                 version: int = GENERATOR_VERSION) -> dict[str, np.ndarray]:
     """Train/dev/test generations (per-class counts ``per_class``) from independent derived seeds.
@@ -172,7 +180,7 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
     pc = _check_per_class(per_class)
     path = cache_path(pc, seed, version)
     if cache:
-        data = _read_cache(path, pc)  # None when absent, unreadable or inconsistent
+        data = cached_splits(pc, seed, version)
         if data is not None:
             return data
     data = {}
@@ -183,5 +191,5 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
     return data
 
 
-__all__ = ["GENERATOR_VERSION", "VERSIONS", "cache_path", "default_knobs", "describe", "generate",
+__all__ = ["GENERATOR_VERSION", "VERSIONS", "cache_path", "cached_splits", "default_knobs", "describe", "generate",
            "make_splits", "split_seed"]

@@ -6,7 +6,9 @@
 
 An experiment is a function ``f(ctx: Context) -> None`` registered with ``@experiment("q1.name")``.
 It trains, and stores each finished run with ``ctx.save`` (one record per run), skipping runs for
-which ``ctx.done(run)`` is true — so an interrupted grid resumes, losing at most the run in flight.
+which ``ctx.done(run, config)`` is true — so an interrupted grid resumes, losing at most the run in
+flight. ``config`` is what the code would record for the run now; a record that stores any of its
+fields differently is announced and retrained (the old record stays until the new one is saved).
 An experiment that reads another's records declares it (``needs=("q2.width",)``): running it runs
 those first, on the same data and profile, and ``ctx.records_of(name)`` hands their records over.
 """
@@ -65,6 +67,8 @@ class Context:
         self.check_data(experiment, data)
         self.experiment, self.profile, self.data = experiment, profile, data
         self.force, self.seed, self.root = force, seed, root
+        self.reused: dict[str, dict] = {}   # run -> record, kept as it was
+        self.trained: dict[str, dict] = {}  # run -> record, saved now
 
     @staticmethod
     def check_data(experiment: str, data) -> None:
@@ -73,9 +77,20 @@ class Context:
                             "cannot train on it; use --data synthetic, or get the full dataset with "
                             "`python -m hwlib data download`")
 
-    def done(self, run: str) -> bool:
-        """True when a complete record of ``run`` exists and ``force`` is off."""
-        return not self.force and self.load(run) is not None
+    def done(self, run: str, config: dict | None = None) -> bool:
+        """True when a complete record of ``run`` exists, ``force`` is off and the record stores every
+        field of ``config`` (what the code would record now) with the same value; a record that
+        differs is named with its differing fields, on one line, and counts as not done."""
+        rec = None if self.force else self.load(run)
+        if rec is None:
+            return False
+        changes = results.config_changes(rec["config"], config or {})
+        if changes:
+            print(f"[hwlib] {self.experiment}/{run}: {results.describe_changes(changes, rec['config'])} "
+                  "— retraining", flush=True)
+            return False
+        self.reused[run] = rec
+        return True
 
     def load(self, run: str) -> dict | None:
         """The complete record of ``run`` made from this very data (same content sha256) whose arrays
@@ -105,7 +120,32 @@ class Context:
             complete=complete, started=started)
         path = results.save_record(rec, arrays=arrays, root=self.root)
         rec["_path"] = str(path)
+        if complete:
+            self.reused.pop(run, None)
+            self.trained[run] = rec
         return rec
+
+    def summary(self, seconds: float) -> str:
+        """One line: runs trained now and reused, the best of them by dev accuracy (``best_run``)
+        with its test accuracy and record path."""
+        n, m = len(self.trained), len(self.reused)
+        head = (f"[hwlib] {self.experiment} ({self.profile}): {n} run{'s' * (n != 1)} trained, {m} reused "
+                f"in {seconds:.1f} s")
+        if not n + m:
+            return head + " — no runs"
+        best = results.best_run([*self.trained.values(), *self.reused.values()])
+        s = best["summary"]
+        test = f", test {100 * s['test_acc']:.1f}%" if isinstance(s.get("test_acc"), (int, float)) else ""
+        return (f"{head} — best: {best['run']}, dev {100 * s['best_dev_acc']:.1f}% (epoch {s['best_epoch']})"
+                f"{test}; record {_shown_path(best['_path'])}")
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _with_needs(names: list[str], reg: dict[str, Experiment]) -> list[str]:
@@ -145,8 +185,10 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
                    verify: bool = True, label_base: int | None = None) -> list[dict]:
     """Run one experiment (or ``"all"``, or a prefix such as ``"q1"``) after the experiments it
     needs; return the complete records of the ones asked for. ``--force`` redoes only those.
+    Each experiment ends with one line (``Context.summary``): runs trained and reused, the best run.
 
-    A run counts as done only when its record was made from the same data (content sha256)."""
+    A run counts as done only when its record was made from the same data (content sha256) and with
+    the configuration the code sets now (``Context.done``)."""
     from hwlib.data import active_profile, load_letters
     profile = profile or active_profile()
     if profile not in PROFILES:
@@ -174,7 +216,13 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
         ctx = Context(n, profile, data, force=force and n in asked, seed=seed, root=root)
         t0 = time.perf_counter()
         reg[n].fn(ctx)
-        print(f"[hwlib] {n} ({profile}) finished in {time.perf_counter() - t0:.1f} s")
+        print(ctx.summary(time.perf_counter() - t0), flush=True)
+        recs = ctx.records()
+        others = [r["run"] for r in recs if r["run"] not in ctx.trained and r["run"] not in ctx.reused]
+        if others and (ctx.trained or ctx.reused):
+            print(f"[hwlib] {n}: {len(others)} record(s) in {_shown_path(Path(recs[0]['_path']).parent)} belong "
+                  f"to no run of the current code ({', '.join(others)}); they are kept and the book still "
+                  "reads them — delete them to drop them", flush=True)
         if n in asked:
-            out.extend(ctx.records())
+            out.extend(recs)
     return out

@@ -4,8 +4,9 @@
   python -m hwlib data download [--dest DIR]              fetch NIST's archive, keep the letters files
   python -m hwlib data import gzip.zip                    the same from an archive you downloaded
   python -m hwlib data synthetic [--profile P]            generate (and cache) the synthetic default
-  python -m hwlib list                                    experiments and which have records
+  python -m hwlib list                                    experiments and their records (generates no data)
   python -m hwlib run NAME|PREFIX|all [--profile P] [--force] [--data PATH]
+      trains each run without a record of its current settings; ends with one line per experiment
   (data info, list and run also take --no-verify and --label-base {0,1})
 
 Errors that hwlib raises on purpose print one line and exit with status 2.
@@ -68,13 +69,21 @@ def _data_synthetic(args) -> None:
 
 def _list(args) -> None:
     from hwlib.experiments import results
-    from hwlib.data import active_profile, load_letters
+    from hwlib.data import active_profile, dataset_slug, load_letters
     from hwlib.experiments import registry
     profile = args.profile or active_profile()
-    d = load_letters(args.data, profile=profile, verify=not args.no_verify, label_base=args.label_base)
+    verify = not args.no_verify
+    d = load_letters(args.data, profile=profile, verify=verify, label_base=args.label_base, generate=False)
+    if d is None:  # the synthetic default, not generated yet: list never generates it
+        slug, sha256 = dataset_slug(args.data, verify=verify), None
+        print(f"dataset {slug} ({profile}): not generated yet, so the records' data hash is not checked — "
+              f"`python -m hwlib data synthetic --profile {profile}` generates it")
+    else:
+        slug, sha256 = d.slug, d.sha256
+        print(f"dataset {slug} ({profile}): {d.name}, sha256 {sha256[:12]}…")
     bad, names = [], []
     for name, exp in registry().items():
-        recs, b = results.scan(name, d.slug, profile, sha256=d.sha256)
+        recs, b = results.scan(name, slug, profile, sha256=sha256)
         bad, names = bad + b, names + [name] * len(b)
         n = sum(1 for r in recs if r.get("complete"))
         print(f"{name:16s} {n:3d} recorded run(s){f', {len(b)} unusable' if b else ''}  {exp.help}")
@@ -84,9 +93,8 @@ def _list(args) -> None:
 
 def _run(args) -> None:
     from hwlib.experiments import run_experiment
-    recs = run_experiment(args.name, args.profile, force=args.force, data_path=args.data,
-                          verify=not args.no_verify, label_base=args.label_base)
-    print(f"[hwlib] {len(recs)} complete record(s) for {args.name}")
+    run_experiment(args.name, args.profile, force=args.force, data_path=args.data,
+                   verify=not args.no_verify, label_base=args.label_base)
 
 
 class _Parser(argparse.ArgumentParser):

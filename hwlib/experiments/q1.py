@@ -1,6 +1,7 @@
 """Question 1 experiments (``python -m hwlib run q1.<name>``): configurations and runners.
 
-Experiments — one record per run, skipped when already complete, so an interrupted grid resumes:
+Experiments — one record per run, skipped when a complete record of the configuration the code sets
+now exists (so an interrupted grid resumes; a run whose settings changed here is retrained):
   q1.perceptron  multi-class perceptron on raw pixels (+ bias), 20 epochs
   q1.logreg      logistic regression (a): lr 1e-4, ℓ2 1e-5, 20 epochs
   q1.features    (b) every feature map of :mod:`hwlib.data.features` × lr {1e-4, 1e-3, 1e-2}, ℓ2 1e-5
@@ -20,6 +21,7 @@ import itertools
 import time
 
 import numpy as np
+from tqdm import tqdm
 
 from hwlib.constants import N_CLASSES
 from hwlib.data import course_view
@@ -55,8 +57,14 @@ class _FeatureCache:
             return (*self.value, 0.0)
         self.key = self.value = None
         t0 = time.perf_counter()
-        fmap = make_feature(name).fit(data.train.X)
-        mats = [add_bias(fmap.transform(s.X)) for s in (data.train, data.dev, data.test)]
+        splits = (data.train, data.dev, data.test)
+        with tqdm(total=sum(map(len, splits)), desc=f"{name} features", unit="img", disable=None,
+                  leave=False) as bar:
+            fmap = make_feature(name).fit(data.train.X)
+            mats = []
+            for s in splits:
+                mats.append(add_bias(fmap.transform(s.X)))
+                bar.update(len(s))
         info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0,
                 "label": fmap.label}
         if hasattr(fmap, "explained_variance_ratio_"):
@@ -73,15 +81,38 @@ def run_name(features: str, lr: float, l2: float) -> str:
     return f"{features}_lr{lr:.0e}_l2{l2:.0e}"
 
 
+def _config(ctx: Context, config: dict) -> dict:
+    """``config`` plus the protocol fields every Q1 run records: classes, epochs, batch size, seed."""
+    return {**config, "n_classes": N_CLASSES, "epochs": EPOCHS[ctx.profile], "batch_size": 1, "seed": ctx.seed}
+
+
+def linear_config(ctx: Context, model: str, features: str, lr: float | None = None,
+                  l2: float | None = None) -> dict:
+    """The configuration a perceptron or logistic-regression run records, known before training
+    (the data adds only ``n_features``)."""
+    config = {"model": model, "features": features, "feature_label": make_feature(features).label,
+              "init": "zeros", "bias": "constant-1 feature (last row of W)"}
+    if model == "logreg":
+        config.update(lr=lr, l2=l2, l2_convention="step adds l2*W (objective + l2/2*||W||^2)")
+    else:
+        config.update(lr=1.0)
+    return _config(ctx, config)
+
+
+def mlp_config(ctx: Context) -> dict:
+    """The configuration the MLP run records, known before training (the data adds ``n_features``)."""
+    cfg = MLP_CONFIG
+    return _config(ctx, {"model": "mlp", "features": "raw", **cfg, "activation": "relu",
+                         "init": f"weights ~ N({cfg['init_mean']}, {cfg['init_std']}^2), biases 0"})
+
+
 def _train_and_save(ctx: Context, run: str, model, splits, config: dict, extra_summary: dict,
                     extra_seconds: float = 0.0) -> None:
-    """``fit`` one model on ``splits`` ((X, y) for train, dev, test) and record the run."""
-    epochs = EPOCHS[ctx.profile]
+    """``fit`` one model on ``splits`` ((X, y) for train, dev, test) and record the run with ``config``."""
     started = results.now()
     t0 = time.perf_counter()
-    r = fit(model, *splits, epochs=epochs, shuffles=numpy_shuffles(len(splits[0][1]), ctx.seed),
+    r = fit(model, *splits, epochs=config["epochs"], shuffles=numpy_shuffles(len(splits[0][1]), ctx.seed),
             desc=f"{ctx.experiment}/{run}")
-    config = {**config, "n_classes": N_CLASSES, "epochs": epochs, "batch_size": 1, "seed": ctx.seed}
     ctx.save(run, config=config, history=r.history, summary={**r.summary(), **extra_summary},
              wall_time_s=time.perf_counter() - t0 + extra_seconds, started=started,
              arrays={k: np.asarray(v, dtype=np.float32) for k, v in r.state.items()})
@@ -89,20 +120,17 @@ def _train_and_save(ctx: Context, run: str, model, splits, config: dict, extra_s
 
 def _run_linear(ctx: Context, run: str, model: str, features: str, lr: float | None = None,
                 l2: float | None = None) -> None:
-    if ctx.done(run):
+    """Train and record one linear run unless a record of its current configuration exists."""
+    config = linear_config(ctx, model, features, lr, l2)
+    if ctx.done(run, config):
         return
     data = ctx.data
     (Xtr, Xdv, Xte), info, built_s = _FEATURES.get(data, features)
     D = Xtr.shape[1]
     m = FastPerceptron(D) if model == "perceptron" else FastLogisticRegression(D, lr=lr, l2=l2)
-    config = {"model": model, "features": features, "feature_label": info["label"], "n_features": D,
-              "init": "zeros", "bias": "constant-1 feature (last row of W)"}
-    if model == "logreg":
-        config.update(lr=lr, l2=l2, l2_convention="step adds l2*W (objective + l2/2*||W||^2)")
-    else:
-        config.update(lr=1.0)
     splits = [(X, s.y) for X, s in zip((Xtr, Xdv, Xte), (data.train, data.dev, data.test))]
-    _train_and_save(ctx, run, m, splits, config, {k: v for k, v in info.items() if k != "label"}, built_s)
+    _train_and_save(ctx, run, m, splits, {**config, "n_features": D},
+                    {k: v for k, v in info.items() if k != "label"}, built_s)
 
 
 @experiment("q1.perceptron", help="Q1.1 multi-class perceptron, raw pixels, 20 epochs")
@@ -110,7 +138,8 @@ def perceptron(ctx: Context) -> None:
     _run_linear(ctx, "perceptron", "perceptron", "raw")
 
 
-@experiment("q1.logreg", help="Q1.2(a) logistic regression, lr 1e-4, l2 1e-5, 20 epochs")
+@experiment("q1.logreg", help=f"Q1.2(a) logistic regression, lr {LOGREG_A['lr']:g}, l2 {LOGREG_A['l2']:g}, "
+                              f"{EPOCHS['full']} epochs")
 def logreg(ctx: Context) -> None:
     _run_linear(ctx, "logreg", "logreg", "raw", **LOGREG_A)
 
@@ -136,16 +165,15 @@ def grid_hog(ctx: Context) -> None:
     _logreg_runs(ctx, (PROPOSED_FEATURES,), GRID_LRS, GRID_L2S)
 
 
-@experiment("q1.mlp", help="Q1.3 MLP, 100 relu units, SGD bs 1, lr 1e-3, 20 epochs")
+@experiment("q1.mlp", help=f"Q1.3 MLP, {MLP_CONFIG['hidden'][0]} relu units, SGD bs 1, lr {MLP_CONFIG['lr']:g}, "
+                           f"{EPOCHS['full']} epochs")
 def mlp(ctx: Context) -> None:
-    run = "mlp_h100"
-    if ctx.done(run):
+    run, config = "mlp_h100", mlp_config(ctx)
+    if ctx.done(run, config):
         return
     data = ctx.data
     splits = [(course_view(s.X), s.y) for s in (data.train, data.dev, data.test)]
     cfg = MLP_CONFIG
     model = FastMLP(splits[0][0].shape[1], cfg["hidden"], N_CLASSES, lr=cfg["lr"], seed=ctx.seed,
                     init_mean=cfg["init_mean"], init_std=cfg["init_std"])
-    config = {"model": "mlp", "features": "raw", "n_features": model.n_features, **cfg, "activation": "relu",
-              "init": f"weights ~ N({cfg['init_mean']}, {cfg['init_std']}^2), biases 0"}
-    _train_and_save(ctx, run, model, splits, config, {})
+    _train_and_save(ctx, run, model, splits, {**config, "n_features": model.n_features}, {})

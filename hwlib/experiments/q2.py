@@ -60,13 +60,14 @@ def depth_run_name(depth: int) -> str:
 
 def matches(rec: dict | None, cfg: FFNConfig | None) -> bool:
     """``rec`` is a record of exactly this configuration (every field of ``cfg`` equal)."""
-    return rec is not None and cfg is not None and all(rec["config"].get(k) == v for k, v in cfg.to_dict().items())
+    return rec is not None and cfg is not None and not results.config_changes(rec["config"], cfg.to_dict())
 
 
 def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
-    """A complete record of ``run`` exists *for this configuration* (a record left by other settings,
-    e.g. another number of epochs, is retrained and replaced); always False with ``--force``."""
-    return not ctx.force and matches(ctx.load(run), cfg)
+    """A complete record of ``run`` exists *for this configuration* (``Context.done``: a record left
+    by other settings, e.g. another number of epochs, is announced, retrained and replaced); always
+    False with ``--force``."""
+    return ctx.done(run, cfg.to_dict())
 
 
 def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | None = None,

@@ -374,5 +374,26 @@ def best_run(records: list[dict]) -> dict:
     return min(records, key=lambda r: (-r["summary"]["best_dev_acc"], r["summary"]["best_epoch"], r["run"]))
 
 
+def config_changes(recorded: dict, wanted: dict) -> dict[str, tuple[Any, Any]]:
+    """``{field: (recorded value, wanted value)}`` for every field of ``wanted`` that ``recorded`` lacks
+    or stores differently (compared as JSON, so a tuple equals the stored list)."""
+    return {k: (recorded.get(k), v) for k, v in wanted.items()
+            if k not in recorded or _jsonable(recorded[k]) != _jsonable(v)}
+
+
+def _show(v: Any) -> str:
+    """A config value for people: floats short (``0.0001``) unless that would hide a difference."""
+    if isinstance(v, float):
+        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
+    return json.dumps(_jsonable(v), ensure_ascii=False)
+
+
+def describe_changes(changes: dict[str, tuple[Any, Any]], recorded: dict) -> str:
+    """``recorded with lr 0.0001, the code now says lr 0.001`` for the fields of ``config_changes``."""
+    old = ", ".join(f"{k} {_show(a)}" if k in recorded else f"no {k}" for k, (a, _) in changes.items())
+    new = ", ".join(f"{k} {_show(b)}" for k, (_, b) in changes.items())
+    return f"recorded with {old}, the code now says {new}"
+
+
 def now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

@@ -46,6 +46,12 @@ class FitResult:
     def final_train_acc(self) -> float:
         return self.history["train_acc"][-1]
 
+    def describe(self) -> str:
+        """One line for people: the best checkpoint's epoch, dev and test accuracy, the time taken."""
+        test = "" if self.test_acc is None else f"; test accuracy {self.test_acc:.1%}"
+        return (f"best validation accuracy {self.best_dev_acc:.1%} at epoch {self.best_epoch}"
+                f"{test} ({self.wall_time_s:.1f} s)")
+
     def summary(self) -> dict:
         """The numbers a record keeps beside its history."""
         h = self.history

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.hwlib-installed
 NBDIR  := $(or $(TMPDIR),/tmp)/hwlib-nbmake
 
-.PHONY: install book pdf test lab reproduce bench clean
+.PHONY: install book pdf test lab chapters reproduce bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,12 +38,20 @@ test: $(STAMP)
 	  $(BIN)/jupytext --quiet --to ipynb -o $(NBDIR)/$$(basename $${f%.md}).ipynb $$f || exit 1; fi; done
 	OMP_NUM_THREADS=1 HWLIB_PROFILE=quick $(BIN)/python -m pytest tests $(NBDIR) --nbmake --nbmake-timeout=600 -p no:cacheprovider
 
-## Open the chapters as notebooks in JupyterLab (jupytext pairs the .md files with notebooks).
+## Open the chapters as notebooks in JupyterLab (jupytext's viewer; book/jupytext.toml keeps Lab's
+# state out of the .md files, which Lab saves back byte-identical once in canonical form).
 lab: $(STAMP)
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	@echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' \
 	  > $(VENV)/share/jupyter/lab/settings/overrides.json
+	@$(BIN)/python tools/normalize_chapters.py --check >/dev/null 2>&1 || \
+	  echo "warning: some chapters are not in canonical form, so saving them in Lab rewrites their layout (run: make chapters)"
 	$(BIN)/jupyter lab --notebook-dir=book
+
+## Put the chapters (book/*.md with a jupytext header) in the exact form jupytext and JupyterLab write
+# back (idempotent; the layout changes, never a cell). `tools/normalize_chapters.py --check` only lists.
+chapters: $(STAMP)
+	$(BIN)/python tools/normalize_chapters.py
 
 ## Re-run every experiment in the full profile and record results under results/.
 reproduce: $(STAMP)

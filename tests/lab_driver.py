@@ -244,6 +244,7 @@ _REPORT_JS = r"""
         c.rendered = !!cell.rendered;
         c.myst = !!myst;
         c.text = text(md);
+        c.html = md ? md.innerHTML : '';
         // inline code outside code blocks: what jupyterlab-myst draws for an unevaluated {eval}
         c.inlineCode = md ? Array.from(md.querySelectorAll('code')).filter(e => !e.closest('pre'))
                               .map(e => e.textContent) : [];
@@ -371,6 +372,10 @@ def problems(report: dict, min_percentages: int = 10, min_fit_cells: int = 2) ->
         raw = sorted(set(RAW_ROLE.findall(c["text"])))
         if raw:
             out.append(f"{where}: raw MyST role text {raw} in: {_around(c['text'], raw[0])}")
+        unresolved = "Citation Not Found" in c["html"] or re.search(r'class="[^"]*cite', c["html"])
+        if "⚠" in c["text"] or unresolved:
+            out.append(f"{where}: a citation jupyterlab-myst cannot resolve (write it as a link to "
+                       f"its key, [\\[Author, year\\]](#key)): {_around(c['text'], '⚠')}")
         if "`" in c["text"]:
             out.append(f"{where}: backtick remnant in: {_around(c['text'], '`')}")
         for name, body in ROLE.findall(c["source"]):

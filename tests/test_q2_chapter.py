@@ -11,7 +11,8 @@ import pytest
 from hwlib.experiments import q2 as runs
 from hwlib.experiments.results import best_run
 from hwlib.models.ffn import FFNConfig
-from hwlib.report import book, errata, q2, q2_facts
+from hwlib.report import book, errata, original, q2, q2_facts
+from hwlib.report.claims import Kind, Status, find
 from hwlib.report.common import curves_figure
 from hwlib.training import FitResult
 
@@ -220,8 +221,9 @@ def test_close_results_are_called_too_close(grid, depth):
         r["dataset"]["sizes"] = {"dev": 20800}
         if r["config"]["width"] == 256 and r["config"]["dropout"] > 0:
             r["summary"]["best_dev_acc"] -= 0.0035  # now 0.05 points below the best without dropout
-    verdicts = {c["claim"]: c["verdict"] for c in q2_facts.report_claims(close, depth)}
-    assert verdicts["Dropout helps at the widest setting (256 units)."] == "too close to call on the stand-in"
+    dropout = find(q2_facts.report_claims(close, depth), "q2.dropout")
+    assert dropout.status is Status.TOO_CLOSE and dropout.verdict == "too close to call on the stand-in"
+    assert dropout.claim == "Dropout helps at the widest setting (256 units)."
     f = q2_facts.width_facts(close)
     assert f["ranking"] == "not decisive" and f["rivals"] >= 1
     p = close[0]["summary"]["best_dev_acc"]
@@ -232,8 +234,7 @@ def test_close_results_are_called_too_close(grid, depth):
     for r in sized:
         r["dataset"]["sizes"] = {"dev": 208000}
     assert q2_facts.width_facts(sized)["ranking"] == "decisive"
-    assert {c["claim"]: c["verdict"] for c in q2_facts.report_claims(sized, depth)}[
-        "Dropout helps at the widest setting (256 units)."] == "the stand-in shows it"
+    assert find(q2_facts.report_claims(sized, depth), "q2.dropout").status is Status.SHOWN
     noisy_depth = copy.deepcopy(depth)
     for r in noisy_depth:
         r["dataset"]["sizes"] = {"dev": 1000}  # ±2.5 points
@@ -249,38 +250,35 @@ def test_report_claims_are_judged_on_the_records(grid, depth):
     grid = copy.deepcopy(grid)
     for r in grid:
         r["dataset"] = {**r.get("dataset", {}), "sizes": {"dev": 4000}}   # two standard errors ±1.1 points
-    claims = {c["claim"].split(" (")[0]: c for c in q2_facts.report_claims(grid, depth)}
-    verdict = {k: c["verdict"] for k, c in claims.items()}
+    claims = {c.key: c for c in q2_facts.report_claims(grid, depth)}
+    status = {k: c.status for k, c in claims.items()}
     # data-dependent readings say what the data shows, never "refuted"
-    assert verdict["Dev accuracy rises quickly up to ~128 units, then saturates."] == "the stand-in shows it"
-    assert verdict["Training accuracy keeps rising toward 1 with width."] == "the stand-in shows it"
-    assert verdict["Dropout helps at the widest setting"] == "too close to call on the stand-in"  # +0.3 ± 1.1
-    assert verdict["Accuracy falls with depth"] == "the stand-in does not show it"
+    assert status["q2.saturation"] is Status.SHOWN and claims["q2.saturation"].verdict == "the stand-in shows it"
+    assert status["q2.train_width"] is Status.SHOWN
+    assert status["q2.dropout"] is Status.TOO_CLOSE                 # +0.3 ± 1.1
+    assert status["q2.depth"] is Status.NOT_SHOWN and claims["q2.depth"].verdict == "the stand-in does not show it"
+    assert claims["q2.saturation"].claim == original.READINGS["q2.saturation"]     # the report's words
     for c in claims.values():
-        assert "refut" not in c["verdict"] and c["kind"] in (q2_facts.DATA_DEPENDENT, q2_facts.DATA_INDEPENDENT)
-        if c["kind"] == q2_facts.DATA_DEPENDENT:
-            assert c["verdict"].split(" ")[-1] in ("it", "stand-in")
+        assert c.kind in (Kind.DATA_DEPENDENT, Kind.DATA_INDEPENDENT)
+        assert c.status.is_open == (c.kind is Kind.DATA_DEPENDENT)
     # data-independent claims: firm verdicts from the report's own tables and the assignment
-    assert verdict["The depth study uses the best 32-unit settings of 2.2(a)"].startswith("contradicted")
-    assert verdict["The depth study shows a large generalization gap."] == "contradicted by the report's own table"
-    assert "depth 1: 1.1" in claims["The depth study shows a large generalization gap."]["evidence"]
-    assert verdict["Dropout narrows the generalization gap at width 256."].startswith("contradicted")
-    assert "4.0 points" in claims["Dropout narrows the generalization gap at width 256."]["evidence"]
-    assert verdict["Width 32 is the best width of the width study."].startswith("contradicted")
+    for key in ("q2.depth_settings", "q2.depth_gap", "q2.dropout_gap", "q2.depth_width"):
+        assert status[key] is Status.WRONG and claims[key].verdict == "contradicted by the report's own table", key
+    assert "depth 1: 1.1" in claims["q2.depth_gap"].evidence
+    assert "4.0 points" in claims["q2.dropout_gap"].evidence
     html = errata.blocks(q2_facts.report_claims(grid, depth), "Q2")._repr_html_()
     assert html.count('data-tone="wrong"') == 4 and html.count('data-tone="open"') == 4
     assert html.count("Re-check on real data with <code>" + q2_facts.RECHECK) == 4
     # the saturation rule is a parameter: in standard errors of a dev accuracy
-    strict = {c["claim"]: c["verdict"] for c in q2_facts.report_claims(grid, depth, saturation_se=0.1)}
-    assert strict["Dev accuracy rises quickly up to ~128 units, then saturates."] == "the stand-in does not show it"
+    strict = find(q2_facts.report_claims(grid, depth, saturation_se=0.1), "q2.saturation")
+    assert strict.status is Status.NOT_SHOWN
     # on real data the labels name it
     real = copy.deepcopy(grid)
     for r in real:
         r["dataset"] = {**r["dataset"], "synthetic": False, "name": "emnist-letters"}
-    assert {c["claim"]: c["verdict"] for c in q2_facts.report_claims(real, depth)}[
-        "Training accuracy keeps rising toward 1 with width."] == "emnist-letters shows it"
+    assert find(q2_facts.report_claims(real, depth), "q2.train_width").verdict == "emnist-letters shows it"
     # without depth records only the width readings (and the report-internal checks) are judged
-    assert len([c for c in q2_facts.report_claims(grid, []) if c["kind"] == q2_facts.DATA_DEPENDENT]) == 3
+    assert len([c for c in q2_facts.report_claims(grid, []) if c.kind is Kind.DATA_DEPENDENT]) == 3
 
 
 def test_report_claims_accept_numpy_numbers(grid, depth):
@@ -289,8 +287,8 @@ def test_report_claims_accept_numpy_numbers(grid, depth):
     np_grid = copy.deepcopy(grid)
     for r in np_grid:
         r["summary"]["best_dev_acc"] = np.float64(r["summary"]["best_dev_acc"])
-    assert [c["verdict"] for c in q2_facts.report_claims(np_grid, depth)] == \
-        [c["verdict"] for c in q2_facts.report_claims(grid, depth)]
+    assert [c.status for c in q2_facts.report_claims(np_grid, depth)] == \
+        [c.status for c in q2_facts.report_claims(grid, depth)]
 
 
 def test_figures_build(grid, depth):
@@ -352,6 +350,6 @@ def test_chapter_depth_and_width_share_one_live_run(monkeypatch):
 def test_report_table_facts_are_the_reports_numbers():
     from hwlib.report import q2_facts
     f = q2_facts.report_table_facts()
-    gaps = [100 * (v["train"] - v["dev"]) for v in q2_facts.REPORT_DEPTH.values()]
+    gaps = [100 * (v["train"] - v["dev"]) for v in original.Q2_DEPTH.values()]
     assert f["depth_gap_min_pts"] == min(gaps) < f["depth_gap_max_pts"] == max(gaps) < q2_facts.GAP_LARGE_PTS
     assert f["best_width"] == 256

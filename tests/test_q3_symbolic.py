@@ -6,6 +6,7 @@ import pytest
 import sympy as sp
 
 from hwlib.models import maps
+from hwlib.report.claims import Status
 from hwlib.report.q3 import check_report_claims, valid_b
 from hwlib.theory import symbolic as sym
 
@@ -122,13 +123,15 @@ def test_symbolic_jacobian_matches_numeric_closed_form():
 def test_every_report_claim_gets_a_computed_verdict():
     vs = check_report_claims()
     assert len(vs) == 13
-    by = {(v.item, v.claim[:25]): v.verdict for v in vs}
-    refuted = [v for v in vs if v.verdict == "refuted"]
+    assert len({v.key for v in vs}) == 13                     # every claim its own key
+    refuted = [v for v in vs if v.status is Status.WRONG]
     assert {v.item for v in refuted} == {"3.2", "3.3 (extra)", "3.4"}
-    assert any("unique" in v.claim for v in refuted)
-    assert sum(v.verdict.startswith("confirmed") for v in vs) == 8
-    assert all(v.correction for v in refuted)
-    assert by
+    assert {v.key for v in refuted} == {"q3.3.2.offset_unique", "q3.3.3.converges", "q3.3.4.elementwise",
+                                        "q3.3.4.matrix"}
+    assert all(v.verdict == "refuted" and v.correction for v in refuted)
+    assert sum(v.status is Status.HOLDS for v in vs) == 8
+    partly = [v for v in vs if v.status is Status.PARTLY]
+    assert [v.key for v in partly] == ["q3.3.5.gradient"] and partly[0].verdict.startswith("chain rule right")
 
 
 def test_k2_derivatives_do_not_exist_at_the_kinks():

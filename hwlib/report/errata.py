@@ -2,17 +2,15 @@
 words, our verdict, the evidence, the correction — grouped by question, with the math typeset by
 MathJax (text may hold ``\\(…\\)`` LaTeX, see ``hwlib.report.fmt.rich``) and numbers written for people.
 
-A claim is a dict with ``claim``, ``kind`` ("data-independent", "data-dependent",
-"machine-dependent"), ``verdict``, ``evidence`` and optionally ``item``, ``correction`` and
-``recheck`` (the command that re-checks a data-dependent reading on real data) — what
-``q1.report_claims`` and ``q2_facts.report_claims`` return; ``from_verdicts`` turns Question 3's
-``Verdict`` objects into the same shape. The verdict labels are computed there; this module only
-sorts them into tones and draws them.
+Claims are ``hwlib.report.claims.Claim`` objects (what ``q1.report_claims``,
+``q2_facts.report_claims`` and ``q3.check_report_claims`` return). Their status is computed there;
+this module sorts them into tones by status and draws them.
 """
 from __future__ import annotations
 
 import html
 
+from hwlib.report.claims import Claim, Kind, Status
 from hwlib.report.common import HTMLBlock
 from hwlib.report.fmt import rich
 
@@ -25,7 +23,9 @@ TONES = {  # tone: (mark, colour, what the overview calls it)
     NOTE: ("≈", "#6d6d6d", "depend on the machine"),
 }
 PARTS = ("The report says", "Our verdict", "Evidence", "Correction")
-KIND_ORDER = {"data-independent": 0, "machine-dependent": 1, "data-dependent": 2}
+KIND_ORDER = {Kind.DATA_INDEPENDENT: 0, Kind.MACHINE_DEPENDENT: 1, Kind.DATA_DEPENDENT: 2}
+TONE_OF = {Status.HOLDS: HOLDS, Status.WRONG: WRONG, Status.PARTLY: PARTLY, Status.SHOWN: OPEN,
+           Status.NOT_SHOWN: OPEN, Status.TOO_CLOSE: OPEN, Status.DIFFERS: NOTE}
 
 STYLE = "<style>" + "".join(
     [".erratum{border:1px solid rgba(128,128,128,.35);border-left:6px solid #888;border-radius:4px;"
@@ -39,32 +39,19 @@ STYLE = "<style>" + "".join(
 ) + "</style>"
 
 
-def tone(claim: dict) -> str:
-    """Which kind of answer a verdict is: holds, wrong, partly right, open (data-dependent), or a
-    machine-dependent note."""
-    v, kind = claim["verdict"], claim["kind"]
-    if kind == "data-dependent":
-        return OPEN
-    if v.startswith(("contradicted", "refuted")):
-        return WRONG
-    if v.startswith(("confirmed", "holds", "consistent")):
-        return HOLDS
-    return NOTE if kind == "machine-dependent" else PARTLY
+def tone(claim: Claim) -> str:
+    """Which kind of answer a claim's status is: holds, wrong, partly right, open (a data-dependent
+    reading), or a machine-dependent note."""
+    return TONE_OF[claim.status]
 
 
-def from_verdicts(verdicts) -> list[dict]:
-    """Question 3's ``Verdict`` objects (hwlib.report.q3) as claim dicts: all data-independent."""
-    return [{"item": v.item, "kind": "data-independent", "claim": v.claim, "verdict": v.verdict,
-             "evidence": v.check, "correction": v.correction} for v in verdicts]
-
-
-def ordered(claims: list[dict]) -> list[dict]:
+def ordered(claims: list[Claim]) -> list[Claim]:
     """Firm verdicts first (data-independent, then machine-dependent, then data-dependent readings),
     otherwise in the report's order."""
-    return sorted(claims, key=lambda c: KIND_ORDER.get(c["kind"], 3))
+    return sorted(claims, key=lambda c: KIND_ORDER[c.kind])
 
 
-def counts(claims: list[dict]) -> dict:
+def counts(claims: list[Claim]) -> dict:
     """How many claims, and how many of each tone."""
     out = {"n": len(claims), **{t: 0 for t in TONES}}
     for c in claims:
@@ -78,41 +65,42 @@ def _sentence(text: str) -> str:
     return text if not text or text.endswith((".", "?", "!", "\\]")) else text + "."
 
 
-def _correction(c: dict) -> str:
-    if c.get("correction"):
-        return rich(_sentence(c["correction"]))
+def _correction(c: Claim) -> str:
+    if c.correction:
+        return rich(_sentence(c.correction))
     t = tone(c)
     if t == OPEN:
-        cmd = c.get("recheck")
+        cmd = c.recheck
         return ("None from this data: it can neither confirm nor refute a reading of real EMNIST."
                 + (f" Re-check on real data with <code>{html.escape(cmd)}</code>." if cmd else ""))
     return "None needed." if t == HOLDS else "—"
 
 
-def block(c: dict, question: str, number: int) -> str:
+def block(c: Claim, question: str, number: int) -> str:
     """One claim as an HTML block with its four parts."""
     t = tone(c)
     mark = TONES[t][0]
-    item = c.get("item") or question
+    item = c.item or question
     ident = f"{question.lower()}-{number}"
     head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(item)}</b> · '
-            f"{html.escape(c['kind'])}</p>")
-    parts = (rich(_sentence(c["claim"])),
-             f'<span class="erratum-verdict">{mark} {html.escape(c["verdict"])}</span>',
-             rich(_sentence(c["evidence"])),
+            f"{html.escape(c.kind.value)}</p>")
+    parts = (rich(_sentence(c.claim)),
+             f'<span class="erratum-verdict">{mark} {html.escape(c.verdict)}</span>',
+             rich(_sentence(c.evidence)),
              _correction(c))
     body = "".join(f"<dt>{name}</dt><dd>{part}</dd>" for name, part in zip(PARTS, parts))
-    return (f'<div class="erratum {t}" id="{ident}" data-question="{html.escape(question)}" data-tone="{t}">'
+    return (f'<div class="erratum {t}" id="{ident}" data-key="{html.escape(c.key)}" '
+            f'data-question="{html.escape(question)}" data-tone="{t}">'
             f"{head}<dl>{body}</dl></div>")
 
 
-def blocks(claims: list[dict], question: str) -> HTMLBlock:
+def blocks(claims: list[Claim], question: str) -> HTMLBlock:
     """Every claim of one question (``question`` = "Q1", "Q2" or "Q3"), one block each."""
     return HTMLBlock(STYLE + f'<div class="errata" data-question="{html.escape(question)}">'
                      + "".join(block(c, question, i + 1) for i, c in enumerate(ordered(claims))) + "</div>")
 
 
-def overview(groups: dict[str, list[dict]]) -> HTMLBlock:
+def overview(groups: dict[str, list[Claim]]) -> HTMLBlock:
     """A table to start from: per question, how many claims were checked and how many of each tone."""
     used = [t for t in TONES if any(counts(cs)[t] for cs in groups.values())]
     head = "".join(f"<th>{TONES[t][0]} {TONES[t][2]}</th>" for t in used)
@@ -125,12 +113,12 @@ def overview(groups: dict[str, list[dict]]) -> HTMLBlock:
                      f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
-def verdict_table(claims: list[dict], question: str) -> HTMLBlock:
+def verdict_table(claims: list[Claim], question: str) -> HTMLBlock:
     """A compact table of one question's claims — item, the report's words, the verdict — for a
     chapter's closing note (the errata page has the evidence and corrections)."""
-    rows = "".join(f'<tr data-tone="{tone(c)}"><td>{html.escape(c.get("item") or question)}</td>'
-                   f"<td>{rich(_sentence(c['claim']))}</td>"
-                   f"<td>{TONES[tone(c)][0]} {html.escape(c['verdict'])}</td></tr>" for c in claims)
+    rows = "".join(f'<tr data-tone="{tone(c)}" data-key="{html.escape(c.key)}"><td>{html.escape(c.item or question)}</td>'
+                   f"<td>{rich(_sentence(c.claim))}</td>"
+                   f"<td>{TONES[tone(c)][0]} {html.escape(c.verdict)}</td></tr>" for c in claims)
     return HTMLBlock(f'<table class="table errata-verdicts" data-question="{html.escape(question)}"><thead><tr>'
                      "<th>item</th><th>the report says</th><th>our verdict</th></tr></thead>"
                      f"<tbody>{rows}</tbody></table>")

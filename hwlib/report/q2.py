@@ -10,27 +10,8 @@ import html
 import numpy as np
 
 from hwlib.report.common import HTMLBlock, best_run, html_table
+from hwlib.report.original import Q2_DEPTH, Q2_DEPTH_HPARAMS, Q2_DEPTH_OTHER_GROUP, Q2_WIDTH
 from hwlib.report.fmt import hp_words, pow10
-
-# The original report's numbers (real EMNIST Letters, the course's split).
-REPORT_WIDTH = {  # width: best run of that width
-    16: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.781, "train": 0.793, "test": 0.784},
-    32: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.844, "train": 0.864, "test": 0.845},
-    64: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.881, "train": 0.909, "test": 0.880},
-    128: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.898, "train": 0.938, "test": 0.896},
-    256: {"lr": 3e-4, "dropout": 0.2, "l2": 0.0, "dev": 0.909, "train": 0.949, "test": 0.908},
-}
-REPORT_DEPTH_HPARAMS = {"lr": 3e-4, "dropout": 0.2, "l2": 0.0}  # not its own best 32-unit run
-REPORT_DEPTH = {
-    1: {"dev": 0.817, "train": 0.828, "test": 0.818},
-    3: {"dev": 0.792, "train": 0.803, "test": 0.793},
-    5: {"dev": 0.717, "train": 0.725, "test": 0.718},
-    7: {"dev": 0.630, "train": 0.637, "test": 0.635},
-    9: {"dev": 0.524, "train": 0.533, "test": 0.528},
-}
-OTHER_GROUP_DEPTH = {1: 0.845, 3: 0.868, 5: 0.866, 7: 0.841, 9: 0.804}  # Adam lr 1e-3, width 32: dev
-
-
 
 def hp_label(c: dict) -> str:
     """The tuned settings of a run, for people: "lr 10⁻³, no dropout, ℓ2 10⁻⁴"."""
@@ -163,7 +144,7 @@ def width_comparison_table(records: list[dict]):
     rows = []
     for w, r in best_per_width(records).items():
         c, s = r["config"], r["summary"]
-        rep = REPORT_WIDTH.get(w)
+        rep = Q2_WIDTH.get(w)
         rows.append([w, hp_label(c), f"{s['best_dev_acc']:.3f}", f"{s['final_train_acc']:.3f}", f"{s['test_acc']:.3f}",
                      hp_label(rep) if rep else "—", f"{rep['dev']:.3f}" if rep else "—",
                      f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
@@ -180,17 +161,17 @@ def depth_table(depth_records: list[dict]):
     rows = []
     for r in recs:
         L, s = r["config"]["depth"], r["summary"]
-        rep = REPORT_DEPTH.get(L)
+        rep = Q2_DEPTH.get(L)
         rows.append([L, f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
                      f"{s['test_acc']:.4f}", f"{rep['dev']:.3f}" if rep else "—",
                      f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—",
-                     f"{OTHER_GROUP_DEPTH[L]:.3f}" if L in OTHER_GROUP_DEPTH else "—"])
+                     f"{Q2_DEPTH_OTHER_GROUP[L]:.3f}" if L in Q2_DEPTH_OTHER_GROUP else "—"])
     c = recs[0]["config"]
     return html_table(["depth", "best dev acc", "at epoch", "final train acc", "test acc",
                        "report: dev", "report: train", "report: test", "other group: dev"], rows,
                       highlight={recs.index(best)},
                       caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
-                              f"{data_name(recs)}; report with {hp_label(REPORT_DEPTH_HPARAMS)} and other group "
+                              f"{data_name(recs)}; report with {hp_label(Q2_DEPTH_HPARAMS)} and other group "
                               "(Adam lr 10⁻³) on real EMNIST Letters — different data. Bold = our best depth.")
 
 

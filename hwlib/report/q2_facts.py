@@ -7,12 +7,16 @@ percentage points (``*_pts``).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from hwlib.experiments.q2 import DEPTH_WIDTH, TUNED
+from hwlib.report.claims import Claim, Kind, Status, count, find
 from hwlib.report.common import best_run, pct
 from hwlib.report.fmt import signed
-from hwlib.report.q2 import (REPORT_DEPTH, REPORT_DEPTH_HPARAMS, REPORT_WIDTH, best_per_width, by_depth,
+from hwlib.report.original import Q2_DEPTH, Q2_DEPTH_HPARAMS, Q2_WIDTH, READINGS
+from hwlib.report.q2 import (best_per_width, by_depth,
                              data_name, dev_noise, epochs_of, find_run, hp_label)
 
 TREND_TOLERANCE = 0.002   # steps smaller than this (0.2 points) count as flat in ``trend``
@@ -142,11 +146,11 @@ def depth_hparams_facts(width_records: list[dict], depth_records: list[dict]) ->
                     key=lambda r: -r["summary"]["best_dev_acc"])
     src = best_run(ranked)
     used = {k: depth_records[0]["config"][k] for k in TUNED}
-    rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS)
+    rep = find_run(width_records, width=DEPTH_WIDTH, **Q2_DEPTH_HPARAMS)
     out = {"src_run": src["run"], "src_hp": hp_label(src["config"]), "src_dev": src["summary"]["best_dev_acc"],
            "used": "these settings" if used == {k: src["config"][k] for k in TUNED} else
                    f"{hp_label(used)}, not these — rerun `python -m hwlib run q2.depth --force`",
-           "report_hp": hp_label(REPORT_DEPTH_HPARAMS), "n_runs": len(ranked)}
+           "report_hp": hp_label(Q2_DEPTH_HPARAMS), "n_runs": len(ranked)}
     if rep is not None:
         out.update(report_rank=ranked.index(rep) + 1, report_dev=rep["summary"]["best_dev_acc"],
                    report_vs_best_pts=100 * (rep["summary"]["best_dev_acc"] - src["summary"]["best_dev_acc"]))
@@ -170,7 +174,7 @@ def depth_facts(depth_records: list[dict]) -> dict:
            "best_test": best["summary"]["test_acc"], "deepest": Ls[-1],
            "deep_vs_one_pts": 100 * (dev[-1] - dev[0]), "ties": _listed(ties), "noise_pts": 100 * noise,
            "n_steps": len(Ls) - 1}
-    rep = [REPORT_DEPTH[L]["dev"] for L in Ls if L in REPORT_DEPTH]
+    rep = [Q2_DEPTH[L]["dev"] for L in Ls if L in Q2_DEPTH]
     if len(rep) == len(Ls):
         out.update(report_first=rep[0], report_last=rep[-1],
                    same_direction=int((np.sign(np.diff(dev)) == np.sign(np.diff(rep))).sum()))
@@ -197,8 +201,6 @@ def depth_fit_facts(depth_records: list[dict], overfit_gap: float = 0.05) -> dic
 
 # ------------------------------------------------------------------------------ the report's readings
 RECHECK = "python -m hwlib run q2 --profile full --data PATH-TO-EMNIST"   # re-checks them on real data
-DATA_DEPENDENT, DATA_INDEPENDENT = "data-dependent", "data-independent"
-# readings the report states in words (quoted from it; its tables are REPORT_WIDTH / REPORT_DEPTH)
 GAP_LARGE_PTS = 3.0      # a train-dev gap this large (points) would count as "large"
 
 
@@ -207,8 +209,8 @@ def _where(records: list[dict]) -> str:
     return "the stand-in" if synthetic else data_name(records)
 
 
-def report_claims(width_records: list[dict], depth_records: list[dict], saturation_se: float = 2.0) -> list[dict]:
-    """The report's Q2 claims, each with its kind, a verdict label and the evidence.
+def report_claims(width_records: list[dict], depth_records: list[dict], saturation_se: float = 2.0) -> list[Claim]:
+    """The report's Q2 claims, each a ``Claim``.
 
     *Data-dependent* readings of accuracies (saturation with width, dropout, depth) are judged on our
     records and labelled with the data that shows them ("the stand-in shows it" / "… does not show
@@ -224,23 +226,26 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     dev = {w: r["summary"]["best_dev_acc"] for w, r in bw.items()}
     tr = {w: r["summary"]["final_train_acc"] for w, r in bw.items()}
     where = _where(width_records)
-    shows = (f"{where} shows it", f"{where} does not show it", f"too close to call on {where}")
+    words = {Status.SHOWN: f"{where} shows it", Status.NOT_SHOWN: f"{where} does not show it",
+             Status.TOO_CLOSE: f"too close to call on {where}"}
     out = []
 
-    def add(key, item, kind, claim, verdict, evidence):
-        out.append({"key": key, "item": item, "kind": kind, "claim": claim, "verdict": verdict, "evidence": evidence,
-                    "correction": "", "recheck": RECHECK})
+    def add(key, item, status, evidence, claim=None):
+        out.append(Claim(f"q2.{key}", item, Kind.DATA_DEPENDENT, claim or READINGS[f"q2.{key}"], status,
+                         words[status], evidence, recheck=RECHECK))
+
+    def shown(ok: bool) -> Status:
+        return Status.SHOWN if ok else Status.NOT_SHOWN
 
     if 128 in dev and len(ws) > 2:
         early, late = dev[128] - dev[ws[0]], dev[ws[-1]] - dev[128]
         se = dev_noise(bw[ws[-1]]) / 2
         ok = early > saturation_se * se and late <= saturation_se * se
-        add("saturation", "2.2(a)", DATA_DEPENDENT, "Dev accuracy rises quickly up to ~128 units, then saturates.", shows[not ok],
+        add("saturation", "2.2(a)", shown(ok),
             f"best dev {_pairs([ws[0], 128, ws[-1]], [dev[ws[0]], dev[128], dev[ws[-1]]])}; gain up to 128 "
             f"{signed(100 * early)} points, after {signed(100 * late)}; saturated means a gain within "
             f"{saturation_se:g} standard errors of a dev accuracy (±{100 * saturation_se * se:.2f} points)")
-    add("train_width", "2.2(c)", DATA_DEPENDENT, "Training accuracy keeps rising toward 1 with width.",
-        shows[not (np.diff([tr[w] for w in ws]) > 0).all()],
+    add("train_width", "2.2(c)", shown((np.diff([tr[w] for w in ws]) > 0).all()),
         "final train accuracy of the best run per width: " + _pairs(ws, [tr[w] for w in ws]))
     wmax = ws[-1]
     with_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] > 0]
@@ -248,34 +253,35 @@ def report_claims(width_records: list[dict], depth_records: list[dict], saturati
     if with_do and no_do:
         a, b = best_run(with_do), best_run(no_do)
         gain, noise = a["summary"]["best_dev_acc"] - b["summary"]["best_dev_acc"], dev_noise(a)
-        add("dropout", "2.2(a)", DATA_DEPENDENT, f"Dropout helps at the widest setting ({wmax} units).",
-            shows[2] if abs(gain) <= noise else shows[bool(gain <= 0)],
+        add("dropout", "2.2(a)", Status.TOO_CLOSE if abs(gain) <= noise else shown(gain > 0),
             f"best dev with dropout {pct(a['summary']['best_dev_acc'])} ({hp_label(a['config'])}), without "
             f"{pct(b['summary']['best_dev_acc'])} ({hp_label(b['config'])}): {signed(100 * gain, 2)} points; "
-            f"two standard errors ±{100 * noise:.2f} points")
+            f"two standard errors ±{100 * noise:.2f} points",
+            claim=f"{READINGS['q2.dropout'][:-1]} ({wmax} units).")
     if depth_records:
         recs = by_depth(depth_records)
         dd = [r["summary"]["best_dev_acc"] for r in recs]
-        add("depth", "2.3(a)", DATA_DEPENDENT, "Accuracy falls with depth (width 32).", shows[not (np.diff(dd) < 0).all()],
+        add("depth", "2.3(a)", shown((np.diff(dd) < 0).all()),
             f"{hp_label(recs[0]['config'])}; best dev " + _pairs([r["config"]["depth"] for r in recs], dd))
     internal = internal_claims()
-    rep = find_run(width_records, width=DEPTH_WIDTH, **REPORT_DEPTH_HPARAMS) if depth_records else None
+    rep = find_run(width_records, width=DEPTH_WIDTH, **Q2_DEPTH_HPARAMS) if depth_records else None
     if rep is not None:
         best32 = best_run([r for r in width_records if r["config"]["width"] == DEPTH_WIDTH])
-        internal[0]["evidence"] += (
+        c = internal[0]
+        internal[0] = dataclasses.replace(c, evidence=c.evidence + (
             f"; on {where}, the report's settings reach {pct(rep['summary']['best_dev_acc'])} at width "
             f"{DEPTH_WIDTH}, the best {DEPTH_WIDTH}-unit run {pct(best32['summary']['best_dev_acc'])} "
-            f"({hp_label(best32['config'])})")
+            f"({hp_label(best32['config'])})"))
     return out + internal
 
 
 def _report_depth_gaps() -> dict[int, float]:
     """Train − dev (points) per depth in the report's depth table."""
-    return {d: 100 * (v["train"] - v["dev"]) for d, v in REPORT_DEPTH.items()}
+    return {d: 100 * (v["train"] - v["dev"]) for d, v in Q2_DEPTH.items()}
 
 
 def _report_best_width() -> int:
-    return max(REPORT_WIDTH, key=lambda w: REPORT_WIDTH[w]["dev"])
+    return max(Q2_WIDTH, key=lambda w: Q2_WIDTH[w]["dev"])
 
 
 def report_table_facts() -> dict:
@@ -285,47 +291,46 @@ def report_table_facts() -> dict:
     return {"depth_gap_min_pts": min(gaps), "depth_gap_max_pts": max(gaps), "best_width": _report_best_width()}
 
 
-def internal_claims() -> list[dict]:
+def internal_claims() -> list[Claim]:
     """The report's Q2 claims checked against its own tables and the assignment: no data needed."""
     gaps = _report_depth_gaps()
-    wgap = {w: 100 * (REPORT_WIDTH[w]["train"] - REPORT_WIDTH[w]["dev"]) for w in (128, 256)}
+    wgap = {w: 100 * (Q2_WIDTH[w]["train"] - Q2_WIDTH[w]["dev"]) for w in (128, 256)}
     best_w = _report_best_width()
-    same = all(REPORT_DEPTH_HPARAMS[k] == REPORT_WIDTH[DEPTH_WIDTH][k] for k in TUNED)
+    same = all(Q2_DEPTH_HPARAMS[k] == Q2_WIDTH[DEPTH_WIDTH][k] for k in TUNED)
+    large = max(gaps.values()) >= GAP_LARGE_PTS
+    narrows = wgap[256] < wgap[128] - 0.05
     contradicted = "contradicted by the report's own table"
-    return [
-        {"item": "2.3", "kind": DATA_INDEPENDENT, "claim": f"The depth study uses the best {DEPTH_WIDTH}-unit settings of 2.2(a) "
-         "(the assignment's rule).", "verdict": "holds" if same else contradicted,
-         "evidence": f"used {hp_label(REPORT_DEPTH_HPARAMS)}; its table's best {DEPTH_WIDTH}-unit run: "
-                     f"{hp_label(REPORT_WIDTH[DEPTH_WIDTH])}",
-         "correction": "" if same else f"The assignment asks for the depth study with {hp_label(REPORT_WIDTH[DEPTH_WIDTH])}, "
-                       "the best 32-unit settings of the report's own table; this book's depth study reads its "
-                       "settings from its own grid."},
-        {"item": "2.3(a)", "kind": DATA_INDEPENDENT, "claim": "The depth study shows a large generalization gap.",
-         "verdict": "holds" if max(gaps.values()) >= GAP_LARGE_PTS else contradicted,
-         "evidence": "train − dev in its depth table: " + ", ".join(f"depth {d}: {g:.1f}" for d, g in gaps.items())
-                     + f" points (we would call ≥ {GAP_LARGE_PTS:g} points large)",
-         "correction": "" if max(gaps.values()) >= GAP_LARGE_PTS else
-                       f"The gap stays between {min(gaps.values()):.1f} and {max(gaps.values()):.1f} points while "
-                       f"training accuracy itself falls from {pct(REPORT_DEPTH[min(REPORT_DEPTH)]['train'])} to "
-                       f"{pct(REPORT_DEPTH[max(REPORT_DEPTH)]['train'])}: the deeper networks underfit — they fit their own "
-                       "training data worse — which is not a generalization gap."},
-        {"item": "2.2(a)", "kind": DATA_INDEPENDENT, "claim": "Dropout narrows the generalization gap at width 256.",
-         "verdict": "holds" if wgap[256] < wgap[128] - 0.05 else contradicted,
-         "evidence": f"train − dev of its best runs: width 128 (no dropout) {wgap[128]:.1f} points, "
-                     f"width 256 (dropout {REPORT_WIDTH[256]['dropout']:g}) {wgap[256]:.1f} points",
-         "correction": "" if wgap[256] < wgap[128] - 0.05 else
-                       f"In the report's own table the gap with dropout at 256 units ({wgap[256]:.1f} points) is no "
-                       f"smaller than without it at 128 ({wgap[128]:.1f} points)."},
-        {"item": "2.3", "kind": DATA_INDEPENDENT, "claim": f"Width {DEPTH_WIDTH} is the best width of the width study.",
-         "verdict": "holds" if best_w == DEPTH_WIDTH else contradicted,
-         "evidence": f"width {DEPTH_WIDTH} is fixed by the assignment for the depth study; the best width in the "
-                     f"report's table is {best_w} (dev {pct(REPORT_WIDTH[best_w]['dev'])}, "
-                     f"width {DEPTH_WIDTH}: {pct(REPORT_WIDTH[DEPTH_WIDTH]['dev'])})",
-         "correction": "" if best_w == DEPTH_WIDTH else
-                       f"Width {best_w} is the best of the report's width study; {DEPTH_WIDTH} units is the width the "
-                       "assignment fixes for the depth study."},
-    ]
 
+    def claim(key, item, ok, words, evidence, correction):
+        return Claim(f"q2.{key}", item, Kind.DATA_INDEPENDENT, words, Status.HOLDS if ok else Status.WRONG,
+                     "holds" if ok else contradicted, evidence, "" if ok else correction)
+
+    return [
+        claim("depth_settings", "2.3", same,
+              f"The depth study uses the best {DEPTH_WIDTH}-unit settings of 2.2(a) (the assignment's rule).",
+              f"used {hp_label(Q2_DEPTH_HPARAMS)}; its table's best {DEPTH_WIDTH}-unit run: "
+              f"{hp_label(Q2_WIDTH[DEPTH_WIDTH])}",
+              f"The assignment asks for the depth study with {hp_label(Q2_WIDTH[DEPTH_WIDTH])}, the best 32-unit "
+              "settings of the report's own table; this book's depth study reads its settings from its own grid."),
+        claim("depth_gap", "2.3(a)", large, "The depth study shows a large generalization gap.",
+              "train − dev in its depth table: " + ", ".join(f"depth {d}: {g:.1f}" for d, g in gaps.items())
+              + f" points (we would call ≥ {GAP_LARGE_PTS:g} points large)",
+              f"The gap stays between {min(gaps.values()):.1f} and {max(gaps.values()):.1f} points while training "
+              f"accuracy itself falls from {pct(Q2_DEPTH[min(Q2_DEPTH)]['train'])} to "
+              f"{pct(Q2_DEPTH[max(Q2_DEPTH)]['train'])}: the deeper networks underfit — they fit their own "
+              "training data worse — which is not a generalization gap."),
+        claim("dropout_gap", "2.2(a)", narrows, "Dropout narrows the generalization gap at width 256.",
+              f"train − dev of its best runs: width 128 (no dropout) {wgap[128]:.1f} points, "
+              f"width 256 (dropout {Q2_WIDTH[256]['dropout']:g}) {wgap[256]:.1f} points",
+              f"In the report's own table the gap with dropout at 256 units ({wgap[256]:.1f} points) is no "
+              f"smaller than without it at 128 ({wgap[128]:.1f} points)."),
+        claim("depth_width", "2.3", best_w == DEPTH_WIDTH, f"Width {DEPTH_WIDTH} is the best width of the width study.",
+              f"width {DEPTH_WIDTH} is fixed by the assignment for the depth study; the best width in the "
+              f"report's table is {best_w} (dev {pct(Q2_WIDTH[best_w]['dev'])}, "
+              f"width {DEPTH_WIDTH}: {pct(Q2_WIDTH[DEPTH_WIDTH]['dev'])})",
+              f"Width {best_w} is the best of the report's width study; {DEPTH_WIDTH} units is the width the "
+              "assignment fixes for the depth study."),
+    ]
 
 
 def findings(width_records: list[dict], depth_records: list[dict]) -> dict:
@@ -336,24 +341,24 @@ def findings(width_records: list[dict], depth_records: list[dict]) -> dict:
     top = best_run(width_records)
     rep_w = _report_best_width()
     claims = report_claims(width_records, depth_records)
-    verdict = {key: next((c["verdict"] for c in claims if c.get("key") == key), "not judged (no runs)")
+    verdict = {key: getattr(find(claims, f"q2.{key}"), "verdict", "not judged (no runs)")
                for key in ("saturation", "train_width", "dropout", "depth")}
     bw = best_per_width(width_records)
     out = {"data": data_name(width_records), "synthetic": bool(width_records[0].get("dataset", {}).get("synthetic", True)),
            "runs": len(width_records), "top_width": top["config"]["width"], "top_hp": hp_label(top["config"]),
            "top_dev": top["summary"]["best_dev_acc"], "top_test": top["summary"]["test_acc"],
-           "report_width": rep_w, "report_hp": hp_label(REPORT_WIDTH[rep_w]), "report_test": REPORT_WIDTH[rep_w]["test"],
+           "report_width": rep_w, "report_hp": hp_label(Q2_WIDTH[rep_w]), "report_test": Q2_WIDTH[rep_w]["test"],
            **{f"{k}_verdict": v for k, v in verdict.items()},
-           "contradicted": sum(c["verdict"].startswith("contradicted") for c in claims),
-           "independent": sum(c["kind"] == DATA_INDEPENDENT for c in claims),
-           "dependent": sum(c["kind"] == DATA_DEPENDENT for c in claims),
+           "contradicted": count(claims, Status.WRONG),
+           "independent": sum(c.kind is Kind.DATA_INDEPENDENT for c in claims),
+           "dependent": sum(c.kind is Kind.DATA_DEPENDENT for c in claims),
            "widest": list(bw)[-1],
            "gain_after_128_pts": (100 * (bw[list(bw)[-1]]["summary"]["best_dev_acc"] - bw[128]["summary"]["best_dev_acc"])
                                   if 128 in bw else None)}
     if depth_records:
         recs = by_depth(depth_records)
         best = best_run(recs)
-        rep_d = max(REPORT_DEPTH, key=lambda d: REPORT_DEPTH[d]["dev"])
+        rep_d = max(Q2_DEPTH, key=lambda d: Q2_DEPTH[d]["dev"])
         out.update(best_depth=best["config"]["depth"], depth_test=best["summary"]["test_acc"],
-                   report_depth=rep_d, report_depth_test=REPORT_DEPTH[rep_d]["test"])
+                   report_depth=rep_d, report_depth_test=Q2_DEPTH[rep_d]["test"])
     return out

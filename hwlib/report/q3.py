@@ -2,17 +2,15 @@
 derivation (hwlib.theory.symbolic) and a numeric check against torch.autograd (float64).
 
 ``autograd_agreement`` measures the largest |closed form - autograd| over random z (several K, b,
-with entries outside the support); ``check_report_claims`` returns one ``Verdict`` per claim.
+with entries outside the support); ``check_report_claims`` returns one ``Claim`` per claim.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-
 import sympy as sp
 
 from hwlib.models import maps
+from hwlib.report.claims import Claim, Kind, Status, items
 from hwlib.report.fmt import ROUND_OFF, closeness, num
 from hwlib.theory import symbolic as sym
 
@@ -110,15 +108,13 @@ def autograd_agreement(n_per_case: int = 40, seed: int = 0) -> dict:
 
 
 # ------------------------------------------------------------------ verdicts
-@dataclass(frozen=True)
-class Verdict:
-    r"""One claim of the report and what we found. ``claim``, ``check`` and ``correction`` are text
-    for people with inline LaTeX between ``\(`` and ``\)`` (``hwlib.report.fmt.rich`` renders it)."""
-    item: str
-    claim: str
-    verdict: str        # "confirmed", "confirmed (sparsemax proof added)", "refuted", "chain rule right, inherits the 3.4 error"
-    check: str          # what we computed, with its result
-    correction: str = ""
+def _verdict(key: str, item: str, claim: str, ok: bool, check: str, correction: str = "", *,
+             confirmed: str = "confirmed", partly: str | None = None) -> Claim:
+    r"""A Question 3 claim: mathematics, so data-independent; confirmed, refuted, or right in part
+    (``partly`` says how). ``claim``, ``check`` and ``correction`` may hold inline LaTeX, ``\(…\)``."""
+    status, words = ((Status.HOLDS, confirmed) if ok else (Status.PARTLY, partly) if partly
+                     else (Status.WRONG, "refuted"))
+    return Claim(f"q3.{key}", item, Kind.DATA_INDEPENDENT, claim, status, words, check, correction)
 
 
 def _holds(ok: bool) -> str:
@@ -138,9 +134,9 @@ def _claims_3_1(out: list, agr: dict) -> None:
     proj = sym.relu_projection()
     ok = proj["equals_relu"] and proj["separable"] and proj["convex"]
     cases = "; ".join(rf"\(y = {sp.latex(y)}\) when \({sp.latex(cond)}\)" for y, _, cond in proj["cases"])
-    out.append(Verdict("3.1", r"\(\min_{y_i \ge 0}\,(y_i - z_i)^2\) is solved coordinate by coordinate by "
+    out.append(_verdict("3.1.projection", "3.1", r"\(\min_{y_i \ge 0}\,(y_i - z_i)^2\) is solved coordinate by coordinate by "
                               r"\(y_i = \max(0, z_i)\).",
-                       "confirmed" if ok else "refuted",
+                       ok,
                        f"SymPy solves the KKT conditions: {cases} — together "
                        + (r"\(\max(0, z)\)" if proj["equals_relu"] else "not relu")
                        + rf". The Hessian of \(\lVert y - z\rVert^2\) (K = 3) is "
@@ -156,9 +152,9 @@ def _claims_3_2(out: list, agr: dict) -> None:
     zs, cs = rng.normal(size=(200, 6)) * 3, rng.normal(size=(200, 1)) * 10
     dev = max(np.abs(f(zs + cs) - f(zs)).max() for f in (maps.softmax, maps.sparsemax, lambda x: maps.relumax(x, 0.7)))
     ok = inv["softmax"] and inv["sparsemax"] and inv["relumax"] and dev < ROUND_OFF
-    out.append(Verdict("3.2", r"softmax, sparsemax and relumax are unchanged when the same constant is added to "
+    out.append(_verdict("3.2.shift", "3.2", r"softmax, sparsemax and relumax are unchanged when the same constant is added to "
                               r"every score: \(f(z + c\mathbf{1}) = f(z)\).",
-                       "confirmed" if ok else "refuted",
+                       ok,
                        rf"SymPy simplifies \(f(z + c\mathbf{{1}}) - f(z)\) to 0: for softmax (general K) it "
                        f"{_holds(inv['softmax'])}, for sparsemax (general K; "
                        rf"\(\tau\) shifts by \({sp.latex(inv['tau_shift'])}\)) it {_holds(inv['sparsemax'])}, "
@@ -173,10 +169,10 @@ def _claims_3_2(out: list, agr: dict) -> None:
     exact = all(np.array_equal(q == 0, onehot == 0) and np.allclose(q, onehot, rtol=0, atol=1e-12)
                 for q in (maps.sparsemax(z, T=gap * 0.999), maps.relumax(z, 1.0, T=gap * 0.999)))
     ok = zt["all_onehot"] and exact
-    out.append(Verdict("3.2", r"As \(T \to 0^+\) all three maps tend to the one-hot vector \(e_{\arg\max z}\) "
+    out.append(_verdict("3.2.zero_temperature", "3.2", r"As \(T \to 0^+\) all three maps tend to the one-hot vector \(e_{\arg\max z}\) "
                               r"(softmax by factoring out the largest term; sparsemax stated without proof; relumax "
                               r"because every non-maximal relu argument tends to \(-\infty\)).",
-                       "confirmed (sparsemax proof added)" if ok else "refuted",
+                       ok,
                        rf"SymPy: softmax's limit (sympy.limit) is \({sp.latex(zt['softmax'].T)}^\top\). "
                        rf"\({SPARSEMAX}(z/T)\) equals \(e_1\) exactly for \(T \in {sp.latex(zt['sparsemax_onehot_for_T_in'])}\) "
                        rf"and \({RELUMAX}_b(z/T)\) for \(T \in {sp.latex(zt['relumax_onehot_for_T_in'])}\), where "
@@ -185,14 +181,14 @@ def _claims_3_2(out: list, agr: dict) -> None:
                        f"{_holds(exact)}.",
                        r"Proof for sparsemax: for \(T \le g_1\) the threshold is \(\tau = z_{(1)}/T - 1\), so every "
                        r"other entry falls outside the support — sparsemax is exactly one-hot at every small enough "
-                       r"T, not only in the limit."))
+                       r"T, not only in the limit.", confirmed="confirmed (sparsemax proof added)"))
 
     rb = sym.relumax_sparsemax_b()
     z = rng.normal(size=(300, 6)) * 2
     dev = np.abs(maps.relumax(z, maps.sparsemax_b(z)) - maps.sparsemax(z)).max()
     ok = rb["numerator_ok"] and rb["denominator"] == 1 and dev < ROUND_OFF
-    out.append(Verdict("3.2", rf"\(b = \max(z) - \tau\) gives \({RELUMAX}_b(z) = {SPARSEMAX}(z)\).",
-                       "confirmed" if ok else "refuted",
+    out.append(_verdict("3.2.offset", "3.2", rf"\(b = \max(z) - \tau\) gives \({RELUMAX}_b(z) = {SPARSEMAX}(z)\).",
+                       ok,
                        rf"SymPy: with this b the numerators are \(\operatorname{{relu}}(z_i - \tau)\) "
                        f"({'as required' if rb['numerator_ok'] else 'not as required'}) and the denominator "
                        rf"\(\sum_{{i \in S}} (z_i - \tau) = {sp.latex(rb['denominator'])}\). Largest numerical "
@@ -203,8 +199,8 @@ def _claims_3_2(out: list, agr: dict) -> None:
     zc = np.array([0.0, 3.0])
     both = all(np.allclose(maps.relumax(zc, bb), maps.sparsemax(zc)) for bb in (1.0, 2.0))
     unique = isinstance(s3, sp.FiniteSet) and len(s3) == 1 and isinstance(s0, sp.FiniteSet) and len(s0) == 1
-    out.append(Verdict("3.2", r"That \(b\) is unique for every \(z\).",
-                       "confirmed" if unique and not both else "refuted",
+    out.append(_verdict("3.2.offset_unique", "3.2", r"That \(b\) is unique for every \(z\).",
+                       unique and not both,
                        rf"SymPy finds every \(b > 0\) with \({RELUMAX}_b([0, t]) = {SPARSEMAX}([0, t])\): "
                        + "; ".join(rf"\(t = {sp.latex(v)}\): \(b \in {sp.latex(s)}\)" for v, s in ((t3, s3), (t0, s0), (th, sh)))
                        + rf". For \(z = [0, 3]\), \(b = 1\) and \(b = 2\) "
@@ -235,7 +231,7 @@ def _claims_3_3(out: list, agr: dict) -> None:
                         r"\(t = 0\) both pieces give \(1/(4b)\), so relumax is \(C^1\) there, though its second "
                         r"derivative jumps."}
     for name, text in claims.items():
-        out.append(Verdict("3.3", text, "confirmed" if rep[name] and dev < ROUND_OFF else "refuted",
+        out.append(_verdict(f"3.3.{name}", "3.3", text, rep[name] and dev < ROUND_OFF,
                            "SymPy derives the pieces from the definition (by enumerating the supports); they "
                            f"{'equal' if rep[name] else 'differ from'} the report's on every region. "
                            "hwlib.models.maps.p2 against the maps at 801 values of t: largest difference "
@@ -243,9 +239,9 @@ def _claims_3_3(out: list, agr: dict) -> None:
 
     conv = sym.k2_relumax_vs_sparsemax(1)
     sup = conv["sup_difference"]
-    out.append(Verdict("3.3 (extra)", rf"As \(b \to 1\), \({RELUMAX}_{{b,2}}\) converges to \({SPARSEMAX}_2\) "
+    out.append(_verdict("3.3.converges", "3.3 (extra)", rf"As \(b \to 1\), \({RELUMAX}_{{b,2}}\) converges to \({SPARSEMAX}_2\) "
                                       "(they agree region by region).",
-                       "confirmed" if sup == 0 else "refuted",
+                       sup == 0,
                        r"At \(b = 1\) only the saturated regions \(t \le -1\) and \(t \ge 1\) agree. In between, "
                        rf"\({SPARSEMAX}_2 - {RELUMAX}_{{1,2}} = {sp.latex(conv['difference_on_0_1'])}\) on \([0, 1)\) "
                        rf"and \({sp.latex(conv['difference_on_m1_0'])}\) on \((-1, 0)\), zero only at "
@@ -263,9 +259,9 @@ J_OURS = r"\begin{aligned} J = {}& (\operatorname{diag}(\mathbf{1}_S) - p\,\math
 def _claims_3_4(out: list, agr: dict) -> None:
     """3.4: the Jacobian, elementwise and in matrix form."""
     jc = sym.jacobian_check()
-    out.append(Verdict("3.4", r"\[\begin{aligned} \frac{\partial p_i}{\partial z_j} &= \frac{\partial p_i}{\partial u_j} \\ "
+    out.append(_verdict("3.4.elementwise", "3.4", r"\[\begin{aligned} \frac{\partial p_i}{\partial z_j} &= \frac{\partial p_i}{\partial u_j} \\ "
                               r"&= \frac{\mathbb{1}[i \in S]\,\delta_{ij} - p_i\,\mathbb{1}[j \in S]}{D} \end{aligned}\]",
-                       "confirmed" if jc["report_elementwise"] else "refuted",
+                       jc["report_elementwise"],
                        f"SymPy, in all {jc['regimes']} regimes of K = 3: the expression "
                        + (r"is \(\partial p/\partial u\)" if jc["report_is_du"] else r"is not even \(\partial p/\partial u\)")
                        + (r" and \(\partial p/\partial z\)" if jc["report_elementwise"] else
@@ -279,8 +275,8 @@ def _claims_3_4(out: list, agr: dict) -> None:
                        r"& - p_i(\mathbb{1}[j \in S] - |S|\,\delta_{kj}), \end{aligned}\]"
                        rf"that is \[{J_OURS}\] SymPy: it {_holds(jc['ours'])} in every regime; "
                        f"|ours − autograd| ≤ {closeness(agr['jacobian'])}."))
-    out.append(Verdict("3.4", r"In matrix form, \(J = (\operatorname{diag}(p_S) - p_S\,p_S^\top)/D\).",
-                       "confirmed" if jc["report_matrix"] else "refuted",
+    out.append(_verdict("3.4.matrix", "3.4", r"In matrix form, \(J = (\operatorname{diag}(p_S) - p_S\,p_S^\top)/D\).",
+                       jc["report_matrix"],
                        "SymPy: it " + ("equals" if jc["report_matrix"] else "differs from")
                        + " the true Jacobian, and from the report's own elementwise form. Largest |report − autograd|: "
                        f"{num(agr['report_matrix'])}.",
@@ -294,43 +290,41 @@ def _claims_3_5(out: list, agr: dict) -> None:
     with np.errstate(divide="ignore"):
         inf = bool(np.isinf(-np.log(p[2])))
     g = maps.relumax_eps_loss_grad(z, 2, 1.0, 1e-2)
-    out.append(Verdict("3.5", r"\(-\log p_i = \infty\) when the target i is outside the support.",
-                       "confirmed" if inf else "refuted",
+    out.append(_verdict("3.5.log_outside", "3.5", r"\(-\log p_i = \infty\) when the target i is outside the support.",
+                       inf,
                        rf"For \(z = (3, 0, -2)\) and \(b = 1\): \(p = {_tup(np.round(p, 3))}\), and "
                        + (r"\(-\log p_3 = \infty\)." if inf else r"\(-\log p_3\) is finite.")
                        + rf" Moreover the gradient of the \(\varepsilon\)-loss is \({_tup(g)}\) there: \(\varepsilon\) "
                        "makes the loss finite but gives no signal to raise an excluded target."))
     gc = sym.gradient_check()
-    out.append(Verdict("3.5", r"\(\frac{\partial L}{\partial z_j} = -\frac{J_{ij}}{p_i + \varepsilon}\), with J from 3.4.",
-                       "confirmed" if gc["report"] else ("chain rule right, inherits the 3.4 error" if gc["ours"] else "refuted"),
+    out.append(_verdict("3.5.gradient", "3.5", r"\(\frac{\partial L}{\partial z_j} = -\frac{J_{ij}}{p_i + \varepsilon}\), with J from 3.4.",
+                       gc["report"],
                        f"SymPy, in every regime and for every target: with the report's J the formula "
                        f"{_holds(gc['report'])}, with the corrected J it {_holds(gc['ours'])}. "
                        f"|hwlib gradient − autograd| ≤ {closeness(agr['eps_loss_grad'])}; relative to the gradient's "
                        f"size, {closeness(agr['eps_loss_grad_relative'])}.",
-                       "The same formula with the corrected J of 3.4."))
+                       "The same formula with the corrected J of 3.4.",
+                       partly="chain rule right, inherits the 3.4 error" if gc["ours"] else None))
 
 
-def check_report_claims(agreement: dict | None = None) -> list[Verdict]:
-    """One verdict per Question 3 claim of the original report (all computed now)."""
+def check_report_claims(agreement: dict | None = None) -> list[Claim]:
+    """One ``Claim`` per Question 3 claim of the original report, its verdict computed now."""
     agr = agreement or autograd_agreement(n_per_case=10)
-    out: list[Verdict] = []
+    out: list[Claim] = []
     for check in (_claims_3_1, _claims_3_2, _claims_3_3, _claims_3_4, _claims_3_5):
         check(out, agr)
     return out
 
 
-def findings(verdicts: list[Verdict], agreement: dict) -> dict:
+def findings(verdicts: list[Claim], agreement: dict) -> dict:
     """What Question 3 found, for the chapter's and the intro's summaries: how many of the report's
     claims hold, which items fail, and how closely the closed forms match autograd (as text for
     people: "0", "3.3 × 10⁻¹⁶ (round-off)")."""
     agr = agreement
-    ok = [v for v in verdicts if v.verdict.startswith("confirmed")]
-    wrong = [v for v in verdicts if v.verdict == "refuted"]
-    partly = [v for v in verdicts if v not in ok and v not in wrong]
+    ok, wrong, partly = ([v for v in verdicts if v.status is st] for st in (Status.HOLDS, Status.WRONG, Status.PARTLY))
     worst = max(agr["jacobian"], agr["eps_loss_grad_relative"], agr["sparsemax_backward"], agr["relumax_backward"])
     return {"n": len(verdicts), "confirmed": len(ok), "refuted": len(wrong), "partly": len(partly),
-            "refuted_items": ", ".join(dict.fromkeys(v.item for v in wrong)) or "none",
-            "partly_items": ", ".join(dict.fromkeys(v.item for v in partly)) or "none",
+            "refuted_items": items(wrong), "partly_items": items(partly),
             "not_confirmed": len(verdicts) - len(ok),
             "worst": closeness(worst), "jacobian": closeness(agr["jacobian"]),
             "eps_loss_grad": closeness(agr["eps_loss_grad"]), "eps_loss_grad_relative": closeness(agr["eps_loss_grad_relative"]),

@@ -13,10 +13,14 @@ have them, and ``hwlib.models.ffn.Learner`` gives them to a PyTorch network and 
 
 History (one entry per epoch, 0..epochs): ``epoch``, ``train_loss``, ``train_acc``, ``dev_loss``,
 ``dev_acc`` and ``epoch_time_s`` (seconds spent in ``train_epoch``; 0 at epoch 0).
+
+K models trained as one (``hwlib.fast.batched.BatchedLearner``) go through the same loop with
+numpy semantics: ``evaluate`` returns arrays of K, "beats every earlier epoch" is a mask of K, and
+when only some improved, ``update_checkpoint(state, better)`` renews their part of the checkpoint.
+One model is the case K = 1. ``FitResult.split`` turns the result of K models into K results.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,12 +36,13 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
 @dataclass
 class FitResult:
     """What a training run produces: per-epoch history (epoch 0 = before training), the epoch and
-    dev accuracy of the best checkpoint, that checkpoint's test loss and accuracy, its weights."""
+    dev accuracy of the best checkpoint, that checkpoint's test loss and accuracy, its weights.
+    For K models trained as one, the numbers are arrays of K (``split`` gives one result each)."""
     history: dict[str, list]
-    best_epoch: int
-    best_dev_acc: float
-    test_loss: float | None
-    test_acc: float | None
+    best_epoch: int | np.ndarray
+    best_dev_acc: float | np.ndarray
+    test_loss: float | np.ndarray | None
+    test_acc: float | np.ndarray | None
     wall_time_s: float
     state: dict = field(repr=False, default_factory=dict)
     config: object = None
@@ -65,6 +70,22 @@ class FitResult:
             out["mean_epoch_time_s"] = float(np.mean(h["epoch_time_s"][1:]))
         return out
 
+    def split(self, states: list, configs: list | None = None) -> list["FitResult"]:
+        """The result of K models trained as one, as K results: model k's numbers, ``states[k]``,
+        ``configs[k]``. The time is shared out: each model is charged 1/K of the wall time and of
+        every epoch's ``epoch_time_s`` (its share of the joint run)."""
+        K = len(states)
+        out = []
+        for k in range(K):
+            pick = lambda x: None if x is None else np.asarray(x).reshape(K)[k].item()
+            h = {"epoch": list(self.history["epoch"])}
+            h.update({name: [pick(v) for v in self.history[name]] for name in HISTORY_KEYS[1:]})
+            h["epoch_time_s"] = [t / K for t in self.history["epoch_time_s"]]
+            out.append(FitResult(h, pick(self.best_epoch), pick(self.best_dev_acc), pick(self.test_loss),
+                                 pick(self.test_acc), self.wall_time_s / K, states[k],
+                                 None if configs is None else configs[k]))
+        return out
+
 
 def numpy_shuffles(n: int, seed: int) -> Iterator[np.ndarray]:
     """The per-epoch orders of Question 1: successive ``permutation(n)`` of ``default_rng(seed)``."""
@@ -84,11 +105,12 @@ def _pair(split, name: str):
 
 
 def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config=None,
-        desc: str = "train", progress: bool | None = None) -> FitResult:
+        desc: str = "train", progress: bool | None = None, on_epoch=None) -> FitResult:
     """Train ``model`` for ``epochs`` epochs, keeping the best-dev checkpoint (see the module text).
 
     ``train``/``dev``/``test`` are ``(X, y)`` pairs in the model's own array type. A tqdm bar on
-    stderr shows progress (``progress=None``: only when stderr is a terminal).
+    stderr shows progress (``progress=None``: only when stderr is a terminal). ``on_epoch(epoch,
+    history)``, if given, is called after every epoch with the history so far.
     """
     if int(epochs) < 0:
         raise ConfigError(f"epochs must be ≥ 0, got {epochs}")
@@ -106,18 +128,45 @@ def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config
             seconds = time.perf_counter() - t0
         tl, ta = model.evaluate(Xtr, ytr)
         dl, da = model.evaluate(Xdv, ydv)
-        if not math.isfinite(tl):
-            raise DataError(f"{desc}: the training loss became {tl} at epoch {epoch}; the learning "
-                            "rate is too large for these features — lower lr")
+        _check_finite(tl, epoch, desc)
         for k, v in zip(hist, (epoch, tl, ta, dl, da, seconds)):
             hist[k].append(v)
-        if da > best_acc:
-            best_epoch, best_acc, best_state = epoch, da, model.state_dict()
-        bar.set_postfix(dev=f"{da:.4f}", best=f"{best_acc:.4f}@{best_epoch}")
+        better = np.asarray(da) > best_acc  # strictly better than every earlier epoch (per model)
+        if better.any():
+            best_epoch, best_acc = np.where(better, epoch, best_epoch), np.where(better, da, best_acc)
+            best_state = model.state_dict() if better.all() else model.update_checkpoint(best_state, better)
+        bar.set_postfix(_progress(da, best_acc, best_epoch))
+        if on_epoch is not None:
+            on_epoch(epoch, hist)
     bar.close()
     model.load_state_dict(best_state)
     test_loss = test_acc = None
     if test is not None:
         test_loss, test_acc = model.evaluate(*_pair(test, "test"))
-    return FitResult(hist, best_epoch, best_acc, test_loss, test_acc, time.perf_counter() - t_start,
-                     best_state, config)
+    return FitResult(hist, _plain(best_epoch), _plain(best_acc), test_loss, test_acc,
+                     time.perf_counter() - t_start, best_state, config)
+
+
+def _plain(x):
+    """A 0-d array (one model) as a Python number; an array of K as it is."""
+    return x.item() if np.ndim(x) == 0 else x
+
+
+def _progress(dev_acc, best_acc, best_epoch) -> dict:
+    """The bar's note: dev accuracy now, the best so far and its epoch (of K models, the best one)."""
+    top = np.argmax(best_acc)
+    return {"dev": f"{np.max(dev_acc):.4f}", "best": f"{np.ravel(best_acc)[top]:.4f}@{np.ravel(best_epoch)[top]}"}
+
+
+def _check_finite(loss, epoch: int, desc: str) -> None:
+    bad = ~np.isfinite(loss)
+    if not bad.any():
+        return
+    if np.ndim(loss) == 0:
+        which, value = "", loss
+    else:
+        idx = np.flatnonzero(bad)
+        which = f" of model{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx))} (of {bad.size}, from 0)"
+        value = ", ".join(map(str, np.asarray(loss)[idx]))
+    raise DataError(f"{desc}: the training loss{which} became {value} at epoch {epoch}; the learning "
+                    "rate is too large for these features — lower lr")

@@ -370,6 +370,65 @@ def test_fit_best_checkpoint_is_the_first_strict_improvement():
     assert r.history["epoch"] == [0] and r.best_epoch == 0 and m.epoch == 0   # epochs=0: evaluate only
 
 
+
+class _ScriptedK(_Scripted):
+    """K stand-in models trained as one: ``evaluate`` returns arrays of K (dev accuracies scripted
+    per epoch and model); a checkpoint holds, per model, the epoch its weights come from."""
+
+    def __init__(self, dev_accs, train_losses=None):
+        super().__init__(dev_accs)
+        self.K, self.train_losses = len(dev_accs[0]), train_losses
+
+    def evaluate(self, X, y):
+        if X[0] == "dev":
+            return np.ones(self.K), np.array(self.dev_accs[self.epoch])
+        loss = np.ones(self.K) if self.train_losses is None else np.array(self.train_losses[self.epoch])
+        return loss, np.full(self.K, 0.5)
+
+    def state_dict(self):
+        return np.full(self.K, self.epoch)
+
+    def update_checkpoint(self, state, better):
+        state[better] = self.epoch
+        return state
+
+    def load_state_dict(self, state):
+        self.loaded = state.copy()
+
+
+def test_fit_drives_k_models_at_once_as_k_single_runs(capsys):
+    """Arrays of K through the same protocol: per-model strict improvement, checkpoints by mask,
+    the same numbers as each model alone; ``split`` gives one result per model, time shared out."""
+    accs = [[0.2, 0.5, 0.1], [0.4, 0.5, 0.1], [0.4, 0.6, 0.3], [0.3, 0.6, 0.3]]
+    m = _ScriptedK(accs)
+    r = fit(m, (["train"], [0]), (["dev"], [0]), (["dev"], [0]), epochs=3, shuffles=numpy_shuffles(1, 0),
+            progress=True, config="unit")
+    assert r.best_epoch.tolist() == [1, 2, 2] and r.best_dev_acc.tolist() == [0.4, 0.6, 0.3]
+    assert m.loaded.tolist() == [1, 2, 2]           # each model restored to its own best epoch
+    assert r.test_acc.tolist() == [0.3, 0.6, 0.3]   # scored after the restore (scripted: the last epoch's)
+    assert "best=0.6000@2" in capsys.readouterr().err   # the bar shows the best of the K models
+    parts = r.split(["s0", "s1", "s2"], ["a", "b", "c"])
+    for k, part in enumerate(parts):
+        alone = fit(_Scripted([a[k] for a in accs]), (["train"], [0]), (["dev"], [0]), epochs=3,
+                    shuffles=numpy_shuffles(1, 0), progress=False)
+        assert {h: part.history[h] for h in HISTORY_KEYS} == {h: alone.history[h] for h in HISTORY_KEYS}
+        assert (part.best_epoch, part.best_dev_acc) == (alone.best_epoch, alone.best_dev_acc)
+        assert type(part.best_epoch) is int and type(part.best_dev_acc) is float
+        assert (part.state, part.config, part.test_acc) == (f"s{k}", "abc"[k], r.test_acc[k])
+        assert part.history["epoch_time_s"] == [t / 3 for t in r.history["epoch_time_s"]]
+        assert part.wall_time_s == r.wall_time_s / 3
+        assert part.summary().keys() == alone.summary().keys()
+
+
+def test_fit_names_the_models_whose_training_loss_is_not_finite():
+    losses = [[1.0, 1.0, 1.0], [1.0, np.nan, 1.0], [np.inf, np.nan, 1.0]]
+    m = _ScriptedK([[0.1, 0.1, 0.1]] * 3, losses)
+    with pytest.raises(DataError, match=r"training loss of model 1 \(of 3, from 0\) became nan at epoch 1"):
+        fit(m, (["train"], [0]), (["dev"], [0]), epochs=2, shuffles=numpy_shuffles(1, 0), progress=False)
+    m = _ScriptedK([[0.1, 0.1, 0.1]] * 3, [losses[0], losses[0], losses[2]])
+    with pytest.raises(DataError, match=r"of models 0, 1 \(of 3, from 0\) became inf, nan at epoch 2; .* lower lr"):
+        fit(m, (["train"], [0]), (["dev"], [0]), epochs=2, shuffles=numpy_shuffles(1, 0), progress=False)
+
 def test_bad_input_raises_clear_errors():
     with pytest.raises(ConfigError, match="lr"):
         LogisticRegression(5, lr=0)

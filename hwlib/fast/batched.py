@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from hwlib import training
 from hwlib.constants import N_CLASSES
 from hwlib.errors import ConfigError
 from hwlib.fast.kernels import fast_path, kernels, matmul
@@ -275,8 +276,6 @@ class BatchedFFN:
         return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
 
 
-
-
 def check_batchable(configs: Sequence[FFNConfig]) -> None:
     """Configurations can share a batched model iff they differ only in lr, dropout and ℓ2."""
     if not configs:
@@ -303,63 +302,73 @@ def train_epoch(net: BatchedFFN, opt: BatchedAdam | BatchedSGD, X: torch.Tensor,
         opt.step()
 
 
-def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
-                backend: str = "auto") -> list[FitResult]:
-    """Train every configuration at once; one ``FitResult`` per configuration, in order.
+class BatchedLearner:
+    """A ``BatchedFFN``, its optimizer and a batch size, seen through ``hwlib.training.fit`` (as
+    ``hwlib.models.ffn.Learner`` shows it one net): ``evaluate`` returns arrays of K; a checkpoint
+    is a copy of the stacked parameters, and ``update_checkpoint`` renews it for some nets only."""
 
-    Records exactly what ``hwlib.models.ffn.fit`` records (but ``epoch_time_s``) (epochs + 1 points of train/dev loss and
-    accuracy in eval mode, best-dev checkpoint per net, its test score). ``log(epoch, hist)``
-    receives arrays of shape (epoch + 1, K) per metric.
+    def __init__(self, net: BatchedFFN, optimizer: BatchedAdam | BatchedSGD, batch_size: int):
+        self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
+        self._y = self._Y = self._scratch = None
+
+    def train_epoch(self, X: torch.Tensor, y: torch.Tensor, order: torch.Tensor) -> None:
+        if self._y is not y:  # backprop takes one-hot rows; made once, with the gather buffers
+            self._y, self._Y = y, F.one_hot(y, N_CLASSES).to(X.dtype)
+            self._scratch = (torch.empty_like(X), torch.empty_like(self._Y))
+        train_epoch(self.net, self.optimizer, X, self._Y, order.to(X.device), self.batch_size, self._scratch)
+
+    def evaluate(self, X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        return self.net.evaluate(X, y)
+
+    def state_dict(self) -> list[torch.Tensor]:
+        return [p.detach().clone() for p in self.net.params]
+
+    @torch.no_grad()
+    def load_state_dict(self, state: list[torch.Tensor]) -> None:
+        for p, b in zip(self.net.params, state):
+            p.copy_(b)
+
+    @torch.no_grad()
+    def update_checkpoint(self, state: list[torch.Tensor], better: np.ndarray) -> list[torch.Tensor]:
+        """Copy the current weights of the nets where ``better`` (K,) into ``state``; return it."""
+        sel = torch.as_tensor(better, device=state[0].device).view(1, self.net.K, 1)
+        now = model_views(self.net, [p.detach() for p in self.net.params])
+        for b, p in zip(model_views(self.net, state), now):
+            b.copy_(torch.where(sel, p, b))
+        return state
+
+
+def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
+                backend: str = "auto", progress: bool | None = False) -> list[FitResult]:
+    """Train every configuration at once with ``hwlib.training.fit``; one ``FitResult`` per
+    configuration, in order.
+
+    Records what ``hwlib.models.ffn.fit`` records (epochs + 1 points of train/dev loss and accuracy
+    in eval mode, best-dev checkpoint per net, its test score, ``epoch_time_s``). Each
+    configuration is charged 1/K of the shared time: ``wall_time_s`` and every ``epoch_time_s``
+    are the unit's divided by K (``FitResult.split``). ``log(epoch, hist)`` receives arrays of
+    shape (epoch + 1, K) per metric. No progress bar unless ``progress`` (units may train in
+    parallel processes).
     """
     check_batchable(configs)
     c0 = configs[0]
     t0 = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
     Xtr, ytr = as_tensors(train, device)
-    Xdv, ydv = as_tensors(dev, device)
     torch.manual_seed(c0.seed)  # the initial weights fit() would draw for each of them
     base = FFN.from_config(c0, Xtr.shape[1], N_CLASSES).to(device)
     net = BatchedFFN.replicate(base, [c.dropout for c in configs])
     net.reseed(c0.seed)
     Opt = BatchedAdam if c0.optimizer == "adam" else BatchedSGD
-    opt = Opt(net, [c.lr for c in configs], [c.l2 for c in configs], backend=backend)
-    K = len(configs)
-    hist = {k: [] for k in HISTORY_KEYS[1:]}
-    best = [p.detach().clone() for p in net.params]
-    best_views = model_views(net, best)
-    best_acc = np.full(K, -1.0)
-    best_epoch = np.full(K, -1, dtype=np.int64)
-    shuffles = permutations(len(ytr), c0.seed)
-    bs = c0.batch_size
-    Ytr = F.one_hot(ytr, N_CLASSES).to(Xtr.dtype)
-    scratch = (torch.empty_like(Xtr), torch.empty_like(Ytr))
-    for epoch in range(c0.epochs + 1):
-        if epoch > 0:
-            train_epoch(net, opt, Xtr, Ytr, next(shuffles).to(device), bs, scratch)
-        tl, ta = net.evaluate(Xtr, ytr)
-        dl, da = net.evaluate(Xdv, ydv)
-        for k, v in zip(HISTORY_KEYS[1:], (tl, ta, dl, da)):
-            hist[k].append(v)
-        better = da > best_acc
-        if better.any():
-            best_acc[better], best_epoch[better] = da[better], epoch
-            sel = torch.as_tensor(better, device=device).view(1, K, 1)
-            with torch.no_grad():
-                for b, p in zip(best_views, model_views(net, [q.detach() for q in net.params])):
-                    b.copy_(torch.where(sel, p, b))
-        if log is not None:
-            log(epoch, {k: np.stack(v) for k, v in hist.items()})
-    test_loss = test_acc = None
-    if test is not None:
-        test_loss, test_acc = net.evaluate(*as_tensors(test, device), params=best)
-    wall = time.perf_counter() - t0
-    out = []
-    for k, cfg in enumerate(configs):
-        h = {"epoch": list(range(c0.epochs + 1))}
-        h.update({name: [float(x[k]) for x in vals] for name, vals in hist.items()})
-        state = {n: v.detach().cpu() for n, v in net.unstack(k, best).state_dict().items()}
-        out.append(FitResult(h, int(best_epoch[k]), float(best_acc[k]),
-                             None if test_loss is None else float(test_loss[k]),
-                             None if test_acc is None else float(test_acc[k]), wall / K, state, cfg))
-    return out
-
+    learner = BatchedLearner(net, Opt(net, [c.lr for c in configs], [c.l2 for c in configs], backend=backend),
+                             c0.batch_size)
+    on_epoch = None if log is None else (
+        lambda epoch, hist: log(epoch, {k: np.stack(hist[k]) for k in HISTORY_KEYS[1:]}))
+    res = training.fit(learner, (Xtr, ytr), as_tensors(dev, device),
+                       None if test is None else as_tensors(test, device), epochs=c0.epochs,
+                       shuffles=permutations(len(ytr), c0.seed), on_epoch=on_epoch, progress=progress,
+                       desc=f"width {c0.width}, depth {c0.depth}, {len(configs)} nets")
+    res.wall_time_s = time.perf_counter() - t0
+    states = [{n: v.detach().cpu() for n, v in net.unstack(k, res.state).state_dict().items()}
+              for k in range(len(configs))]
+    return res.split(states, list(configs))

@@ -159,7 +159,8 @@ def test_parallel_workers_give_the_same_records(tiny_grid, data, tmp_path, monke
     two = run_experiment("q2.width", "quick", root=tmp_path / "b", data=data)
     assert [r["run"] for r in one] == [r["run"] for r in two]
     for a, b in zip(one, two):
-        assert a["history"] == b["history"] and a["summary"]["test_acc"] == b["summary"]["test_acc"]
+        numbers = lambda r: {k: v for k, v in r["history"].items() if k != "epoch_time_s"}  # a clock reading
+        assert numbers(a) == numbers(b) and a["summary"]["test_acc"] == b["summary"]["test_acc"]
 
 
 def test_grid_definition_matches_the_assignment():

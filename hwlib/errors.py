@@ -1,7 +1,16 @@
 """Errors that carry a message meant for a person: what went wrong, where, and the remedy.
 
 The CLI prints ``str(err)`` and exits with status 2 (no traceback) for every HwlibError.
+
+Interruptions: SIGINT raises ``KeyboardInterrupt`` and, under the CLI, SIGTERM raises
+:class:`Terminated` (a KeyboardInterrupt, so every clean-up that runs for Ctrl-C runs for it too);
+the CLI then exits with 130 (SIGINT) or 143 (SIGTERM). Code that does something a person would
+want to hear about when it is cut short wraps it in :func:`activity`, which labels the interruption
+on its way out (innermost first) with what was being done and what that leaves behind.
 """
+from __future__ import annotations
+
+from contextlib import contextmanager
 
 
 class HwlibError(Exception):
@@ -18,3 +27,29 @@ class ResultError(HwlibError):
 
 class ConfigError(HwlibError, ValueError):
     """A hyper-parameter or command-line option is out of range or unknown."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by the CLI's handler; handled like Ctrl-C."""
+
+    signal_name, exit_status = "SIGTERM", 143
+
+
+@contextmanager
+def activity(doing: str, leaves: str):
+    """Label an interruption (Ctrl-C or SIGTERM) raised inside the block: ``doing`` (e.g. "generating
+    the synthetic letters") and ``leaves``, what that leaves behind and what to do (e.g. "nothing was
+    cached; rerun the command"). The innermost label wins."""
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        if getattr(e, "hwlib_activity", None) is None:
+            e.hwlib_activity = (doing, leaves)
+        raise
+
+
+def interruption_line(e: KeyboardInterrupt) -> str:
+    """The one line the CLI prints for an interruption, naming the signal and what it cut short."""
+    sig = getattr(e, "signal_name", "SIGINT")
+    doing, leaves = getattr(e, "hwlib_activity", None) or ("", "nothing was changed; rerun the command")
+    return f"error: interrupted by {sig}{f' while {doing}' if doing else ''}: {leaves}"

@@ -10,11 +10,18 @@ carries the content's sha256, so results made from one file are never taken for 
 ``read(source)`` decodes it into ``{"train": (X, y), ["dev": (X, y),] "test": (X, y)}``: images
 uint8 (N, 28, 28) 0..255 as stored, labels int64 0..25. Every failure is a DataError that names
 the file and the remedy.
+
+Special files are refused by their type before anything opens them (a FIFO would block forever);
+archive members are held to the bounds of :mod:`hwlib.data.limits` from their declared sizes before
+anything is read or allocated, and a dataset that would not fit in the memory at hand is a DataError.
 """
 from __future__ import annotations
 
 import errno
+import os
+import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +29,10 @@ import numpy as np
 
 from hwlib.constants import IMAGE_SIDE, N_CLASSES, N_PIXELS
 from hwlib.data import emnist
+from hwlib.data.limits import (MAX_NPZ_ARRAY_BYTES, MAX_NPZ_BYTES, MAX_NPZ_MEMBERS, check_memory,
+                               out_of_memory)
 from hwlib.errors import ConfigError, DataError
+from hwlib.paths import SpecialFile, open_regular, shown, special_kind
 
 COURSE_KEYS = ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
 NPZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
@@ -47,48 +57,90 @@ class Source:
 
 
 # ---------------------------------------------------------------- paths and formats
+def _special(path, kind: str, origin: str) -> DataError:
+    return DataError(f"{path}: {kind} (from {origin}), not a dataset file — hwlib does not open it "
+                     f"(reading it could block forever); point {origin} at {FORMATS}")
+
+
+def _unreachable(path: Path, e: OSError, origin: str) -> DataError:
+    """The DataError for an OSError raised by stat(path); its handling never raises itself."""
+    code = e.errno
+    if code == errno.ELOOP:
+        return DataError(f"{shown(path)}: a symbolic link that loops back on itself; point {origin} at the "
+                         "dataset file itself")
+    if code == errno.ENAMETOOLONG:
+        return DataError(f"{shown(path)}: the path is too long for the file system (a name over 255 "
+                         f"characters, or the whole path over 4,095) (from {origin}); move the dataset to a "
+                         f"shorter path and point {origin} at it")
+    if code in (errno.ENOENT, errno.ENOTDIR):
+        try:
+            link = os.readlink(path) if stat.S_ISLNK(os.lstat(path).st_mode) else None
+        except OSError:
+            link = None
+        if link is not None:
+            return DataError(f"{shown(path)}: a symbolic link to {shown(link)}, which does not exist; fix the "
+                             f"link or point {origin} at the dataset file")
+        return DataError(f"{shown(path)}: no such file or folder (from {origin}). Point --data or HWLIB_DATA at "
+                         f"{FORMATS} — or run `python -m hwlib data download`")
+    if code in (errno.EACCES, errno.EPERM):
+        return DataError(f"{shown(path)}: cannot be read ({e.strerror}); check its permissions")
+    return DataError(f"{shown(path)}: cannot be read ({e.strerror or e}) (from {origin}); check the path, "
+                     f"or point {origin} at another copy")
+
+
 def check_path(path: Path, origin: str = "--data") -> Path:
-    """``path`` resolved, or a DataError for a missing file, a dangling or looping symlink, or one
-    that cannot be read. ``origin`` names where the path came from (``--data``, ``HWLIB_DATA``)."""
+    """``path`` resolved, or a DataError for a missing file, a dangling or looping symlink, one that
+    cannot be read, a path too long for the file system, or a FIFO, socket or device (refused by its
+    type, never opened). ``origin`` names where the path came from (``--data``, ``HWLIB_DATA``)."""
     try:
-        path.stat()
+        st = os.stat(path)
     except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise DataError(f"{path}: a symbolic link that loops back on itself; point {origin} at the "
-                            "dataset file itself") from e
-        if path.is_symlink():
-            raise DataError(f"{path}: a symbolic link to {Path(path).readlink()}, which does not "
-                            f"exist; fix the link or point {origin} at the dataset file") from e
-        if isinstance(e, FileNotFoundError):
-            raise DataError(f"{path}: no such file or folder (from {origin}). Point --data or HWLIB_DATA at "
-                            f"{FORMATS} — or run `python -m hwlib data download`") from e
-        raise DataError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
-    return path.resolve()
+        raise _unreachable(Path(path), e, origin) from None
+    except ValueError as e:  # an embedded NUL byte
+        raise DataError(f"{path!r}: not a usable path ({e}); point {origin} at the dataset file") from None
+    kind = special_kind(st.st_mode)
+    if kind:
+        raise _special(path, kind, origin)
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError) as e:
+        raise DataError(f"{shown(path)}: cannot be resolved ({e}); point {origin} at the dataset file itself") from None
+
+
+def _open(path: Path, origin: str = "--data"):
+    """The file at ``path`` opened for reading (a regular file only), or a DataError."""
+    try:
+        return open_regular(path)
+    except SpecialFile as e:
+        raise _special(path, e.kind, origin) from None
+    except OSError as e:
+        raise DataError(f"{shown(path)}: cannot be read ({e.strerror or e}); check its permissions") from None
 
 
 def _sniff(path: Path) -> str:
     """The kind of a file from its first bytes and, for a zip, its member names."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as e:
-        raise DataError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
-    if not head:
-        raise DataError(f"{path}: the file is empty (0 bytes); copy it again, or point --data at "
-                        f"{FORMATS}")
-    if head[:2] == b"PK":
+    with _open(path) as f:
         try:
-            with zipfile.ZipFile(path) as zf:
-                names = zf.namelist()
-        except (zipfile.BadZipFile, EOFError, OSError) as e:
-            raise DataError(f"{path}: starts like a zip/npz archive but cannot be opened ({e}); it is "
-                            "truncated or corrupt — copy or download it again") from e
-        if not names:
-            raise DataError(f"{path}: an empty zip archive; point --data at {FORMATS}")
-        if all(n.endswith(".npy") for n in names):
-            keys = {n[:-4] for n in names}
-            return "course-npz" if keys & {"X_train", "y_train"} else "images-npz"
-        return "nist-zip"
+            head = f.read(4)
+        except OSError as e:
+            raise DataError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
+        if not head:
+            raise DataError(f"{path}: the file is empty (0 bytes); copy it again, or point --data at "
+                            f"{FORMATS}")
+        if head[:2] == b"PK":
+            try:
+                f.seek(0)
+                with zipfile.ZipFile(f) as zf:
+                    names = zf.namelist()
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+                raise DataError(f"{path}: starts like a zip/npz archive but cannot be opened ({e}); it is "
+                                "truncated or corrupt — copy or download it again") from e
+            if not names:
+                raise DataError(f"{path}: an empty zip archive; point --data at {FORMATS}")
+            if all(n.endswith(".npy") for n in names):
+                keys = {n[:-4] for n in names}
+                return "course-npz" if keys & {"X_train", "y_train"} else "images-npz"
+            return "nist-zip"
     if head[:2] == b"\x1f\x8b":
         raise DataError(f"{path}: a single gzip file; EMNIST comes as four idx .gz files — point --data "
                         f"at the folder that holds all four ({', '.join(emnist.FILES)}) or at NIST's "
@@ -103,13 +155,19 @@ def _sniff(path: Path) -> str:
 def identify(path: Path, verify: bool = True) -> Source:
     """The kind and content hash of the dataset at ``path`` (checked with :func:`check_path`)."""
     if path.is_dir():
-        raw = emnist.gz_files_in_folder(path)
-        return Source(path, "idx-folder", emnist.digest(raw), emnist.check_official(raw, str(path), verify))
+        hashes = emnist.file_hashes(path, "idx-folder")
+        return Source(path, "idx-folder", emnist.digest(hashes), emnist.check_official(hashes, str(path), verify))
     kind = _sniff(path)
     if kind == "nist-zip":
-        raw = emnist.gz_files_in_zip(path)
-        return Source(path, kind, emnist.digest(raw), emnist.check_official(raw, str(path), verify))
-    return Source(path, kind, emnist.sha256_file(path))
+        hashes = emnist.file_hashes(path, kind)
+        return Source(path, kind, emnist.digest(hashes), emnist.check_official(hashes, str(path), verify))
+    try:
+        sha = emnist.sha256_file(path)
+    except SpecialFile as e:
+        raise _special(path, e.kind, "--data") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot be read ({e.strerror or e}); check its permissions") from None
+    return Source(path, kind, sha)
 
 
 # ---------------------------------------------------------------- npz, safely
@@ -122,15 +180,27 @@ def _header(f, version):
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an npz, after checking each member's header: no pickled objects, and the size the
-    header claims must be the size the file holds (nothing is allocated for a forged header)."""
+    """The arrays of an npz, after checking every member before anything is allocated: at most
+    ``MAX_NPZ_MEMBERS`` members, each declaring at most ``MAX_NPZ_ARRAY_BYTES`` (all together at most
+    ``MAX_NPZ_BYTES``); no pickled objects; the size the header claims must be the size the member
+    declares (zipfile never reads past it, so a bomb stops there); and the whole must fit in memory."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
+        with _open(path) as fh, zipfile.ZipFile(fh) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_NPZ_MEMBERS:
+                raise DataError(f"{path}: {len(infos):,} arrays, more than an EMNIST npz holds (at most "
+                                f"{MAX_NPZ_MEMBERS}); save only the six splits with np.savez")
+            total = 0
+            for info in infos:
+                name = info.filename[:-4]
+                if info.file_size > MAX_NPZ_ARRAY_BYTES:
+                    raise DataError(f"{path}: array {name!r} declares {info.file_size:,} bytes uncompressed, "
+                                    f"more than an EMNIST array can need (at most {MAX_NPZ_ARRAY_BYTES:,}); it "
+                                    "is corrupt or a decompression bomb — use the course's emnist-letters.npz "
+                                    "or re-export the arrays with np.savez")
                 with zf.open(info) as f:
                     shape, _fortran, dtype = _header(f, np.lib.format.read_magic(f))
                     held = info.file_size - f.tell()
-                name = info.filename[:-4]
                 if dtype.hasobject:
                     raise DataError(f"{path}: array {name!r} holds Python objects (pickled data), which "
                                     "hwlib does not load for safety; save plain numeric arrays "
@@ -140,12 +210,25 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
                     raise DataError(f"{path}: array {name!r} claims shape {shape} ({claimed:,} bytes) but "
                                     f"the file holds {held:,} bytes; it is corrupt or truncated — copy it "
                                     "again or re-export it with np.savez")
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+                total += claimed
+            if total > MAX_NPZ_BYTES:
+                raise DataError(f"{path}: its arrays hold {total:,} bytes uncompressed, more than an EMNIST npz "
+                                f"can (at most {MAX_NPZ_BYTES:,}); use the course's emnist-letters.npz or "
+                                "re-export the arrays with np.savez")
+            check_memory(total, str(path))
+            out = {}
+            for info in infos:
+                with zf.open(info) as f:
+                    out[info.filename[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
+            return out
     except DataError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, MemoryError) as e:
-        raise DataError(f"{path}: not a readable .npz file ({e}); it may be truncated — copy it again") from e
+    except MemoryError as e:
+        raise out_of_memory(str(path), e) from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError,
+            RuntimeError) as e:
+        raise DataError(f"{path}: not a readable .npz file ({e}); it may be truncated or corrupt — copy it "
+                        "again") from e
 
 
 # ---------------------------------------------------------------- arrays
@@ -246,12 +329,14 @@ def _images(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str
 def read(source: Source, label_base: int | None = None) -> tuple[dict, list[str]]:
     """The arrays of an identified dataset and notes on what was done to them."""
     p = source.path
-    if source.kind in ("idx-folder", "nist-zip"):
-        raw = emnist.gz_files_in_folder(p) if source.kind == "idx-folder" else emnist.gz_files_in_zip(p)
-        Xtr, ytr, Xte, yte = emnist.decode(emnist.decompress(raw, str(p)), str(p))
-        notes = ["images transposed to upright, labels 1..26 shifted to 0..25"]
-        if not source.official:
-            notes.append("not the official release (sha256 differs; read with --no-verify)")
-        return {"train": (Xtr, ytr), "test": (Xte, yte)}, notes
-    z = load_npz(p)
-    return _course(z, p, label_base) if source.kind == "course-npz" else _images(z, p, label_base)
+    try:
+        if source.kind in ("idx-folder", "nist-zip"):
+            Xtr, ytr, Xte, yte = emnist.read_letters(p, source.kind)
+            notes = ["images transposed to upright, labels 1..26 shifted to 0..25"]
+            if not source.official:
+                notes.append("not the official release (sha256 differs; read with --no-verify)")
+            return {"train": (Xtr, ytr), "test": (Xte, yte)}, notes
+        z = load_npz(p)
+        return _course(z, p, label_base) if source.kind == "course-npz" else _images(z, p, label_base)
+    except MemoryError as e:
+        raise out_of_memory(str(p), e) from None

@@ -15,16 +15,16 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from hwlib.constants import N_CLASSES
 from hwlib.data import synth_fonts, synth_pen
-from hwlib.errors import ConfigError
-from hwlib.paths import cache_dir
+from hwlib.errors import ConfigError, activity
+from hwlib.paths import cache_dir, clean_stale_temps, make_temp, open_regular, shown
 
 GENERATOR_VERSION: int = 3          # the default stand-in
 VERSIONS = (2, 3)
@@ -121,10 +121,20 @@ def cache_path(per_class, seed, version: int = GENERATOR_VERSION) -> Path:
 
 
 def _read_cache(path: Path, per_class) -> dict[str, np.ndarray] | None:
+    """The cached generation at ``path``, or None (regenerate) when it is absent, not a regular file
+    (a FIFO is never opened), unreadable, larger than the arrays it must hold, or inconsistent."""
+    limits = {f"{k}.npy": 4096 + N_CLASSES * n * (SIDE * SIDE if k.startswith("X") else 8)
+              for k, n in zip(_KEYS, np.repeat(per_class, 2))}
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in _KEYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        with open_regular(path) as fh:
+            with zipfile.ZipFile(fh) as zf:
+                if any(limits.get(i.filename, -1) < i.file_size for i in zf.infolist()):
+                    return None
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as z:
+                data = {k: z[k] for k in _KEYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error, MemoryError,
+            NotImplementedError, RuntimeError):
         return None
     for split, n in zip(SPLITS, per_class):
         X, y = data[f"X_{split}"], data[f"y_{split}"]
@@ -135,30 +145,44 @@ def _read_cache(path: Path, per_class) -> dict[str, np.ndarray] | None:
 
 
 _UNWRITABLE: set[Path] = set()
+TMP_PATTERN = "letters-*.tmp"  # the temporary files of _write_cache
 
 
 def _write_cache(path: Path, data: dict[str, np.ndarray]) -> None:
-    """Keep a generation in the cache (atomically); if the cache cannot be written, say so once and
-    go on with the letters in memory."""
+    """Keep a generation in the cache (atomically, through a locked temporary file that a later run
+    removes if this process is killed); if the cache cannot be written, say so once and go on with
+    the letters in memory."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
+        fd, tmp = make_temp(path.parent, path.stem, ".tmp")
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **data)
-        os.replace(tmp, path)
+            fh.flush()
+            os.replace(tmp, path)  # before closing: the lock guards the file until it is renamed
+            tmp = None
     except OSError as e:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
         if path.parent not in _UNWRITABLE:
             _UNWRITABLE.add(path.parent)
-            print(f"hwlib: cannot write the synthetic-letters cache in {path.parent} ({e.strerror}); "
+            print(f"hwlib: cannot write the synthetic-letters cache in {shown(path.parent)} ({e.strerror or e}); "
                   "using the letters generated in memory (set HWLIB_CACHE to a writable folder to keep "
                   "them)", file=sys.stderr)
     except BaseException:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def clean_cache_temps() -> list[Path]:
+    """Remove the temporary files that killed generations left in the cache (see hwlib.paths)."""
+    folder = cache_dir() / "synthetic"
+    removed = clean_stale_temps(folder, TMP_PATTERN)
+    if removed:
+        print(f"hwlib: removed {len(removed)} temporary file(s) left in {folder} by an interrupted "
+              "generation", file=sys.stderr)
+    return removed
 
 
 def cached_splits(per_class: tuple[int, int, int], seed: int = 42,
@@ -180,14 +204,18 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
     pc = _check_per_class(per_class)
     path = cache_path(pc, seed, version)
     if cache:
+        clean_cache_temps()
         data = cached_splits(pc, seed, version)
         if data is not None:
             return data
     data = {}
-    for split, n in zip(SPLITS, pc):
-        data[f"X_{split}"], data[f"y_{split}"] = generate(n, split_seed(seed, split), version=version)
-    if cache:
-        _write_cache(path, data)
+    with activity("generating the synthetic letters",
+                  "nothing was cached, nothing trained; the next command that needs them generates them "
+                  "again (`python -m hwlib data synthetic` does only that)"):
+        for split, n in zip(SPLITS, pc):
+            data[f"X_{split}"], data[f"y_{split}"] = generate(n, split_seed(seed, split), version=version)
+        if cache:
+            _write_cache(path, data)
     return data
 
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from hwlib.errors import ConfigError, DataError, ResultError
-from hwlib.experiments import results
+from hwlib.errors import ConfigError, DataError, ResultError, activity
+from hwlib.experiments import results, settings
 
 EXPERIMENT_MODULES = ("hwlib.experiments.q1", "hwlib.experiments.q2")
 PROFILES = ("full", "quick")
@@ -177,7 +177,11 @@ def _check_store(names: list[str], asked: list[str], data, profile: str, force: 
     for n, p, why in forced:
         dest = results.move_aside(p)
         print(f"[hwlib] moved {p} aside as {dest.name} ({why}); redoing it", file=sys.stderr)
-    results.check_writable(results.record_path(names[0], "x", data.slug, profile, root).parent.parent)
+    top = results.record_path(names[0], "x", data.slug, profile, root).parent.parent
+    results.check_writable(top)
+    results.clean_temps(top)
+    for n in names:
+        results.clean_temps(top / n)
 
 
 def run_experiment(name: str, profile: str | None = None, *, force: bool = False, data=None,
@@ -190,6 +194,7 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
     A run counts as done only when its record was made from the same data (content sha256) and with
     the configuration the code sets now (``Context.done``)."""
     from hwlib.data import active_profile, load_letters
+    settings.check_env()
     profile = profile or active_profile()
     if profile not in PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -215,7 +220,9 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
     for n in chain:
         ctx = Context(n, profile, data, force=force and n in asked, seed=seed, root=root)
         t0 = time.perf_counter()
-        reg[n].fn(ctx)
+        with activity(f"training {n}", "finished runs are recorded, the run in flight is not; rerun the "
+                                       "same command to resume"):
+            reg[n].fn(ctx)
         print(ctx.summary(time.perf_counter() - t0), flush=True)
         recs = ctx.records()
         others = [r["run"] for r in recs if r["run"] not in ctx.trained and r["run"] not in ctx.reused]

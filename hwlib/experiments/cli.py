@@ -9,16 +9,25 @@
       trains each run without a record of its current settings; ends with one line per experiment
   (data info, list and run also take --no-verify and --label-base {0,1})
 
-Errors that hwlib raises on purpose print one line and exit with status 2.
+Errors that hwlib raises on purpose print one line and exit with status 2; so does any error the
+operating system reports for a path (a name too long, a folder that cannot be searched, …).
+An interruption prints one line saying what it cut short and what that leaves behind, and exits
+with 130 for SIGINT (Ctrl-C) and 143 for SIGTERM (128 + the signal's number, as a shell reports a
+process killed by it).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import stat
 import sys
+import threading
 import time
 from pathlib import Path
 
-from hwlib.errors import DataError, HwlibError
+from hwlib.errors import DataError, HwlibError, Terminated, activity, interruption_line
+from hwlib.paths import shown, special_kind
 
 
 def _data_info(args) -> None:
@@ -33,6 +42,10 @@ def _data_info(args) -> None:
         print(f"{k:6s}  : {len(s):7d} images, per class {c.min()}..{c.max()}")
     for n in d.notes:
         print(f"note    : {n}")
+    if not len(d.train):
+        print(f"hwlib: warning: {d.source.split(' (sha256')[0]} has no training images — `run` cannot train on "
+              "it (use it to evaluate or to look at letters, or use --data synthetic / the full dataset)",
+              file=sys.stderr)
 
 
 def _data_download(args) -> None:
@@ -41,12 +54,21 @@ def _data_download(args) -> None:
     dest = Path(args.dest) if args.dest else real_data_dir()
     if args.archive is not None:
         archive = Path(args.archive)
-        if archive.is_dir():
+        try:
+            st = os.stat(archive)
+        except (FileNotFoundError, NotADirectoryError):
+            raise DataError(f"{shown(archive)}: no such file; give the path of NIST's gzip.zip, or run "
+                            "`python -m hwlib data download` to fetch it") from None
+        except OSError as e:
+            raise DataError(f"{shown(archive)}: cannot be read ({e.strerror or e}); give the path of NIST's "
+                            "gzip.zip file") from None
+        kind = special_kind(st.st_mode)
+        if kind:
+            raise DataError(f"{archive}: {kind}, not NIST's gzip.zip — hwlib does not open it (reading it could "
+                            "block forever); give the path of the gzip.zip file")
+        if stat.S_ISDIR(st.st_mode):
             raise DataError(f"{archive}: a folder; `data import` takes NIST's gzip.zip file — a folder of "
                             "the four idx .gz files needs no import: pass it with --data (or HWLIB_DATA)")
-        if not archive.is_file():
-            raise DataError(f"{archive}: no such file; give the path of NIST's gzip.zip, or run "
-                            "`python -m hwlib data download` to fetch it")
         out = emnist.extract(archive, dest)
     else:
         print(f"downloading {emnist.URL} (~536 MB) into {dest.parent / 'downloads'} …")
@@ -63,8 +85,12 @@ def _data_synthetic(args) -> None:
     per_class = PROFILE_SIZES[args.profile or "full"]
     synthetic.make_splits(per_class, seed=args.seed)
     path = synthetic.cache_path(per_class, args.seed)
+    try:
+        cached = path.is_file()
+    except OSError:
+        cached = False
     print(f"synthetic letters ({args.profile or 'full'}) ready in {time.perf_counter() - t0:.1f} s: "
-          f"{path if path.is_file() else 'not cached (the cache folder is not writable)'}")
+          f"{path if cached else 'not cached (the cache folder is not writable)'}")
 
 
 def _list(args) -> None:
@@ -143,14 +169,55 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _what(args) -> tuple[str, str]:
+    """What a command does, and what an interruption of it leaves behind (errors.activity)."""
+    if args.cmd == "run":
+        return f"preparing {args.name}", "nothing was trained or changed; rerun the same command"
+    if args.cmd == "list":
+        return "listing the records", "nothing was changed"
+    if args.data_cmd == "synthetic":
+        return ("generating the synthetic letters", "nothing was cached; rerun the same command to generate "
+                "them")
+    if args.data_cmd in ("download", "import"):
+        return "installing EMNIST Letters", "no file was installed half-written; rerun the same command"
+    return "reading the dataset", "nothing was changed"
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _os_error_line(e: OSError) -> str:
+    where = f"{shown(e.filename)}: " if e.filename else ""
+    return (f"error: {where}{e.strerror or e} — check that path (--data, HWLIB_DATA, HWLIB_RESULTS or "
+            "HWLIB_CACHE) or point it at a usable folder with a shorter path")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.fn(args)
+        sys.stdout.reconfigure(errors="backslashreplace")  # a path that is not valid UTF-8 still prints
+    except (AttributeError, ValueError):
+        pass
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    try:
+        with activity(*_what(args)):
+            args.fn(args)
     except HwlibError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are recorded; rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        print(interruption_line(e), file=sys.stderr)
+        return getattr(e, "exit_status", 130)
+    except OSError as e:  # what the operating system refuses on a path no check foresaw
+        print(_os_error_line(e), file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; free memory (close other programs), use a machine with more, or "
+              "pass --profile quick", file=sys.stderr)
+        return 2
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
     return 0

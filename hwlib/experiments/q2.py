@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -25,7 +24,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from hwlib.errors import ConfigError, ResultError
-from hwlib.experiments import Context, experiment, results
+from hwlib.experiments import Context, experiment, results, settings
 from hwlib.experiments.results import best_run
 from hwlib.fast.batched import fit_batched
 from hwlib.models.ffn import FFNConfig, default_device
@@ -78,29 +77,9 @@ def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | Non
 
 
 # ------------------------------------------------------------------------------ experiments
-_WARNED: set[str] = set()
-
-
 def _env_int(name: str) -> int | None:
-    """A positive integer from the environment, at most the CPU count (more is capped, with a
-    warning: oversubscribed threads or processes only wait on each other)."""
-    env = os.environ.get(name)
-    if not env:
-        return None
-    try:
-        n = int(env)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ConfigError(f"{name}={env!r} must be a positive integer (or unset for the default)")
-    cores = os.cpu_count() or 1
-    if n > cores:
-        if name not in _WARNED:
-            print(f"hwlib: {name}={n} exceeds the {cores} CPU cores of this machine; using {cores}",
-                  file=sys.stderr)
-            _WARNED.add(name)
-        n = cores
-    return n
+    """A positive integer from the environment, capped at the CPU count (:mod:`.settings`)."""
+    return settings.env_count(name)
 
 
 def _threads() -> int:
@@ -191,8 +170,14 @@ def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> 
             for f in as_completed(futures):
                 on_done(futures[f], *f.result())
         except BaseException:
-            for f in futures:
-                f.cancel()
+            # a SIGTERM reaches this process only: end the units in flight too (the pool then fails the
+            # pending futures itself; cancelling them as well makes its manager thread raise)
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:
+                proc.terminate()
+            if not procs:
+                for f in futures:
+                    f.cancel()
             raise
 
 

@@ -8,23 +8,26 @@ replaced by an incomplete one.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import math
 import os
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
-import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hwlib.errors import ConfigError, ResultError
-from hwlib.paths import REPO_ROOT, results_dir
+from hwlib.paths import (REPO_ROOT, SpecialFile, clean_stale_temps, make_temp, open_regular, results_dir, shown,
+                         special_kind)
 
 SCHEMA = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=+-]*$")
@@ -140,14 +143,20 @@ def _umask() -> int:
     return mask
 
 
+TMP_PATTERN = ".*.tmp"                   # the temporary files of _atomic_write
+WRITE_TEST_PATTERN = ".hwlib-write-test.*"  # those of check_writable
+
+
 def _atomic_write(path: Path, write) -> None:
     """Write through a temporary file renamed over ``path``; the file gets the umask's permissions.
-    Any OS error (read-only folder, full disk) becomes a ResultError and leaves ``path`` untouched."""
+    Any OS error (read-only folder, full disk) becomes a ResultError and leaves ``path`` untouched.
+    The temporary file is locked until it is renamed (hwlib.paths.make_temp): one left by a killed
+    process is removed by the next ``run`` (:func:`clean_temps`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = make_temp(path.parent, f".{path.name}.", ".tmp")
     except OSError as e:
-        raise ResultError(f"cannot write {path} ({e.strerror}); make its folder writable or set "
+        raise ResultError(f"cannot write {shown(path)} ({e.strerror or e}); make its folder writable or set "
                           "HWLIB_RESULTS to a writable folder, then rerun the same command") from e
     try:
         os.fchmod(fd, 0o666 & ~_umask())
@@ -155,17 +164,26 @@ def _atomic_write(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)  # before closing: the lock guards the file until it is renamed
     except BaseException as e:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise ResultError(f"cannot write {path} ({e.strerror or e}); nothing was overwritten — free space "
-                              "or set HWLIB_RESULTS to another folder, then rerun the same command to "
+            raise ResultError(f"cannot write {shown(path)} ({e.strerror or e}); nothing was overwritten — free "
+                              "space or set HWLIB_RESULTS to another folder, then rerun the same command to "
                               "resume") from e
         raise
+
+
+def clean_temps(folder: Path) -> list[Path]:
+    """Remove the temporary files that killed writers left in ``folder`` (never raises)."""
+    removed = clean_stale_temps(folder, TMP_PATTERN) + clean_stale_temps(folder, WRITE_TEST_PATTERN)
+    if removed:
+        print(f"hwlib: removed {len(removed)} temporary file(s) left in {shown(folder)} by an interrupted "
+              "run", file=sys.stderr)
+    return removed
 
 
 MIN_FREE_BYTES = 8 << 20  # a record is tens of kB, its weights up to a few MB
@@ -173,16 +191,24 @@ MIN_FREE_BYTES = 8 << 20  # a record is tens of kB, its weights up to a few MB
 
 def check_writable(folder: Path, min_free: int = MIN_FREE_BYTES) -> None:
     """Fail before training when records could not be written into ``folder`` (created if needed):
-    not creatable, read-only, or less than ``min_free`` bytes free."""
+    not creatable, read-only, or less than ``min_free`` bytes free. Safe when several processes
+    create the same folders at once; folders it made are removed again when it fails."""
     made = []
     try:
         for p in reversed([folder, *folder.parents]):
-            if not p.exists():
+            if p.is_dir():
+                continue
+            try:
                 p.mkdir()
                 made.append(p)
-        fd, tmp = tempfile.mkstemp(prefix=".hwlib-write-test.", dir=folder)
-        os.close(fd)
-        os.unlink(tmp)
+            except FileExistsError:
+                if not p.is_dir():  # a file in the way (another process's folder would be fine)
+                    raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(p)) from None
+        fd, tmp = make_temp(folder, ".hwlib-write-test.", "")
+        try:
+            os.unlink(tmp)
+        finally:
+            os.close(fd)
         free = shutil.disk_usage(folder).free
     except OSError as e:
         for p in reversed(made):
@@ -190,10 +216,11 @@ def check_writable(folder: Path, min_free: int = MIN_FREE_BYTES) -> None:
                 p.rmdir()
             except OSError:
                 pass
-        raise ResultError(f"cannot write results into {folder} ({e.strerror}); make it writable or set "
-                          "HWLIB_RESULTS to a writable folder — nothing was trained or changed") from e
+        raise ResultError(f"cannot write results into {shown(folder)} ({e.strerror or e}); make it writable or "
+                          "set HWLIB_RESULTS to a writable folder with a shorter path — nothing was trained or "
+                          "changed") from e
     if free < min_free:
-        raise ResultError(f"only {free // 1024:,} KiB free for results in {folder} (at least "
+        raise ResultError(f"only {free // 1024:,} KiB free for results in {shown(folder)} (at least "
                           f"{min_free >> 20} MiB needed); free space or set HWLIB_RESULTS to another folder "
                           "— nothing was trained or changed")
 
@@ -208,7 +235,7 @@ def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
     record = {k: v for k, v in record.items() if not k.startswith("_")}
     slug = record["dataset"]["slug"]
     path = record_path(record["experiment"], record["run"], slug, record["profile"], root)
-    if path.exists():
+    if os.path.lexists(path):
         old, why = _parse(path)
         if why:
             move_aside(path)
@@ -224,19 +251,28 @@ def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
 
 
 def move_aside(path: Path, suffix: str = ".corrupt") -> Path:
-    """Rename an unusable record (and its arrays) to ``<name><suffix>[.N]``, which no reader globs."""
+    """Rename an unusable record (and its arrays) to ``<name><suffix>[.N]``, which no reader globs.
+    A record another process has moved meanwhile is left to it."""
     dest = path.with_name(path.name + suffix)
     n = 1
-    while dest.exists():
+    while os.path.lexists(dest):
         dest, n = path.with_name(f"{path.name}{suffix}.{n}"), n + 1
     try:
         os.replace(path, dest)
-        npz = path.with_suffix(".npz")
-        if npz.exists():
-            os.replace(npz, dest.with_name(dest.name.replace(path.name, npz.name, 1)))
+    except FileNotFoundError:
+        return dest
     except OSError as e:
-        raise ResultError(f"cannot move the unusable record {path} aside ({e.strerror}); make its folder "
-                          "writable, or move it away by hand") from e
+        raise ResultError(f"cannot move the unusable record {shown(path)} aside ({e.strerror}); make its "
+                          "folder writable, or move it away by hand") from e
+    npz = path.with_suffix(".npz")
+    try:
+        if os.path.lexists(npz):
+            os.replace(npz, dest.with_name(dest.name.replace(path.name, npz.name, 1)))
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise ResultError(f"cannot move the arrays {shown(npz)} of an unusable record aside ({e.strerror}); "
+                          "make its folder writable, or move it away by hand") from e
     return dest
 
 
@@ -249,18 +285,93 @@ def write_json(path: Path, obj: Any) -> Path:
 
 REQUIRED = {"experiment": str, "run": str, "profile": str, "dataset": dict, "config": dict,
             "history": dict, "summary": dict, "provenance": dict}
+MAX_RECORD_BYTES = 16 << 20   # a record is tens of kB
+MAX_ARRAYS_BYTES = 256 << 20  # weights: a few MB (the widest Q2 net stores well under 10 MB)
+MAX_NESTING = 6               # lists/objects inside config, summary, provenance
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _type(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _plain_json(v: Any, depth: int = MAX_NESTING) -> bool:
+    """``v`` is JSON nested at most ``depth`` deep, with finite numbers (the check recurses at most
+    ``depth`` levels, whatever ``v`` holds)."""
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, _JSON_SCALARS):
+        return True
+    if depth <= 0:
+        return False
+    if isinstance(v, list):
+        return all(_plain_json(x, depth - 1) for x in v)
+    if isinstance(v, dict):
+        return all(_plain_json(x, depth - 1) for x in v.values())
+    return False
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _problems(rec: dict, path: Path) -> list[str]:
-    """What a complete record lacks, or where it disagrees with the place it is stored."""
-    bad = [f"no {k!r}" for k, t in REQUIRED.items() if not isinstance(rec.get(k), t)]
+    """Everything wrong with a parsed record, whatever its JSON holds: a field of the wrong type (every
+    field the code or the book reads), absurd nesting, an arrays file outside the record's folder or
+    not a regular file; for a complete record also a missing field or a place that disagrees with
+    the record. Empty when the record is usable."""
+    bad = []
+    complete = rec.get("complete", False)
+    if not isinstance(complete, bool):
+        return [f"'complete' is {_type(complete)}, not true or false"]
+    for k, t in REQUIRED.items():
+        if k in rec and not isinstance(rec[k], t):
+            bad.append(f"{k!r} is {_type(rec[k])}, not {_type(t())}")
+        elif k not in rec and complete:
+            bad.append(f"no {k!r}")
     if bad:
         return bad
-    ds, summ = rec["dataset"], rec["summary"]
-    bad += [f"no dataset {k!r}" for k in ("name", "slug", "sha256") if not isinstance(ds.get(k), str)]
-    bad += [f"no summary {k!r}" for k in ("best_dev_acc", "best_epoch")
-            if not isinstance(summ.get(k), (int, float)) or isinstance(summ.get(k), bool)]
-    if not bad:
+    ds = rec.get("dataset", {})
+    for k, t in (("name", str), ("slug", str), ("sha256", str), ("source", str), ("profile", str),
+                 ("synthetic", bool), ("sizes", dict), ("notes", list)):
+        if k in ds and not isinstance(ds[k], t):
+            bad.append(f"dataset {k!r} is {_type(ds[k])}, not {_type(t())}")
+        elif k not in ds and complete and k in ("name", "slug", "sha256"):
+            bad.append(f"no dataset {k!r}")
+    if isinstance(ds.get("sizes"), dict) and not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                      for v in ds["sizes"].values()):
+        bad.append("dataset 'sizes' are not counts")
+    if isinstance(ds.get("notes"), list) and not all(isinstance(v, str) for v in ds["notes"]):
+        bad.append("dataset 'notes' are not strings")
+    for section in ("config", "summary", "provenance"):
+        if section in rec and not _plain_json(rec[section]):
+            bad.append(f"{section!r} holds values nested deeper than {MAX_NESTING} levels or numbers that are "
+                       "not finite")
+    summ = rec.get("summary", {})
+    for k, v in summ.items():
+        if v is None:
+            continue
+        if k.endswith("_acc") and not (_number(v) and 0 <= v <= 1):
+            bad.append(f"summary {k!r} is {v!r:.40}, not an accuracy in [0, 1]")
+        elif (k.endswith(("_loss", "_s")) or k == "best_epoch") and not _number(v):
+            bad.append(f"summary {k!r} is {_type(v)}, not a number")
+    if "best_epoch" in summ and not (isinstance(summ["best_epoch"], int) and not isinstance(summ["best_epoch"], bool)
+                                    and summ["best_epoch"] >= 0):
+        bad.append("summary 'best_epoch' is not an epoch number")
+    if complete:
+        bad += [f"no summary {k!r}" for k in ("best_dev_acc", "best_epoch") if summ.get(k) is None]
+    hist = rec.get("history", {})
+    if not all(isinstance(v, list) and all(x is None or _number(x) for x in v) for v in hist.values()):
+        bad.append("'history' columns are not lists of numbers")
+    elif len({len(v) for v in hist.values()}) > 1:
+        bad.append("'history' columns differ in length")
+    if "arrays_file" in rec:
+        bad += _arrays_file_problems(rec["arrays_file"], path)
+    for k in ("experiment", "run", "profile"):
+        if k in rec and not _NAME.match(rec[k]):
+            bad.append(f"{k!r} {rec[k]!r:.60} is not a valid name")
+    if not bad and complete:
         where = (path.parent.parent.parent.name, path.parent.parent.name, path.parent.name, path.stem)
         says = (ds["slug"], rec["profile"], rec["experiment"], rec["run"])
         if where != says:
@@ -268,20 +379,57 @@ def _problems(rec: dict, path: Path) -> list[str]:
     return bad
 
 
-def _parse(path: Path) -> tuple[dict | None, str | None]:
-    """(record, None), or (None, what is wrong with the file)."""
+def _arrays_file_problems(name: Any, path: Path) -> list[str]:
+    """A record's ``arrays_file`` must name its own weights, ``<run>.npz`` beside it (never a path
+    elsewhere), and where that file exists it must be a regular file."""
+    own = path.with_suffix(".npz")
+    if name != own.name:
+        return [f"'arrays_file' is {name!r:.80}, not {own.name!r} (a record's arrays lie beside it)"]
     try:
-        rec = json.loads(path.read_text())
+        st = os.stat(own)
+        inside = own.resolve().parent == path.parent.resolve()
+    except FileNotFoundError:
+        return []  # a deleted weights file is regenerated by running again
+    except (OSError, RuntimeError) as e:
+        return [f"its arrays file {own.name} cannot be read ({getattr(e, 'strerror', None) or e})"]
+    if not inside:
+        return [f"its arrays file {own.name} is a link to a file outside the record's folder"]
+    kind = special_kind(st.st_mode)
+    if kind or not stat.S_ISREG(st.st_mode):
+        return [f"its arrays file {own.name} is {kind or 'not a regular file'}"]
+    if st.st_size > MAX_ARRAYS_BYTES:
+        return [f"its arrays file {own.name} has {st.st_size:,} bytes, more than weights need "
+                f"(at most {MAX_ARRAYS_BYTES:,})"]
+    return []
+
+
+def _parse(path: Path) -> tuple[dict | None, str | None]:
+    """(record, None), or (None, what is wrong with the file). Never raises for what a file holds,
+    and never opens a FIFO, socket or device."""
+    try:
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_RECORD_BYTES:
+                return None, f"{size:,} bytes, more than a record can be (at most {MAX_RECORD_BYTES:,})"
+            text = f.read(MAX_RECORD_BYTES + 1)
+    except SpecialFile as e:
+        return None, f"{e.kind}, not a regular file"
     except OSError as e:
-        return None, f"unreadable: {e.strerror}"
-    except ValueError as e:
-        return None, f"not valid JSON ({e})"
-    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
+        return None, f"unreadable: {e.strerror or e}"
+    try:
+        rec = json.loads(text)
+    except RecursionError:
+        return None, "not a usable record (JSON nested too deeply)"
+    except ValueError as e:  # invalid JSON, invalid UTF-8, absurd integers
+        return None, f"not valid JSON ({str(e)[:200]})"
+    if not isinstance(rec, dict) or rec.get("schema") != SCHEMA or isinstance(rec.get("schema"), bool):
         return None, f"not a hwlib result record of schema {SCHEMA}"
-    if rec.get("complete"):
+    try:
         bad = _problems(rec, path)
-        if bad:
-            return None, f"marked complete but {', '.join(bad)}"
+    except RecursionError:
+        bad = ["nested too deeply"]
+    if bad:
+        return None, f"{'marked complete but ' if rec.get('complete') is True else ''}{', '.join(bad)}"
     rec["_path"] = str(path)
     return rec, None
 
@@ -297,7 +445,7 @@ def _read_json(path: Path) -> dict:
 def load_record(experiment: str, run: str, slug: str, profile: str, root: Path | None = None) -> dict | None:
     """The record of one run, or None if there is none."""
     path = record_path(experiment, run, slug, profile, root)
-    return _read_json(path) if path.exists() else None
+    return _read_json(path) if os.path.lexists(path) else None
 
 
 def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
@@ -306,7 +454,12 @@ def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
     ``sha256``, a complete record made from other data (another content hash) counts as wrong."""
     folder = record_path(experiment, "x", slug, profile, root).parent
     good, bad = [], []
-    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    try:
+        paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    except OSError as e:
+        raise ResultError(f"cannot read the results folder {shown(folder)} ({e.strerror or e}); set "
+                          "HWLIB_RESULTS to a readable folder with a shorter path") from None
+    for p in paths:
         rec, why = _parse(p)
         if why:
             bad.append((p, why))
@@ -339,28 +492,64 @@ def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
     return [r for r in recs if r.get("complete") or not complete_only]
 
 
-def arrays_ok(record: dict) -> bool:
-    """A record's arrays file (if it has one) is present and readable as an archive."""
+def arrays_path(record: dict) -> Path | None:
+    """The arrays file of a record read by this module: ``<run>.npz`` beside the record, or None when
+    it has none. Nothing else is ever built from a record's content."""
     name = record.get("arrays_file")
     if not name:
+        return None
+    path = Path(record["_path"])
+    own = path.with_suffix(".npz")
+    try:
+        inside = own.resolve().parent == path.parent.resolve()
+    except (OSError, RuntimeError):
+        inside = False
+    if name != own.name or not inside:
+        raise ResultError(f"{path}: its 'arrays_file' {str(name)[:80]!r} is not {own.name!r} beside it; rerun "
+                          f"`python -m hwlib run {record.get('experiment', 'NAME')} --force` to redo the run")
+    return own
+
+
+def _open_arrays(path: Path):
+    """The weights file opened for reading: a regular file within MAX_ARRAYS_BYTES (OSError else)."""
+    f = open_regular(path)
+    if os.fstat(f.fileno()).st_size > MAX_ARRAYS_BYTES:
+        f.close()
+        raise OSError(errno.EFBIG, f"larger than weights can be (at most {MAX_ARRAYS_BYTES:,} bytes)", str(path))
+    return f
+
+
+def arrays_ok(record: dict) -> bool:
+    """A record's arrays file (if it has one) is present, a regular file and readable as an archive."""
+    try:
+        path = arrays_path(record)
+    except ResultError:
+        return False
+    if path is None:
         return True
     try:
-        with zipfile.ZipFile(Path(record["_path"]).with_name(name)) as zf:
+        with _open_arrays(path) as f, zipfile.ZipFile(f) as zf:
             return bool(zf.namelist())
-    except (OSError, zipfile.BadZipFile, EOFError, KeyError):
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError, ValueError):
         return False
 
 
 def load_arrays(record: dict) -> dict[str, np.ndarray]:
-    """The arrays (e.g. best-checkpoint weights) saved with a record."""
-    name = record.get("arrays_file")
-    if not name:
+    """The arrays (e.g. best-checkpoint weights) saved with a record; each member is held to
+    MAX_ARRAYS_BYTES from its declared size before it is read."""
+    path = arrays_path(record)
+    if path is None:
         return {}
-    path = Path(record["_path"]).with_name(name)
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        with _open_arrays(path) as f:
+            with zipfile.ZipFile(f) as zf:
+                if sum(i.file_size for i in zf.infolist()) > MAX_ARRAYS_BYTES:
+                    raise ValueError(f"its members declare more than {MAX_ARRAYS_BYTES:,} bytes")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, MemoryError,
+            NotImplementedError, RuntimeError) as e:
         raise ResultError(f"cannot read arrays {path} ({e}); rerun `python -m hwlib run "
                           f"{record.get('experiment', 'NAME')}` to regenerate it") from e
 

@@ -83,3 +83,12 @@ def open_offline(browser, url: str):
     page.goto(url, wait_until="load")
     page.wait_for_timeout(1500)
     return page, blocked
+
+
+def bold_rows(html: str) -> set[int]:
+    """The rows of a table rendered by ``hwlib.report.frame.table`` that are bold (pandas' Styler
+    styles cells by id in its own <style> block)."""
+    import re
+    style = html.split("</style>", 1)[0] if "</style>" in html else ""
+    rules = re.findall(r"([^{}]+)\{\s*font-weight: bold;?\s*\}", style)
+    return {int(m) for sel in rules for m in re.findall(r"_row(\d+)_col\d+", sel)}

@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pytest
 
+from conftest import bold_rows
+
 from hwlib.constants import N_CLASSES, N_PIXELS
 from hwlib.data import course_view, load_letters
 from hwlib.data.features import FEATURES
@@ -18,7 +20,7 @@ from hwlib.models.mlp import MLP
 from hwlib.report import q1 as rq1
 from hwlib.report import original
 from hwlib.report.common import curves_figure
-from hwlib.report.fmt import hp_words
+from hwlib.report.fmt import acc, hp_words
 
 NAMES = ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid", "q1.grid_hog", "q1.mlp")
 SUMMARY_KEYS = {"best_epoch", "best_dev_acc", "test_acc", "test_loss", "train_acc_at_best", "final_train_acc",
@@ -148,10 +150,11 @@ def test_grid_table_and_heatmap(recorded):
     _, recs = recorded
     best = results.best_run(recs["q1.grid"])
     table = rq1.grid_table(recs["q1.grid"])._repr_html_()
-    assert table.count("<tr>") == 13 and "0.7195" in table          # the report's best setting
-    bold = [row for row in table.split("<tr>") if "<b>" in row]
-    assert len(bold) == 1 and f"{best['summary']['test_acc']:.4f}" in bold[0]
-    assert f"{best['summary']['best_dev_acc']:.4f}" in bold[0]
+    assert table.count("<tr>") == 13 and acc(0.7195) in table          # the report's best setting
+    bold = bold_rows(table)
+    assert len(bold) == 1
+    row = table.split("<tr>")[2 + bold.pop()]                           # header, then the rows
+    assert acc(best["summary"]["test_acc"]) in row and acc(best["summary"]["best_dev_acc"]) in row
     heat = rq1.grid_heatmap(recs["q1.grid"])
     assert heat.data[0].z.shape == (2, 6) and len(heat.layout.shapes) == 1
     assert np.nanmax(heat.data[0].z) == best["summary"]["best_dev_acc"]

@@ -8,12 +8,14 @@ import copy
 import numpy as np
 import pytest
 
+from conftest import bold_rows
 from hwlib.experiments import q2 as runs
 from hwlib.experiments.results import best_run
 from hwlib.models.ffn import FFNConfig
 from hwlib.report import book, errata, original, q2, q2_facts
 from hwlib.report.claims import Kind, Status, find
 from hwlib.report.common import curves_figure
+from hwlib.report.fmt import acc
 from hwlib.training import FitResult
 
 
@@ -75,10 +77,10 @@ def test_best_per_width_and_table(grid):
     for w, r in bw.items():  # the same rule as the experiments' best_run, per width
         assert r is best_run([x for x in grid if x["config"]["width"] == w])
     html = q2.width_table(grid)._repr_html_()
-    assert html.count("<tr>") == 81 and html.count("<b>") == 5 * 8  # 5 bold rows × 8 cells
-    assert f"{bw[256]['summary']['best_dev_acc']:.4f}" in html
+    assert html.count("<tr>") == 81 and len(bold_rows(html)) == 5    # the best run of each width
+    assert acc(bw[256]["summary"]["best_dev_acc"]) in html
     cmp = q2.width_comparison_table(grid)._repr_html_()
-    assert "0.909" in cmp and f"{bw[256]['summary']['best_dev_acc']:.3f}" in cmp  # report's beside ours
+    assert "90.9%" in cmp and acc(bw[256]["summary"]["best_dev_acc"]) in cmp  # report's beside ours
     assert q2.hp_label(bw[256]["config"]) == "lr 10⁻³, dropout 0.2, no ℓ2" and q2.hp_label(bw[256]["config"]) in cmp
     assert q2.find_run(grid, width=32, lr=3e-4, dropout=0.2, l2=0.0)["run"] == "w032_lr=0.0003_drop=0.2_l2=0"
     assert q2.find_run(grid, width=48) is None and q2.epochs_of(grid) == 4
@@ -173,7 +175,7 @@ def test_train_width_facts(grid):
 
 def test_depth_helpers(grid, depth):
     html = q2.depth_table(depth)._repr_html_()
-    assert html.count("<tr>") == 6 and "0.524" in html  # report's depth-9 dev beside ours
+    assert html.count("<tr>") == 6 and "52.4%" in html and len(bold_rows(html)) == 1  # report's depth-9 dev
     assert [r["config"]["depth"] for r in q2.by_depth(depth[::-1])] == [1, 3, 5, 7, 9]
     f = q2_facts.depth_facts(depth)
     assert f["best_depth"] == 3 and f["best_dev"] == pytest.approx(0.80) and f["deepest"] == 9
@@ -305,7 +307,7 @@ def test_figures_build(grid, depth):
 def test_pivot_table(grid):
     html = q2.width_pivot_table(grid)._repr_html_()
     assert html.count("<tr>") == 1 + 20 and html.count("<b>") == 5 and html.count("★") == 2  # one in the caption
-    assert html.count("<td title=") == 80
+    assert html.count("%</td>") + html.count("%</b></td>") + html.count("★</b></td>") == 80
 
 
 def test_chapter_reads_recorded_runs_before_training(monkeypatch):

@@ -20,7 +20,7 @@ from hwlib.data import active_profile, dataset_slug
 from hwlib.experiments import results
 from hwlib.paths import REPO_ROOT
 from hwlib.report.common import HTMLBlock, admonition
-from hwlib.report.fmt import num
+from hwlib.report.fmt import fmt, num
 
 
 def dataset_banner(obj, live: bool = False) -> HTMLBlock:
@@ -125,16 +125,13 @@ class Shown:
 
 class Facts(dict):
     """The numbers and labels a chapter's sentences quote, read by inline ``{eval}`` roles:
-    ``facts["perc_dev:.1%"]`` is the fact ``perc_dev`` formatted with the spec ``.1%`` ("61.3%"),
-    ``facts["perc_epoch"]`` is it as is. The same role renders in the built book (myst-nb) and in
-    JupyterLab (jupyterlab-myst), so every number shows in both."""
+    ``facts["perc_dev:acc"]`` is the fact ``perc_dev`` printed as the book prints an accuracy
+    (``hwlib.report.fmt.KINDS``: "61.3%"), ``facts["perc_epoch"]`` is it as is. The same role renders
+    in the built book (myst-nb) and in JupyterLab (jupyterlab-myst), so every number shows in both."""
 
     def __getitem__(self, key: str) -> Shown:
-        name, _, spec = key.partition(":")
-        value = dict.__getitem__(self, name)
-        if hasattr(value, "item"):          # numpy scalars format like Python numbers
-            value = value.item()
-        return Shown(format(value, spec))
+        name, _, kind = key.partition(":")
+        return Shown(fmt(dict.__getitem__(self, name), kind))
 
     def add(self, prefix: str, facts: dict) -> None:
         """Keep every fact of ``facts`` as ``<prefix>_<key>``."""

@@ -7,16 +7,11 @@ import html
 import math
 
 from hwlib.experiments.results import best_run
-from hwlib.report.fmt import hp_words
+from hwlib.report.fmt import hp_words, pct
 
-__all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "html_table", "log_ticks",
+__all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "log_ticks",
            "polish",
            "pct", "recorded_title", "show_plotly"]
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    """An accuracy as a percentage ("61.3%"); "—" when undefined."""
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}%"
 
 
 class HTMLBlock:
@@ -32,26 +27,6 @@ class HTMLBlock:
 def admonition(title: str, body_html: str, kind: str = "note") -> HTMLBlock:
     return HTMLBlock(f'<div class="admonition {kind}"><p class="admonition-title">{html.escape(title)}</p>'
                      f"{body_html}</div>")
-
-
-def _cell(c) -> str:
-    """A table cell's text: booleans (Python or numpy) as yes / no, never True / False."""
-    if isinstance(c, bool) or type(c).__name__ == "bool_":
-        return "yes" if c else "no"
-    return str(c)
-
-
-def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None,
-               caption: str | None = None) -> HTMLBlock:
-    """A plain HTML table (rows with an index in ``highlight`` are bold) — no pandas needed."""
-    highlight = highlight or set()
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{'<b>' if i in highlight else ''}{html.escape(_cell(c))}"
-                         f"{'</b>' if i in highlight else ''}</td>" for c in r) + "</tr>"
-        for i, r in enumerate(rows))
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return HTMLBlock(f'<table class="table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
 
 class PlotlyFigure:

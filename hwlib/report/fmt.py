@@ -10,7 +10,8 @@ import html
 import math
 import re
 
-__all__ = ["ROUND_OFF", "closeness", "hp_words", "math_html", "num", "pow10", "rich", "sci", "signed", "superscript", "tex"]
+__all__ = ["KINDS", "ROUND_OFF", "acc", "closeness", "fmt", "hp_words", "math_html", "num", "pct", "pow10", "rich",
+           "sci", "signed", "superscript", "tex"]
 
 ROUND_OFF = 1e-9          # a |difference| below this, between float64 computations, is round-off
 _SUP = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
@@ -53,6 +54,10 @@ def num(x, digits: int = 3) -> str:
         return "0"
     if abs(x) < 10 ** -(digits + 1) or abs(x) >= 1e6:
         return sci(x, digits - 1)
+    if abs(x) >= 10 ** (digits - 1):             # 1,510 rather than 1.51e+03
+        r = round(x, digits - 1 - math.floor(math.log10(abs(x))))
+        return (f"{int(round(r)):,}" if abs(r) >= 10 ** (digits - 1) and float(r).is_integer()
+                else f"{r:,.{max(0, digits - 1 - math.floor(math.log10(abs(x))))}f}").replace("-", "−")
     out = f"{x:,.{digits}g}" if abs(x) >= 1 else f"{x:.{digits}g}"
     if "e" in out:
         return sci(x, digits - 1)
@@ -135,3 +140,42 @@ def rich(text: str) -> str:
         last = m.end()
     out.append(html.escape(text[last:], quote=False))
     return "".join(out)
+
+
+# ---------------------------------------------------------------- one format per kind of number
+def pct(x, digits: int = 1) -> str:
+    """A share as a percentage ("61.3%"); "—" when undefined."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{100 * float(x):.{digits}f}%"
+
+
+def acc(x) -> str:
+    """An accuracy: a percentage with one decimal, "61.3%"."""
+    return pct(x, 1)
+
+
+KINDS = {   # the kinds of number the book prints, each with its one format
+    "acc": acc,                                      # accuracy: 61.3%
+    "share": lambda x: pct(x, 0),                    # a share of things: 37%
+    "pts": lambda x: signed(x, 1).lstrip("+"),       # a size in percentage points: 1.0
+    "diff": lambda x: signed(x, 1),                  # a signed difference in points: +1.0, −0.4
+    "loss": lambda x: f"{float(x):.3f}",             # a cross-entropy: 0.412
+    "dloss": lambda x: signed(x, 3),                 # a change of loss: −0.012
+    "ratio": lambda x: f"{float(x):.2f}",            # a ratio: 0.51 (×)
+    "num": lambda x: num(x, 3),                      # any other measurement: 3 significant digits
+    "count": lambda x: f"{int(x):,}",                # a count: 104,000
+    "minutes": lambda x: f"{float(x):.1f}",          # minutes of wall time: 21.6
+    "hp": pow10,                                     # a hyper-parameter: 10⁻³, 3·10⁻⁴
+}
+
+
+def fmt(value, kind: str = "") -> str:
+    """``value`` as the book prints its ``kind`` (a key of ``KINDS``); text and labels as they are."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if not kind:
+        return str(value)
+    if kind not in KINDS:
+        raise KeyError(f"unknown kind of number {kind!r}; use one of {', '.join(KINDS)}")
+    return KINDS[kind](value)

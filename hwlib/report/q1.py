@@ -9,16 +9,18 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 
 from hwlib.constants import LETTERS
 from hwlib.data.features import FEATURES, make_feature
 from hwlib.errors import ResultError
 from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, PROPOSED_FEATURES
-from hwlib.report.common import best_run, html_table, pct
+from hwlib.report.common import best_run, pct
 from hwlib.report.common import COLUMN_IN, FIG_FONT_PT, polish
 from hwlib.report import original
 from hwlib.report.claims import Claim, Kind, Status
-from hwlib.report.fmt import hp_words, pow10, signed
+from hwlib.report.fmt import acc, fmt, hp_words, pow10, signed
+from hwlib.report.frame import best, records_frame, table
 
 REPORT_DEV_N = 20_800          # the report's validation split (the course's): images
 NOISE_SE = 2.0                 # a difference beyond this many standard errors of an accuracy is real
@@ -166,75 +168,75 @@ def findings(recs: dict[str, list[dict]]) -> dict:
 
 # ------------------------------------------------------------------------------ tables
 def grid_table(records: list[dict]):
-    """HTML table of the grid: each run's best validation accuracy (and epoch), the report's value
-    for the same setting, and test accuracy; the best run (by validation) in bold."""
+    """The grid: each run's best validation accuracy (and epoch), the report's value for the same
+    setting, and the test accuracy of the best run (by validation), which is bold."""
     order = {f: i for i, f in enumerate(GRID_FEATURES + (PROPOSED_FEATURES,))}
-    recs = sorted(records, key=lambda r: (order.get(r["config"]["features"], 99), *_grid_key(r)[1:]))
-    best = best_run(recs)
-    rows = []
-    for r in recs:
-        f, lr, l2 = _grid_key(r)
-        s = r["summary"]
-        rows.append([r["config"]["feature_label"], pow10(lr), pow10(l2), f"{s['best_dev_acc']:.4f}",
-                     s["best_epoch"], f"{s['test_acc']:.4f}" if r is best else "",
-                     f"{original.Q1_GRID[(f, lr, l2)]:.4f}" if (f, lr, l2) in original.Q1_GRID else "—"])
-    in_report = any(_grid_key(r) in original.Q1_GRID for r in recs)
-    return html_table(["features", "lr", "ℓ2", "best validation (ours)", "at epoch",
-                       "test (best run)", "best validation (report)"], rows,
-                      highlight={recs.index(best)},
-                      caption=f"Best run: {hp_words(best['config'])} — test accuracy {pct(best['summary']['test_acc'])}"
-                              + (f" (report's best run, real EMNIST: {pct(original.Q1_GRID_BEST_TEST)})."
-                                 if in_report else "."))
+    f = records_frame(records)
+    f = f.assign(order=f["features"].map(order).fillna(len(order))).sort_values(["order", "lr", "l2"])
+    top = best(f)
+    report = [original.Q1_GRID.get(k) for k in zip(f["features"], f["lr"], f["l2"])]
+    shown = pd.DataFrame({"features": f["feature_label"], "lr": f["lr"], "ℓ2": f["l2"],
+                          "best validation (ours)": f["dev"], "at epoch": f["epoch"],
+                          "test (best run)": f["test"].where(f["run"] == top["run"]),
+                          "best validation (report)": report})
+    in_report = any(v is not None for v in report)
+    return table(shown, bold=f["run"] == top["run"],
+                 formats={"lr": pow10, "ℓ2": pow10, "best validation (ours)": acc, "test (best run)": acc,
+                          "best validation (report)": acc},
+                 caption=f"Best run: {hp_words(top['record']['config'])} — test accuracy {acc(top['test'])}"
+                         + (f" (report's best run, real EMNIST: {acc(original.Q1_GRID_BEST_TEST)})."
+                            if in_report else "."))
 
 
 def feature_table(records: list[dict]):
-    """HTML table comparing the feature maps: dimension, best validation accuracy per learning rate,
-    training time per epoch (relative to raw pixels) and the one-off cost of computing the features."""
-    rows = feature_summary(records)
-    raw_t = next((r["epoch_time_s"] for r in rows if r["features"] == "raw"), None)
-    best_i = max(range(len(rows)), key=lambda i: rows[i]["best_dev_acc"])
-    body = []
-    for r in rows:
-        label = r["label"] + (f" ({pct(r['explained_variance'], 0)} variance)"
-                              if r["explained_variance"] is not None else "")
-        body.append([label, r["dim"]] + [f"{r['dev_by_lr'].get(lr, float('nan')):.4f}" for lr in FEATURE_LRS]
-                    + [f"{r['epoch_time_s']:.2f} s" + (f" ({r['epoch_time_s'] / raw_t:.2f}×)" if raw_t else ""),
-                       f"{r['feature_time_s']:.1f} s"])
-    return html_table(["features", "dimension"] + [f"best val., lr {pow10(lr)}" for lr in FEATURE_LRS]
-                      + ["train time / epoch", "feature extraction (all splits)"], body, highlight={best_i},
-                      caption=f"Logistic regression, ℓ2 {pow10(FEATURE_L2)}; bold: the highest validation accuracy.")
+    """The feature maps side by side: dimension, best validation accuracy per learning rate, training
+    time per epoch (relative to raw pixels) and the one-off cost of computing the features."""
+    rows = pd.DataFrame(feature_summary(records))
+    raw_t = rows.loc[rows["features"] == "raw", "epoch_time_s"]
+    raw_t = float(raw_t.iloc[0]) if len(raw_t) else None
+    shown = pd.DataFrame({
+        "features": [r.label + (f" ({fmt(r.explained_variance, 'share')} variance)"
+                                if pd.notna(r.explained_variance) else "")
+                     for r in rows.itertuples()],
+        "dimension": rows["dim"],
+        **{f"best val., lr {pow10(lr)}": [d.get(lr) for d in rows["dev_by_lr"]] for lr in FEATURE_LRS},
+        "train time / epoch": [f"{t:.2f} s" + (f" ({t / raw_t:.2f}×)" if raw_t else "") for t in rows["epoch_time_s"]],
+        "feature extraction (all splits)": [f"{t:.1f} s" for t in rows["feature_time_s"]]})
+    return table(shown, bold=rows["best_dev_acc"] == rows["best_dev_acc"].max(),
+                 formats={f"best val., lr {pow10(lr)}": acc for lr in FEATURE_LRS},
+                 caption=f"Logistic regression, ℓ2 {pow10(FEATURE_L2)}; bold: the highest validation accuracy.")
 
 
 def comparison_table(perceptron: dict, logreg: dict, grid_records: list[dict], mlp: dict,
                      hog_records: list[dict] | None = None):
     """HTML table: every Q1 number we got beside the report's (test accuracy of best checkpoints);
     with ``hog_records``, a row for the grid's settings with HOG features (no report counterpart)."""
-    def ours(r: dict, digits: int = 1) -> list:
+    def ours(r: dict) -> list:
         s = r["summary"]
-        return [f"{pct(s['best_dev_acc'], digits)} @ {s['best_epoch']}", pct(s["test_acc"])]
+        return [f"{acc(s['best_dev_acc'])} @ {s['best_epoch']}", acc(s["test_acc"])]
 
     def theirs(key: str) -> list:
         rep, other = original.Q1[key], original.Q1_OTHER_GROUPS.get(key, {})
-        dev = (f"{pct(rep['best_dev_acc'])} @ {rep['best_epoch']}" if "best_dev_acc" in rep else
-               f"not printed (other groups: {pct(other['best_dev_acc'])} @ {other['best_epoch']})")
-        return [dev, pct(rep["test_acc"])]
+        dev = (f"{acc(rep['best_dev_acc'])} @ {rep['best_epoch']}" if "best_dev_acc" in rep else
+               f"not printed (other groups: {acc(other['best_dev_acc'])} @ {other['best_epoch']})")
+        return [dev, acc(rep["test_acc"])]
 
     g = best_run(grid_records)
     (rf, rlr, rl2), rdev = max(original.Q1_GRID.items(), key=lambda kv: kv[1])
     rows = [["1 perceptron", *ours(perceptron), *theirs("perceptron")],
             ["2(a) logistic regression", *ours(logreg), *theirs("logreg")],
             [f"2(c) best grid run ({hp_words(g['config'])})",
-             *ours(g, 2), f"{pct(rdev, 2)} ({rf}, lr {rlr:g}, ℓ2 {rl2:g})", pct(original.Q1_GRID_BEST_TEST)],
+             *ours(g), f"{acc(rdev)} ({rf}, lr {pow10(rlr)}, ℓ2 {pow10(rl2)})", acc(original.Q1_GRID_BEST_TEST)],
             ["3 MLP (100 relu)", *ours(mlp), *theirs("mlp")]]
     if hog_records:
         h = best_run(hog_records)
         rows.insert(3, [f"2(c) same settings, HOG features (lr {pow10(h['config']['lr'])}, ℓ2 {pow10(h['config']['l2'])})",
-                        *ours(h, 2), "— (not in the report)", "—"])
+                        *ours(h), "— (not in the report)", "—"])
     ds = perceptron["dataset"]["name"]
-    return html_table(["question", "best validation @ epoch (ours)", "test (ours)",
-                       "best validation @ epoch (report)", "test (report)"], rows,
-                      caption=f"Ours: {ds}, profile {perceptron['profile']}. Report: real EMNIST Letters "
-                              "— a different dataset.")
+    return table(pd.DataFrame(rows, columns=["question", "best validation @ epoch (ours)", "test (ours)",
+                                             "best validation @ epoch (report)", "test (report)"]),
+                 caption=f"Ours: {ds}, profile {perceptron['profile']}. Report: real EMNIST Letters "
+                         "— a different dataset.")
 
 
 # ------------------------------------------------------------------------------ the report's claims

@@ -8,10 +8,13 @@ from __future__ import annotations
 import html
 
 import numpy as np
+import pandas as pd
 
-from hwlib.report.common import HTMLBlock, best_run, html_table
+from hwlib.report.common import HTMLBlock, best_run
+from hwlib.report.fmt import acc, hp_words, pow10
+from hwlib.report.frame import best, best_of, records_frame, table
 from hwlib.report.original import Q2_DEPTH, Q2_DEPTH_HPARAMS, Q2_DEPTH_OTHER_GROUP, Q2_WIDTH
-from hwlib.report.fmt import hp_words, pow10
+
 
 def hp_label(c: dict) -> str:
     """The tuned settings of a run, for people: "lr 10⁻³, no dropout, ℓ2 10⁻⁴"."""
@@ -57,122 +60,101 @@ def epochs_of(records: list[dict]) -> int:
 
 # ------------------------------------------------------------------------------ tables and figures
 
+def _reg(c) -> str:
+    """A run's regularisation in words: "dropout 0.2, ℓ2 10⁻⁴", or "no regularisation"."""
+    return ", ".join(x for x in (f"dropout {c['dropout']:g}" if c["dropout"] else "",
+                                  f"ℓ2 {pow10(c['l2'])}" if c["l2"] else "") if x) or "no regularisation"
+
+
 def width_table(records: list[dict], collapsed: bool = True):
     """All runs grouped by width (then dropout, lr, ℓ2): best dev accuracy and its epoch, final
     train accuracy, test accuracy of the best-dev checkpoint. The best run of each width in bold;
     ``collapsed``: inside a ``<details>`` block that the reader opens."""
-    recs = sorted(records, key=lambda r: [r["config"][k] for k in ("width", "dropout", "lr", "l2")])
-    best = {r["run"] for r in best_per_width(recs).values()}
-    rows = []
-    for r in recs:
-        c, s = r["config"], r["summary"]
-        rows.append([c["width"], pow10(c["lr"]), f"{c['dropout']:g}", pow10(c["l2"]),
-                     f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
-                     f"{s['test_acc']:.4f}"])
-    table = html_table(["width", "lr", "dropout", "ℓ2", "best dev acc", "at epoch",
-                        "final train acc", "test acc (best-dev checkpoint)"], rows,
-                       highlight={i for i, r in enumerate(recs) if r["run"] in best},
-                       caption=f"{len(recs)} runs, {epochs_of(recs)} epochs each; bold = best dev accuracy of its width.")
+    f = records_frame(records).sort_values(["width", "dropout", "lr", "l2"])
+    shown = f[["width", "lr", "dropout", "l2", "dev", "epoch", "train", "test"]].set_axis(
+        ["width", "lr", "dropout", "ℓ2", "best dev", "at epoch", "final train", "test (best-dev checkpoint)"], axis=1)
+    t = table(shown, caption=f"{len(f)} runs, {epochs_of(records)} epochs each; bold = best dev accuracy of its width.",
+              bold=f["run"].isin(best_of(f, "width")["run"]),
+              formats={"lr": pow10, "ℓ2": pow10, "dropout": "{:g}", "best dev": acc, "final train": acc,
+                       "test (best-dev checkpoint)": acc})
     if not collapsed:
-        return table
-    return HTMLBlock(f"<details><summary>All {len(recs)} runs: best dev accuracy and its epoch, final train accuracy, "
-                     f"test accuracy (click to open)</summary>{table.body}</details>")
+        return t
+    return HTMLBlock(f"<details><summary>All {len(f)} runs: best dev accuracy and its epoch, final train accuracy, "
+                     f"test accuracy (click to open)</summary>{t.to_html()}</details>")
+
+
+def _marked(run: pd.Series, width_best: set, top: str) -> str:
+    """A run's best dev accuracy, bold when it is the best of its width, ★ when the best of all."""
+    v = acc(run["dev"])
+    return f"<b>{v}{' ★' if run['run'] == top else ''}</b>" if run["run"] in width_best else v
 
 
 def width_lr_table(records: list[dict]):
     """The grid at a glance: one row per width, one column per learning rate; each cell the best dev
     accuracy over dropout and ℓ2 (the winning regularisation under it). Bold: the best of the width."""
-    lrs = sorted({r["config"]["lr"] for r in records})
-    top = best_run(records)["run"]
-    rows = []
-    for w, bw in best_per_width(records).items():
-        tds = []
-        for lr in lrs:
-            rs = [r for r in records if r["config"]["width"] == w and r["config"]["lr"] == lr]
-            if not rs:
-                tds.append("<td>—</td>")
-                continue
-            b = best_run(rs)
-            c = b["config"]
-            reg = ", ".join(x for x in (f"dropout {c['dropout']:g}" if c["dropout"] else "",
-                                        f"ℓ2 {pow10(c['l2'])}" if c["l2"] else "") if x) or "no regularisation"
-            v = f"{100 * b['summary']['best_dev_acc']:.1f}%"
-            if b is bw:
-                v = f"<b>{v}{' ★' if b['run'] == top else ''}</b>"
-            tds.append(f'<td>{v}<br><small>{html.escape(reg)}</small></td>')
-        rows.append(f"<tr><th>{w}</th>{''.join(tds)}</tr>")
-    head = "".join(f"<th>lr {pow10(lr)}</th>" for lr in lrs)
-    cap = (f"Best dev accuracy per width and learning rate, over dropout and ℓ2 ({len(records)} runs, "
-           f"{epochs_of(records)} epochs). Bold: the best of its width; ★: the best overall.")
-    return HTMLBlock(f'<table class="table"><caption>{html.escape(cap)}</caption><thead><tr><th>width</th>{head}'
-                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    f = records_frame(records)
+    width_best, top = set(best_of(f, "width")["run"]), best(f)["run"]
+    cells = best_of(f, ["width", "lr"])
+    cells["cell"] = [f"{_marked(r, width_best, top)}<br><small>{html.escape(_reg(r))}</small>"
+                     for _, r in cells.iterrows()]
+    grid = cells.pivot(index="width", columns="lr", values="cell")
+    grid.columns = [f"lr {pow10(lr)}" for lr in grid.columns]
+    return table(grid.reset_index(), caption=(
+        f"Best dev accuracy per width and learning rate, over dropout and ℓ2 ({len(f)} runs, "
+        f"{epochs_of(records)} epochs). Bold: the best of its width; ★: the best overall."))
 
 
 def width_pivot_table(records: list[dict]):
     """Compact 2.2(a) table: one row per (width, lr), one column per (dropout, ℓ2); each cell the
     run's best dev accuracy. The best run of each width in bold, the overall best also marked ★."""
-    cols = sorted({(r["config"]["dropout"], r["config"]["l2"]) for r in records})
-    lrs = sorted({r["config"]["lr"] for r in records})
-    bw = {r["run"] for r in best_per_width(records).values()}
-    top = best_run(records)["run"]
-    cell = {(r["config"]["width"], r["config"]["lr"], r["config"]["dropout"], r["config"]["l2"]): r for r in records}
-    head = "".join(f"<th>{'dropout ' + format(d, 'g') if d else 'no dropout'}<br>"
-                   f"{'ℓ2 ' + pow10(l) if l else 'no ℓ2'}</th>" for d, l in cols)
-    rows = []
-    for w in widths_of(records):
-        for i, lr in enumerate(lrs):
-            tds = []
-            for d, l in cols:
-                r = cell.get((w, lr, d, l))
-                if r is None:
-                    tds.append("<td>—</td>")
-                    continue
-                v = f"{r['summary']['best_dev_acc']:.4f}"
-                if r["run"] in bw:
-                    v = f"<b>{v}{' ★' if r['run'] == top else ''}</b>"
-                tds.append(f'<td title="{html.escape(hp_words(r["config"]))}">{v}</td>')
-            wcell = f'<th rowspan="{len(lrs)}">{w}</th>' if i == 0 else ""
-            rows.append(f"<tr>{wcell}<td>{pow10(lr)}</td>{''.join(tds)}</tr>")
-    cap = (f"Best dev accuracy of each of the {len(records)} runs ({epochs_of(records)} epochs, best-dev "
-           f"checkpoint). Bold: best run of its width; ★: best overall.")
-    return HTMLBlock(f'<table class="table"><caption>{cap}</caption><thead><tr><th>width</th><th>lr</th>{head}'
-                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    f = records_frame(records)
+    width_best, top = set(best_of(f, "width")["run"]), best(f)["run"]
+    f["cell"] = [_marked(r, width_best, top) for _, r in f.iterrows()]
+    f["setting"] = [f"{'dropout ' + format(d, 'g') if d else 'no dropout'}, {'ℓ2 ' + pow10(l2) if l2 else 'no ℓ2'}"
+                    for d, l2 in zip(f["dropout"], f["l2"])]
+    order = f.sort_values(["dropout", "l2"])["setting"].drop_duplicates()
+    grid = f.pivot_table(index=["width", "lr"], columns="setting", values="cell", aggfunc="first")[list(order)]
+    grid = grid.reset_index()
+    grid["width"] = grid["width"].where(grid["width"].ne(grid["width"].shift()), "")   # once per width
+    grid["lr"] = grid["lr"].map(pow10)
+    grid.columns.name = None
+    return table(grid, caption=(
+        f"Best dev accuracy of each of the {len(f)} runs ({epochs_of(records)} epochs, best-dev checkpoint). "
+        "Bold: best run of its width; ★: best overall."))
 
 
 def width_comparison_table(records: list[dict]):
     """Best run per width: ours beside the report's (its numbers are on real EMNIST Letters)."""
-    rows = []
-    for w, r in best_per_width(records).items():
-        c, s = r["config"], r["summary"]
-        rep = Q2_WIDTH.get(w)
-        rows.append([w, hp_label(c), f"{s['best_dev_acc']:.3f}", f"{s['final_train_acc']:.3f}", f"{s['test_acc']:.3f}",
-                     hp_label(rep) if rep else "—", f"{rep['dev']:.3f}" if rep else "—",
-                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—"])
-    return html_table(["width", "ours: settings", "dev", "train (final)", "test",
-                       "report: settings", "dev", "train", "test"], rows,
-                      caption=f"Best run of each width by dev accuracy. Ours: {data_name(records)}; report: real "
-                              "EMNIST Letters — different data, so compare how the numbers move, not their levels.")
+    ours = best_of(records_frame(records), "width")
+    rep = pd.DataFrame.from_dict(Q2_WIDTH, orient="index")
+    shown = pd.DataFrame({
+        "width": ours["width"].to_numpy(), "ours: settings": [hp_label(c) for c in ours["record"].map(lambda r: r["config"])],
+        "dev": ours["dev"].to_numpy(), "train (final)": ours["train"].to_numpy(), "test": ours["test"].to_numpy()})
+    theirs = rep.reindex(shown["width"]).reset_index(drop=True)
+    shown["report: settings"] = [hp_label(r) if r["lr"] == r["lr"] else None for _, r in theirs.iterrows()]
+    for col in ("dev", "train", "test"):
+        shown[f"report: {col}"] = theirs[col]
+    return table(shown, formats={c: acc for c in ("dev", "train (final)", "test", "report: dev", "report: train",
+                                                  "report: test")},
+                 caption=f"Best run of each width by dev accuracy. Ours: {data_name(records)}; report: real "
+                         "EMNIST Letters — different data, so compare how the numbers move, not their levels.")
 
 
 def depth_table(depth_records: list[dict]):
     """Per depth: best dev accuracy (epoch), final train accuracy, test accuracy; the report's beside."""
-    recs = by_depth(depth_records)
-    best = best_run(recs)
-    rows = []
-    for r in recs:
-        L, s = r["config"]["depth"], r["summary"]
-        rep = Q2_DEPTH.get(L)
-        rows.append([L, f"{s['best_dev_acc']:.4f}", s["best_epoch"], f"{s['final_train_acc']:.4f}",
-                     f"{s['test_acc']:.4f}", f"{rep['dev']:.3f}" if rep else "—",
-                     f"{rep['train']:.3f}" if rep else "—", f"{rep['test']:.3f}" if rep else "—",
-                     f"{Q2_DEPTH_OTHER_GROUP[L]:.3f}" if L in Q2_DEPTH_OTHER_GROUP else "—"])
-    c = recs[0]["config"]
-    return html_table(["depth", "best dev acc", "at epoch", "final train acc", "test acc",
-                       "report: dev", "report: train", "report: test", "other group: dev"], rows,
-                      highlight={recs.index(best)},
-                      caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
-                              f"{data_name(recs)}; report with {hp_label(Q2_DEPTH_HPARAMS)} and other group "
-                              "(Adam lr 10⁻³) on real EMNIST Letters — different data. Bold = our best depth.")
+    f = records_frame(depth_records).sort_values("depth")
+    shown = f[["depth", "dev", "epoch", "train", "test"]].set_axis(
+        ["depth", "best dev", "at epoch", "final train", "test"], axis=1).reset_index(drop=True)
+    rep = pd.DataFrame.from_dict(Q2_DEPTH, orient="index").reindex(shown["depth"]).reset_index(drop=True)
+    for col in ("dev", "train", "test"):
+        shown[f"report: {col}"] = rep[col]
+    shown["other group: dev"] = shown["depth"].map(Q2_DEPTH_OTHER_GROUP)
+    c = depth_records[0]["config"]
+    return table(shown, bold=(f["run"] == best(f)["run"]).to_numpy(),
+                 formats={col: acc for col in shown.columns if col not in ("depth", "at epoch")},
+                 caption=f"Width 32, ours with {hp_label(c)} (the best 32-unit run of our grid) on "
+                         f"{data_name(depth_records)}; report with {hp_label(Q2_DEPTH_HPARAMS)} and other group "
+                         "(Adam lr 10⁻³) on real EMNIST Letters — different data. Bold = our best depth.")
 
 
 def grid_wall_time(records: list[dict]) -> dict:

@@ -10,7 +10,7 @@ import json
 from hwlib.errors import ResultError
 from hwlib.paths import results_dir
 from hwlib.report import original
-from hwlib.report.common import html_table
+from hwlib.report.frame import html_table
 
 # the targets for the stand-in (percent): transfer to real a–m (26-way), and linear models on
 # the stand-in itself near the report's real-data accuracies

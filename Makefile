@@ -29,7 +29,7 @@ book: $(STAMP)
 ## The whole book as one PDF: a single-page build (reusing book's executed chapters), printed by
 # headless Chromium with math typeset and figures drawn → _build/pdf/book.pdf.
 pdf: book
-	$(BIN)/python -m hwlib.report.pdf --path-output . --pdf _build/pdf/book.pdf
+	$(BIN)/python book/_ext/book_pdf.py --path-output . --pdf _build/pdf/book.pdf
 
 ## Every test: unit + property tests, nbmake on every chapter (quick profile), book build, browser checks.
 test: $(STAMP)

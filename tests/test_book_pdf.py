@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import unicodedata
 
 import pytest
 import yaml
 
 from conftest import REPO
+
+sys.path.insert(0, str(REPO / "book" / "_ext"))   # the printer lives beside the book (make pdf runs it there)
+import book_pdf as printer  # noqa: E402
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -36,11 +40,10 @@ def _normal(text: str) -> str:
 @pytest.fixture(scope="module")
 def book_pdf(built_book, browser, tmp_path_factory):
     pypdf = pytest.importorskip("pypdf")
-    from hwlib.report import pdf
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}   # as built_book built
-    html = pdf.build_singlehtml(built_book.parent.parent, env=env)
-    out = pdf.print_pdf(html, tmp_path_factory.mktemp("pdf") / "book.pdf", browser=browser)
+    html = printer.build_singlehtml(built_book.parent.parent, env=env)
+    out = printer.print_pdf(html, tmp_path_factory.mktemp("pdf") / "book.pdf", browser=browser)
     reader = pypdf.PdfReader(out)
     return out, len(reader.pages), _normal("\n".join(p.extract_text() for p in reader.pages))
 

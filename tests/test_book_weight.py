@@ -7,7 +7,7 @@ whole site stays under 15 MB.
 
 Pages with a Plotly figure may weigh 5 MB: they load the partial "cartesian" plotly.js bundle
 (1.5 MB; scatter, heatmap and scatterternary are all we draw), which the book build fetches from the
-npm registry with a pinned sha256 (``hwlib.report.sphinxext.partial_plotly``). A build that could not
+npm registry with a pinned sha256 (``partial_plotly`` in ``book/_ext/hwlib_sphinx.py``). A build that could not
 fetch it (offline) falls back to the ``plotly`` package's full bundle; the budget test then says so
 and skips those pages rather than passing them.
 ``HWLIB_BOOK_HTML=<dir>`` reuses an already built ``_build/html`` (see ``built_book``).
@@ -15,10 +15,16 @@ and skips those pages rather than passing them.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "book" / "_ext"))   # the book's Sphinx extension, as _config.yml loads it
+import hwlib_sphinx  # noqa: E402
 
 pytestmark = pytest.mark.book
 
@@ -87,20 +93,18 @@ def test_every_page_within_its_budget(built_book):
     assert not missing, f"pages reference files that are not in the site: {missing}"
     assert not over, "pages over their weight budget:\n" + "\n".join(over)
     if full_bundle:
-        from hwlib.report import sphinxext
-        assert sphinxext.partial_plotly() is None, (
+        assert hwlib_sphinx.partial_plotly() is None, (
             f"{full_bundle} load the full plotly.min.js although the partial bundle is available: "
-            f"they draw trace types outside {sorted(sphinxext.CARTESIAN_TRACES)}")
+            f"they draw trace types outside {sorted(hwlib_sphinx.CARTESIAN_TRACES)}")
         pytest.skip(f"built offline: {full_bundle} load the full plotly.js (the partial bundle could not "
                     "be fetched), so the 5 MB budget was not checked for them")
 
 
 def test_figures_draw_only_trace_types_of_the_partial_bundle(built_book):
-    from hwlib.report import sphinxext
     for page in site_pages(built_book):
         if has_plotly_figure(page):
-            types = sphinxext.trace_types(page.read_text(encoding="utf-8"))
-            assert types and types <= sphinxext.CARTESIAN_TRACES, (page.name, types)
+            types = hwlib_sphinx.trace_types(page.read_text(encoding="utf-8"))
+            assert types and types <= hwlib_sphinx.CARTESIAN_TRACES, (page.name, types)
 
 
 def test_plotly_loads_only_where_a_figure_is(built_book):

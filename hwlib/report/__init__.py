@@ -12,7 +12,6 @@
   realism    how far the synthetic stand-in is from real letters (results/realism.json)
   sliders    Question 3's figures and sliders (ipywidgets in Jupyter, Plotly steps in the book)
   dataviz    pictures of the data
-  sphinxext  the offline HTML build (plotly.js only where a figure is, MathJax trimmed, author-year
-             bibliography labels, .ipynb downloads)
-  pdf        `make pdf`: the single-page build printed by headless Chromium
+
+The book's build tooling (the Sphinx extension, the PDF printer) lives beside the book, in book/_ext/.
 """

@@ -1,12 +1,12 @@
-"""The whole book as one PDF (``make pdf`` → ``_build/pdf/book.pdf``).
+"""The whole book as one PDF (``make pdf`` → ``_build/pdf/book.pdf``): build tooling beside the book.
 
 Jupyter Book builds a single-page HTML (``--builder singlehtml``; the chapters execute again, as the
 prose's ``{eval}`` roles need their kernel), and the headless Chromium the browser tests
 use prints it: offline, after MathJax has typeset every equation and plotly.js has drawn every
 figure in its default state. Usage::
 
-    python -m hwlib.report.pdf                        # build into _build/, print _build/pdf/book.pdf
-    python -m hwlib.report.pdf --html _build/singlehtml/index.html --pdf /tmp/book.pdf   # print only
+    python book/_ext/book_pdf.py                      # build into _build/, print _build/pdf/book.pdf
+    python book/_ext/book_pdf.py --html _build/singlehtml/index.html --pdf /tmp/book.pdf   # print only
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from hwlib.paths import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[2]    # the book root (book/_ext/ → repository)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
@@ -96,7 +96,7 @@ def _print_with(browser, html: Path, pdf: Path, timeout_ms: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m hwlib.report.pdf", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="book/_ext/book_pdf.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--path-output", type=Path, default=REPO_ROOT,
                     help="where jupyter-book builds (its _build/ holds the execution cache); default: the repository")
     ap.add_argument("--html", type=Path, help="print this single-page HTML instead of building one")

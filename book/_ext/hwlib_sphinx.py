@@ -1,5 +1,13 @@
-"""Sphinx extension for the offline book (listed in ``_config.yml``).
+"""Sphinx extension for the offline book: build tooling, not part of ``hwlib`` (which it may import).
 
+Loaded by ``_config.yml`` (``sphinx: local_extensions: {hwlib_sphinx: book/_ext}``, which puts this
+folder on ``sys.path``). It
+
+* stops the build before any chapter executes when the data the chapters would read is unusable
+  (``HWLIB_DATA``, ``HWLIB_PROFILE``): hwlib's one-line ``error: …`` (the file and the remedy) and
+  exit status 2, as ``python -m hwlib`` does — instead of a traceback in a report file under
+  hundreds of ``{eval}`` warnings. A relative ``HWLIB_DATA`` is made absolute first, so the chapters
+  (whose kernels start in ``book/``) read the file the build checked;
 * serves plotly.js (no CDN) only on the pages that hold a Plotly figure: the partial "cartesian"
   bundle of the same plotly.js version (npm's ``plotly.js-cartesian-dist-min``, 1.5 MB, fetched once
   by pooch with a pinned sha256) when it draws every trace type of the page, else the full
@@ -18,9 +26,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sys
 from pathlib import Path
+
+from sphinx.util import logging
 
 PLOTLY_JS = "hwlib/plotly.min.js"
 PLOTLY_PARTIAL_JS = "hwlib/plotly-cartesian.min.js"
@@ -34,7 +46,7 @@ CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "
                               "histogram2dcontour", "image", "pie", "scatter", "scatterternary", "violin"})
 _PLOTLY_CALL = re.compile(r"Plotly\.(newPlot|addFrames)\(\s*[\"'][^\"']*[\"']\s*,\s*")
 _BUNDLE: dict = {}
-logger = None
+logger = logging.getLogger(__name__)
 
 # What of MathJax the pages use, relative to its folder: the combined component the page loads,
 # the TeX extensions ``autoload`` may fetch for a macro (\boldsymbol, \cancel, ...), and the fonts.
@@ -43,6 +55,41 @@ MATHJAX_KEEP = ("tex-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff
 FONTAWESOME_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 UNNEEDED_STATIC = ("scripts/fontawesome.js", "scripts/fontawesome.js.LICENSE.txt", "locales",
                    "webpack-macros.html", "sbt-webpack-macros.html")
+
+
+def data_error() -> str | None:
+    """hwlib's message when the data the chapters would load is unusable, else None. Cheap: it
+    resolves the dataset as ``load_letters()`` does and identifies it (file type, format from the
+    first bytes, content sha256, the official checksums for idx files), but never decodes nor
+    generates it — deeper faults (labels, pixel range) still fail in the chapters' first cell."""
+    from hwlib.data import letters
+    from hwlib.errors import HwlibError
+
+    try:
+        letters.active_profile()
+        letters.identify()
+    except HwlibError as e:
+        return f"error: {e}"
+    return None
+
+
+def check_data(app, config) -> None:
+    """At ``config-inited``, before any notebook executes: on unusable data print hwlib's error line
+    and end the build with exit status 2 (nothing is printed for good data)."""
+    if getattr(config, "nb_execution_mode", None) == "off":
+        return
+    from hwlib.data.letters import SYNTHETIC
+    data = os.path.expanduser(os.environ.get("HWLIB_DATA") or "")
+    if data.strip() and data != SYNTHETIC and not os.path.isabs(data):
+        os.environ["HWLIB_DATA"] = os.path.abspath(data)   # as meant here; the kernels start in book/
+    line = data_error()
+    if line is None:
+        return
+    if sys.stderr.isatty():
+        from sphinx.util.console import bold, red
+        line = bold(red(line))
+    print(f"\n{line}", file=sys.stderr, flush=True)
+    sys.exit(2)
 
 
 def _plotly_source() -> Path:
@@ -218,10 +265,8 @@ def _ipynb_download(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
-    global logger
-    from sphinx.util import logging
-    logger = logging.getLogger(__name__)
     _register_bib_style()
+    app.connect("config-inited", check_data, priority=100)
     app.connect("config-inited", _drop_unused_listeners, priority=900)
     app.connect("html-page-context", _plotly_where_needed)
     app.connect("build-finished", _finish)

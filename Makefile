@@ -17,16 +17,17 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP)
 
 ## Build the HTML book into _build/html (executes each changed chapter; fails on any cell error or warning).
-# Chapters read results/ and call hwlib, which Sphinx does not see: drop its saved pages whenever
-# either changed, so a rebuild never shows stale outputs.
+# Chapters read results/, call hwlib and depend on HWLIB_DATA/HWLIB_PROFILE, which Sphinx does not
+# see: drop its saved pages whenever any of them (or book/_ext) changed, so a rebuild never shows stale outputs.
 book: $(STAMP)
-	@h=$$(find hwlib results -type f \( -name '*.py' -o -name '*.json' \) | sort | xargs cat | sha256sum); \
+	@h=$$( (echo "data=$$HWLIB_DATA profile=$$HWLIB_PROFILE"; \
+	  find hwlib results book/_ext -type f \( -name '*.py' -o -name '*.json' \) | sort | xargs cat) | sha256sum); \
 	if [ "$$h" != "$$(cat _build/.inputs-hash 2>/dev/null)" ]; then \
 	  rm -rf _build/.doctrees; mkdir -p _build; echo "$$h" > _build/.inputs-hash; fi
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "open _build/html/index.html"
 
-## The whole book as one PDF: a single-page build (reusing book's executed chapters), printed by
+## The whole book as one PDF: a single-page build (the chapters executed again), printed by
 # headless Chromium with math typeset and figures drawn → _build/pdf/book.pdf.
 pdf: book
 	$(BIN)/python book/_ext/book_pdf.py --path-output . --pdf _build/pdf/book.pdf

@@ -122,3 +122,26 @@ def test_bibliography_labels_read_as_cited(built_book):
     assert "$" not in re.sub(r"<script.*?</script>", "", refs, flags=re.S), "unrendered TeX in references"
     q1 = (built_book / "book" / "q1.html").read_text(encoding="utf-8")
     assert ">Bottou, 2010<" in q1
+
+
+_PROSE_JS = """() => {
+  const main = (document.querySelector('article') || document.body).cloneNode(true);
+  main.querySelectorAll('mjx-container, script, style, pre, code, .highlight, .plotly-graph-div')
+      .forEach(e => e.remove());
+  return main.textContent;
+}"""
+_TEX = re.compile(r"\\[A-Za-z]{2,}|\$")
+
+
+@pytest.mark.browser
+def test_no_latex_outside_math_in_the_prose(built_book, browser):
+    """After MathJax has typeset a page, its text (outside code and figures) holds no TeX source:
+    no control word such as \\mathbf and no $ — e.g. a line starting with "+ 2c" that Markdown
+    took for a list item would leave its formula raw."""
+    raw = []
+    for path in _pages(built_book):
+        page, _ = _open(browser, path.as_uri(), WIDTHS[0])      # MathJax has typeset the page
+        text = page.evaluate(_PROSE_JS)
+        raw += [f"{path.name}: …{text[max(0, m.start() - 60):m.end() + 40]!r}…" for m in _TEX.finditer(text)]
+        page.context.close()
+    assert not raw, "TeX outside math:\n" + "\n".join(raw[:20])

@@ -75,8 +75,8 @@ def test_every_q3_claim_is_a_block_with_four_parts_and_no_reprs(q3_claims):
 
 def test_q1_and_q2_claims_render_with_corrections():
     q1_html = errata.blocks(q1.report_claims([]), "Q1")._repr_html_()
-    assert len(_blocks(q1_html)) == 1 and "None needed" not in q1_html     # holds in part, corrected
-    assert not REPR.search(_text(q1_html))
+    assert len(_blocks(q1_html)) == 1 and "No correction needed" not in q1_html     # holds in part, corrected
+    assert not REPR.search(_text(q1_html)) and "None" not in _text(q1_html)      # no Python None in words
     for c in q1.report_claims([]):
         assert c.correction and c.item.startswith("1.") and c.question == "Q1"
 

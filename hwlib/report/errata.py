@@ -71,9 +71,9 @@ def _correction(c: Claim) -> str:
     t = tone(c)
     if t == OPEN:
         cmd = c.recheck
-        return ("None from this data: it can neither confirm nor refute a reading of real EMNIST."
+        return ("No correction from this data: it can neither confirm nor refute a reading of real EMNIST."
                 + (f" Re-check on real data with <code>{html.escape(cmd)}</code>." if cmd else ""))
-    return "None needed." if t == HOLDS else "—"
+    return "No correction needed." if t == HOLDS else "—"
 
 
 def block(c: Claim, question: str, number: int) -> str:

@@ -1,11 +1,18 @@
-"""Bad input, end to end: every case drives the real CLI in a subprocess and must exit 2 with one
-line (``error: …``) that names the offending file or option and a remedy — no traceback — while
-the results tree is byte-for-byte what it was before. Cases are grouped by layer; each builds its
-own fixture in a fresh folder. After the matrix: the behaviours that used to be silent (data
-reused across datasets, recovery from broken records, caps and fallbacks) checked as they should be.
+"""Bad input, end to end: every case drives the real CLI and must exit 2 with one line
+(``error: …``) that names the offending file or option and a remedy — no traceback — while the
+results tree is byte-for-byte what it was before. Cases are grouped by layer and by class of fault;
+each builds its own fixture in a fresh folder.
+
+The matrix runs once per module (fixture ``outcomes``): cases that exercise the command line, the
+environment, special files, bombs or limits run as ``python -m hwlib`` processes, three at a time
+(with a timeout, so a blocking read fails instead of hanging, and bombs under ``ulimit -v``); cases
+about file contents and records call ``hwlib.experiments.cli.main`` in this process, meanwhile.
+After the matrix: interruptions (SIGTERM/SIGINT), temporary files left by a kill, concurrency, and
+the behaviours that used to be silent, checked as they should be.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -13,11 +20,19 @@ import json
 import os
 import re
 import shutil
+import signal
+import socket
 import struct
 import subprocess
 import sys
+import time
+import traceback
 import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -27,7 +42,10 @@ from conftest import REPO
 FILES = ("emnist-letters-train-images-idx3-ubyte.gz", "emnist-letters-train-labels-idx1-ubyte.gz",
          "emnist-letters-test-images-idx3-ubyte.gz", "emnist-letters-test-labels-idx1-ubyte.gz")
 REMEDY = (r"(run|rerun|use|set|pass|point|give|copy|delete|free|make|multiply|fix|say|undo|re-export|"
-          r"save|check|choose|see)")
+          r"save|check|choose|see|move|put)")
+PARALLEL = 3                      # CLI processes at once (2 cores: a process spends much of its life importing)
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}  # read once: threads run cli()
+BOMB_LIMITS = ["sh", "-c", 'ulimit -v 1500000 && ulimit -f 200000 && exec "$0" "$@"']  # 1.5 GB memory, 200 MB files
 
 
 # ------------------------------------------------------------------ fixtures on disk
@@ -128,6 +146,96 @@ def loop(t: Path) -> Path:
     return a
 
 
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def unix_socket(path: Path) -> Path:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()  # the socket file stays
+    return path
+
+
+def sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no room on disk."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+# ------------------------------------------------------------------ bombs: huge when expanded, small on disk
+def deflate_zeros(n: int, head: bytes = b"") -> bytes:
+    """A raw deflate stream of ``head`` and ``n`` zero bytes: one compressed 16 MiB block repeated
+    (full flushes make the blocks independent), about n/1000 bytes, built in milliseconds."""
+    block = 1 << 24
+
+    def part(data: bytes, mode: int) -> bytes:
+        co = zlib.compressobj(9, zlib.DEFLATED, -15)
+        return co.compress(data) + co.flush(mode)
+    q, r = divmod(n, block)
+    return (part(head, zlib.Z_FULL_FLUSH) if head else b"") + part(bytes(block), zlib.Z_FULL_FLUSH) * q \
+        + part(bytes(r), zlib.Z_FINISH)
+
+
+def raw_zip(path: Path, members) -> Path:
+    """A zip written by hand from ``(name, raw deflate bytes, declared size, crc32)`` members, so that
+    a member can expand to gigabytes (its crc is not checked before the declared size is)."""
+    out, central = bytearray(), bytearray()
+    for name, data, size, crc in members:
+        nb, off = name.encode(), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(nb), 0) + nb + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size,
+                               len(nb), 0, 0, 0, 0, 0, off) + nb
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0)
+    path.write_bytes(bytes(out + central + end))
+    return path
+
+
+def plain(name: str, data: bytes):
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return name, co.compress(data) + co.flush(), len(data), zlib.crc32(data)
+
+
+BOMB_BYTES = 0xFFFF0000  # 4.29 GB: the largest size a zip declares without zip64
+
+
+def zip_bomb(path: Path) -> Path:
+    """NIST's layout whose train-images member expands to 4.29 GB (4 MB on disk)."""
+    raw = idx_raw()
+    members = [plain(f"gzip/{n}", gzip.compress(b, mtime=0)) for n, b in raw.items() if n != FILES[0]]
+    return raw_zip(path, [(f"gzip/{FILES[0]}", deflate_zeros(BOMB_BYTES), BOMB_BYTES, 0), *members])
+
+
+def gzip_bomb(folder: Path) -> Path:
+    """An idx folder whose train-images .gz announces 78 images and then expands to 2 GiB (2 MB)."""
+    gz_folder(folder)
+    head = idx_raw()[FILES[0]][:16]
+    stream = deflate_zeros(2 << 30, head)
+    (folder / FILES[0]).write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + stream + struct.pack("<II", 0, 0))
+    return folder
+
+
+def npy_bytes(a: np.ndarray) -> bytes:
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+
+
+def npz_bomb(path: Path, arrays: dict[str, int]) -> Path:
+    """A course npz whose arrays named in ``arrays`` are zeros of that many bytes (uint8, header true
+    to the size), expanding to gigabytes from a few MB."""
+    members = []
+    for k, v in course().items():
+        if k in arrays:
+            head = npy_member((arrays[k],))
+            members.append((f"{k}.npy", deflate_zeros(arrays[k], head), len(head) + arrays[k], 0))
+        else:
+            members.append(plain(f"{k}.npy", npy_bytes(v)))
+    return raw_zip(path, members)
+
+
 # ------------------------------------------------------------------ result records as fixtures
 def record(slug: str, exp: str, run: str, **over) -> dict:
     rec = {"schema": 1, "experiment": exp, "run": run, "profile": "quick", "complete": True,
@@ -141,7 +249,10 @@ def record(slug: str, exp: str, run: str, **over) -> dict:
 def put(root: Path, slug: str, exp: str, run: str, content) -> Path:
     p = root / slug / "quick" / exp / f"{run}.json"
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(content if isinstance(content, str) else json.dumps(content))
+    if isinstance(content, bytes):
+        p.write_bytes(content)
+    else:
+        p.write_text(content if isinstance(content, str) else json.dumps(content))
     return p
 
 
@@ -159,21 +270,51 @@ def tree_hash(root: Path) -> str:
 
 def cli(args, env: dict, prefix: list[str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
     """``python -m hwlib ARGS`` with a clean HWLIB_* environment plus ``env``; with ``prefix`` (a
-    ``sh -c SCRIPT`` command whose script ends in ``exec "$0" "$@"``), run inside it."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("HWLIB_")}
-    full.update({"OMP_NUM_THREADS": "1", **env})
+    ``sh -c SCRIPT`` command whose script ends in ``exec "$0" "$@"``), run inside it. A process
+    still running after ``timeout`` seconds is killed and reported (return code None)."""
+    full = {**BASE_ENV, "OMP_NUM_THREADS": "1", **env}
     cmd = [sys.executable, "-m", "hwlib", *map(str, args)]
     if prefix:
         cmd = [*prefix, *cmd]
-    return subprocess.run(cmd, cwd=REPO, env=full, capture_output=True, text=True, timeout=timeout)
+    try:
+        return subprocess.run(cmd, cwd=REPO, env=full, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return subprocess.CompletedProcess(cmd, None, out, f"TIMEOUT: still running after {timeout} s (blocked?)")
 
 
-def assert_clear_error(p: subprocess.CompletedProcess, names: str, extra: str = "") -> str:
-    """Exit 2, one ``error:`` line (the last), naming ``names`` (a regex) and a remedy; no traceback;
-    any other stderr line is a ``hwlib:`` notice."""
+def in_process(args, env: dict) -> subprocess.CompletedProcess:
+    """``hwlib.experiments.cli.main(ARGS)`` in this process with HWLIB_* replaced by ``env``; an
+    exception escaping main is reported like a traceback on stderr (return code None)."""
+    from hwlib.experiments.cli import main
+    saved = {k: v for k, v in os.environ.items() if k.startswith("HWLIB_")}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for k in saved:
+            del os.environ[k]
+        os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main([str(a) for a in args])
+            except SystemExit as e:
+                rc = e.code if isinstance(e.code, int) else 2
+            except BaseException:
+                traceback.print_exc(file=err)
+                rc = None
+    finally:
+        for k in [k for k in os.environ if k.startswith("HWLIB_")]:
+            del os.environ[k]
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(list(args), rc, out.getvalue(), err.getvalue())
+
+
+def assert_clear_error(p: subprocess.CompletedProcess, names: str, extra: str = "", status: int = 2) -> str:
+    """Exit ``status`` (2), one ``error:`` line (the last), naming ``names`` (a regex) and a remedy;
+    no traceback; any other stderr line is a ``hwlib:`` notice."""
     err = p.stderr
     assert "Traceback" not in err and "Traceback" not in p.stdout, err
-    assert p.returncode == 2, (p.returncode, err, p.stdout[-500:])
+    assert p.returncode == status, (p.returncode, err[-2000:], p.stdout[-500:])
     lines = [ln for ln in err.splitlines() if ln.strip()]
     errors = [ln for ln in lines if ln.startswith("error: ")]
     assert len(errors) == 1 and lines[-1] == errors[0], err
@@ -198,6 +339,36 @@ def world(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ the matrix
+@dataclass
+class Case:
+    """One bad input: ``build(t)`` makes its files in a fresh folder ``t`` and returns the argv;
+    ``names`` is a regex the error line must match; ``env`` adds to the environment ({t} → t)."""
+    id: str
+    build: Callable[[Path], list]
+    names: str
+    env: dict = field(default_factory=dict)
+    inproc: bool = False          # main() in this process: the command line itself is not under test
+    status: int = 2
+    prefix: list[str] | None = None
+    timeout: int = 120
+
+
+# cases about file contents and records run in this process; the rest (paths, the environment,
+# options, special files, bombs, limits) as processes
+IN_PROCESS = ("file-", "folder-", "npz-", "img-", "lab-", "idx-", "zip-", "run-", "store-", "list-", "rec-")
+
+
+def cases(rows, **kw) -> list[Case]:
+    """Case objects from rows ``(id, build, names[, env])``."""
+    out = []
+    for row in rows:
+        c = row if isinstance(row, Case) else Case(*row, **kw)
+        if not isinstance(row, Case) and "inproc" not in kw:
+            c.inproc = c.id.startswith(IN_PROCESS) and c.id != "lab-base-2"
+        out.append(c)
+    return out
+
+
 # (id, build(tmp) -> argv, names-regex[, extra env]) — argv may mention paths made by build.
 def D(*args):  # "data info --data X"
     return ["data", "info", "--profile", "quick", "--data", *args]
@@ -207,7 +378,7 @@ def R(*args):  # "run q1.perceptron --data X"
     return ["run", "q1.perceptron", "--profile", "quick", "--data", *args]
 
 
-CASES = [
+CASES = cases([
     # --- paths: where --data / HWLIB_DATA point
     ("path-missing-npz", lambda t: D(t / "none.npz"), r"none\.npz: no such file.*--data"),
     ("path-missing-folder", lambda t: D(t / "nowhere" / ""), r"nowhere: no such file"),
@@ -312,15 +483,184 @@ CASES = [
      {"HWLIB_RESULTS": "{t}/a.npz"}),
     ("env-results-under-file", lambda t: R(npz(t / "c.npz", course())), r"cannot write results into .*c\.npz/sub.*HWLIB_RESULTS",
      {"HWLIB_RESULTS": "{t}/c.npz/sub"}),
-    ("path-dev-null", lambda t: D("/dev/null"), r"/dev/null: the file is empty"),
+    ("path-dev-null", lambda t: D("/dev/null"), r"/dev/null: a character device \(from --data\), not a dataset file"),
     ("run-too-few-images", lambda t: R(npz(t / "tiny.npz", images_npz(**dict(zip(("train_images", "train_labels"), letters(2)))))),
      r"tiny\.npz: 52 train, 0 dev and 78 test images.*use a larger dataset"),
     ("run-too-few-idx", lambda t: [*R(gz_folder(t / "idx")), "--no-verify"], r"idx: 78 train, 0 dev.*use a larger dataset"),
     ("run-no-training-images", lambda t: R(npz(t / "frag.npz", images_npz(train_images=np.zeros((0, 28, 28), np.uint8), train_labels=np.zeros(0, int)))),
      r"frag\.npz.*has no training images.*--data synthetic"),
+])
+
+
+def c_npz(t: Path) -> Path:
+    return npz(t / "c.npz", course())
+
+
+def with_fifo_for(folder: Path, name: str) -> Path:
+    (folder / name).unlink()
+    fifo(folder / name)
+    return folder
+
+
+# --- 1. special files are refused by their type, never opened (a FIFO would block forever)
+SPECIAL_CASES = cases([
+    ("special-fifo-data", lambda t: D(fifo(t / "f.npz")), r"f\.npz: a FIFO \(named pipe\) \(from --data\), not a dataset file.*point --data"),
+    ("special-fifo-env", lambda t: (fifo(t / "f.npz"), ["data", "info", "--profile", "quick"])[1], r"f\.npz: a FIFO .*\(from HWLIB_DATA\)",
+     {"HWLIB_DATA": "{t}/f.npz"}),
+    ("special-fifo-run", lambda t: R(fifo(t / "f.npz")), r"f\.npz: a FIFO \(named pipe\) \(from --data\)"),
+    ("special-fifo-env-run", lambda t: (fifo(t / "f"), ["run", "q1.logreg", "--profile", "quick"])[1], r"/f: a FIFO .*HWLIB_DATA",
+     {"HWLIB_DATA": "{t}/f"}),
+    ("special-fifo-list", lambda t: ["list", "--profile", "quick", "--data", fifo(t / "f.npz")], r"f\.npz: a FIFO"),
+    ("special-fifo-via-link", lambda t: D(symlink(t / "l.npz", fifo(t / "f"))), r"l\.npz: a FIFO \(named pipe\)"),
+    ("special-socket", lambda t: D(unix_socket(t / "s.npz")), r"s\.npz: a socket \(from --data\)"),
+    ("special-dev-zero", lambda t: D("/dev/zero"), r"/dev/zero: a character device \(from --data\)"),
+    ("special-dev-run", lambda t: R("/dev/zero"), r"/dev/zero: a character device"),
+    ("special-fifo-in-idx-folder", lambda t: [*D(with_fifo_for(gz_folder(t / "idx"), FILES[3])), "--no-verify"],
+     r"idx/emnist-letters-test-labels-idx1-ubyte\.gz: a FIFO \(named pipe\) where the EMNIST file"),
+    ("special-fifo-in-idx-folder-verified", lambda t: D(with_fifo_for(gz_folder(t / "idx"), FILES[0])),
+     r"idx/emnist-letters-train-images-idx3-ubyte\.gz: a FIFO \(named pipe\) where the EMNIST file"),
+    ("special-fifo-import", lambda t: ["data", "import", fifo(t / "gzip.zip"), "--dest", t / "out"], r"gzip\.zip: a FIFO \(named pipe\), not NIST's gzip\.zip"),
+], timeout=30)
+
+# --- 2. decompression bombs and exhaustion: checked against EMNIST's sizes before memory is allocated
+BOMB_CASES = cases([
+    ("bomb-zip-member-4gb", lambda t: D(zip_bomb(t / "gzip.zip")),
+     r"gzip\.zip:emnist-letters-train-images-idx3-ubyte\.gz: the archive declares 4,294,901,760 bytes for it.*decompression bomb"),
+    ("bomb-zip-member-4gb-noverify", lambda t: [*D(zip_bomb(t / "gzip.zip")), "--no-verify"], r"gzip\.zip:emnist-letters-train-images.*declares 4,294,901,760 bytes"),
+    ("bomb-zip-member-4gb-run", lambda t: [*R(zip_bomb(t / "gzip.zip")), "--no-verify"], r"gzip\.zip:emnist-letters-train-images.*declares 4,294,901,760 bytes"),
+    ("bomb-zip-import", lambda t: ["data", "import", zip_bomb(t / "gzip.zip"), "--dest", t / "out"],
+     r"gzip\.zip:emnist-letters-train-images.*declares 4,294,901,760 bytes, the official file has 30,804,864 — it is not the official file; delete"),
+    ("bomb-gzip-stream", lambda t: [*D(gzip_bomb(t / "idx")), "--no-verify"],
+     r"idx:emnist-letters-train-images-idx3-ubyte\.gz: header announces 78 images \(61,152 bytes\) but the file holds at least [\d,]+ bytes; it is corrupt"),
+    ("bomb-idx-count", lambda t: [*D(gz_folder(t / "idx", idx_raw(**{FILES[0]: struct.pack(">IIII", 0x803, 4_000_000_000, 28, 28)}))), "--no-verify"],
+     r"train-images-idx3-ubyte\.gz: header announces 4,000,000,000 images, more than an EMNIST letters file holds \(at most 249,600"),
+    ("bomb-gz-file-too-large", lambda t: [*D((sparse(gz_folder(t / "idx") / FILES[0], 300_000_000), t / "idx")[1]), "--no-verify"],
+     r"train-images-idx3-ubyte\.gz: 300,000,000 bytes, more than an EMNIST letters images \.gz can be"),
+    ("bomb-npz-array-4gb", lambda t: D(npz_bomb(t / "b.npz", {"X_train": BOMB_BYTES - 128})),
+     r"b\.npz: array 'X_train' declares 4,294,901,\d{3} bytes uncompressed, more than an EMNIST array can need"),
+    ("bomb-npz-total", lambda t: D(npz_bomb(t / "b.npz", {k: 900_000_000 for k in ("X_train", "X_valid", "X_test")})),
+     r"b\.npz: its arrays hold 2,700,\d{3},\d{3} bytes uncompressed, more than an EMNIST npz can"),
+    ("bomb-npz-members", lambda t: D(npz(t / "m.npz", {**course(), **{f"a{i}": np.zeros(1) for i in range(100)}})),
+     r"m\.npz: 106 arrays, more than an EMNIST npz holds \(at most 64\)"),
+], prefix=BOMB_LIMITS, timeout=60)
+
+# --- 3. what the operating system refuses: names too long, paths through files
+LONG = "x" * 300
+OSLIMIT_CASES = cases([
+    ("oslimit-data-name", lambda t: D(t / f"{LONG}.npz"), r"x{20}.*the path is too long for the file system.*shorter path"),
+    ("oslimit-data-path", lambda t: D(t / "/".join(["d" * 250] * 18)), r"d{20}.*the path is too long .*\(from --data\)"),
+    ("oslimit-env-data", lambda t: ["data", "info", "--profile", "quick"], r"x{20}.*too long .*\(from HWLIB_DATA\)", {"HWLIB_DATA": "{t}/" + LONG}),
+    ("oslimit-results-run", lambda t: R(c_npz(t)), r"cannot read the results folder .*x{20}.*File name too long.*HWLIB_RESULTS",
+     {"HWLIB_RESULTS": "{t}/" + LONG}),
+    ("oslimit-results-list", lambda t: ["list", "--profile", "quick", "--data", c_npz(t)], r"x{20}.*File name too long.*HWLIB_RESULTS",
+     {"HWLIB_RESULTS": "{t}/" + LONG}),
+    ("oslimit-results-deep", lambda t: R(c_npz(t)), r"File name too long.*HWLIB_RESULTS", {"HWLIB_RESULTS": "{t}/" + "/".join(["r" * 200] * 21)}),
+    ("oslimit-cache-info", lambda t: ["data", "info", "--profile", "quick"], r"x{20}.*the data cache cannot be read \(File name too long\); set HWLIB_CACHE",
+     {"HWLIB_CACHE": "{t}/" + LONG}),
+    ("oslimit-cache-list", lambda t: ["list", "--profile", "quick"], r"File name too long.*HWLIB_CACHE", {"HWLIB_CACHE": "{t}/" + LONG}),
+    ("oslimit-cache-run", lambda t: ["run", "q1.perceptron", "--profile", "quick"], r"File name too long.*HWLIB_CACHE", {"HWLIB_CACHE": "{t}/" + LONG}),
+    ("oslimit-import-dest", lambda t: ["data", "import", nist_zip(t / "gzip.zip"), "--dest", t / LONG], r"cannot create .*x{20}.*File name too long.*--dest"),
+    ("oslimit-import-archive", lambda t: ["data", "import", t / f"{LONG}.zip"], r"x{20}.*cannot be read \(File name too long\); give the path"),
+])
+
+
+# --- 4. records that parse but are malformed in any field: unusable, named, recoverable with --force
+def store(id: str, fill, argv: list[str], names: str, **kw) -> Case:
+    """A case on a results tree: ``fill(root, slug)`` damages it for the data set ``c.npz``."""
+    def build(t: Path) -> list:
+        data = c_npz(t)
+        fill(t / "results", f"emnist-course-{hashlib.sha256(data.read_bytes()).hexdigest()[:10]}")
+        return [*argv, "--profile", "quick", "--data", data]
+    return Case(id, build, names, inproc=kw.pop("inproc", True), **kw)
+
+
+def bad_record(id: str, content, names: str, argv=("run", "q1.perceptron"), **kw) -> Case:
+    """The perceptron record holding ``content``: a dict of fields over a good record, or raw text."""
+    def fill(r, s):
+        got = content(r, s) if callable(content) else content
+        rec = got if isinstance(got, (str, bytes)) else {**record(s, "q1.perceptron", "perceptron"), **got}
+        put(r, s, "q1.perceptron", "perceptron", rec if isinstance(rec, (str, bytes)) else json.dumps(rec))
+    return store(id, fill, list(argv), r"perceptron\.json \((marked complete but )?(.*, )?" + names, **kw)
+
+
+def deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+def link_outside(r, s):
+    outside = r.parent / "elsewhere.npz"
+    npz(outside, {"W": np.zeros(3)})
+    (r / s / "quick" / "q1.perceptron").mkdir(parents=True, exist_ok=True)
+    (r / s / "quick" / "q1.perceptron" / "perceptron.npz").symlink_to(outside)
+    return {"arrays_file": "perceptron.npz"}
+
+
+def fifo_weights(r, s):
+    (r / s / "quick" / "q1.perceptron").mkdir(parents=True, exist_ok=True)
+    fifo(r / s / "quick" / "q1.perceptron" / "perceptron.npz")
+    return {"arrays_file": "perceptron.npz"}
+
+
+def fifo_record(r, s):
+    (r / s / "quick" / "q1.perceptron").mkdir(parents=True, exist_ok=True)
+    fifo(r / s / "quick" / "q1.perceptron" / "perceptron.json")
+
+
+RECORD_CASES = [
+    bad_record("rec-dataset-string", {"dataset": "oops"}, r"marked complete but 'dataset' is a string, not an object.*run q1\.perceptron --force"),
+    bad_record("rec-dataset-string-partial", {"dataset": "oops", "complete": False}, r"'dataset' is a string, not an object"),
+    bad_record("rec-dataset-string-list", {"dataset": "oops", "complete": False}, r"'dataset' is a string", argv=("list",)),
+    bad_record("rec-complete-string", {"complete": "yes"}, r"'complete' is a string, not true or false"),
+    bad_record("rec-config-list", {"config": [1, 2]}, r"'config' is a list, not an object"),
+    bad_record("rec-history-null", {"history": None}, r"'history' is null, not an object"),
+    bad_record("rec-summary-acc-string", {"summary": {"best_dev_acc": "0.9", "best_epoch": 1}}, r"summary 'best_dev_acc' is '0\.9', not an accuracy"),
+    bad_record("rec-summary-acc-nan", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron", summary={"best_dev_acc": float("nan"), "best_epoch": 0})),
+               r"summary 'best_dev_acc' is nan, not an accuracy"),
+    bad_record("rec-summary-acc-1e999", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron")).replace('"best_dev_acc": 0.5', '"best_dev_acc": 1e999'),
+               r"summary 'best_dev_acc' is inf, not an accuracy"),
+    bad_record("rec-summary-acc-above-1", {"summary": {"best_dev_acc": 2.0, "best_epoch": 0}}, r"summary 'best_dev_acc' is 2\.0, not an accuracy in \[0, 1\]"),
+    bad_record("rec-best-epoch-float", {"summary": {"best_dev_acc": 0.5, "best_epoch": 1.5}}, r"summary 'best_epoch' is not an epoch number"),
+    bad_record("rec-best-epoch-bool", {"summary": {"best_dev_acc": 0.5, "best_epoch": True}}, r"summary 'best_epoch' is a boolean, not a number"),
+    bad_record("rec-test-acc-list", {"summary": {"best_dev_acc": 0.5, "best_epoch": 0, "test_acc": [0.5]}}, r"summary 'test_acc' is \[0\.5\], not an accuracy"),
+    bad_record("rec-history-strings", {"history": {"epoch": ["a"]}}, r"'history' columns are not lists of numbers"),
+    bad_record("rec-history-ragged", {"history": {"epoch": [0, 1], "dev_acc": [0.5]}}, r"'history' columns differ in length"),
+    bad_record("rec-sha256-number", {"dataset": {"name": "x", "slug": "s", "sha256": 5}}, r"dataset 'sha256' is a number, not a string"),
+    bad_record("rec-sizes-text", lambda r, s: {"dataset": {"name": "x", "slug": s, "sha256": "0" * 64, "sizes": {"train": "many"}}}, r"dataset 'sizes' are not counts"),
+    bad_record("rec-json-nested-deep", '{"schema": 1, "config": ' + deep(100_000) + "}", r"not a usable record \(JSON nested too deeply\)"),
+    bad_record("rec-json-nested-deep-list", '{"schema": 1, "history": ' + deep(100_000) + "}", r"not a usable record \(JSON nested too deeply\)", argv=("list",)),
+    bad_record("rec-config-nested", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron")).replace('"config": {}', '"config": {"a": ' + deep(50) + "}"),
+               r"'config' holds values nested deeper than 6 levels"),
+    bad_record("rec-arrays-traversal", {"arrays_file": "../../../../../../etc/passwd"}, r"'arrays_file' is '\.\./\.\./.*', not 'perceptron\.npz'"),
+    bad_record("rec-arrays-absolute", {"arrays_file": "/etc/hostname"}, r"'arrays_file' is '/etc/hostname', not 'perceptron\.npz'"),
+    bad_record("rec-arrays-dotdot", {"arrays_file": ".."}, r"'arrays_file' is '\.\.', not 'perceptron\.npz'"),
+    bad_record("rec-arrays-number", {"arrays_file": 5}, r"'arrays_file' is 5, not 'perceptron\.npz'"),
+    bad_record("rec-arrays-link-outside", link_outside, r"marked complete but its arrays file perceptron\.npz is a link to a file outside the record's folder"),
+    bad_record("rec-run-traversal", {"run": "../../x"}, r"'run' '\.\./\.\./x' is not a valid name"),
+    bad_record("rec-schema-true", {"schema": True}, r"not a hwlib result record of schema 1"),
+    bad_record("rec-not-utf8", b'{"schema": 1, "run": "\xff\xfe"}', r"not valid JSON"),
+    store("rec-huge-file", lambda r, s: sparse((r / s / "quick" / "q1.perceptron").mkdir(parents=True) or r / s / "quick" / "q1.perceptron" / "perceptron.json", 17 << 20),
+          ["run", "q1.perceptron"], r"perceptron\.json \(17,825,792 bytes, more than a record can be"),
+    # special files where a record or its weights should be (processes: a regression would block)
+    store("special-fifo-record", lambda r, s: fifo_record(r, s), ["run", "q1.perceptron"],
+          r"perceptron\.json \(a FIFO \(named pipe\), not a regular file\).*run q1\.perceptron --force", inproc=False, timeout=30),
+    store("special-fifo-record-list", lambda r, s: fifo_record(r, s), ["list"], r"perceptron\.json \(a FIFO \(named pipe\), not a regular file",
+          inproc=False, timeout=30),
+    bad_record("special-fifo-weights", fifo_weights, r"marked complete but its arrays file perceptron\.npz is a FIFO \(named pipe\)", inproc=False, timeout=30),
 ]
 
-STORE_CASES = [
+# --- 7. settings: HWLIB_THREADS and HWLIB_WORKERS are checked by every run, before the data
+SETTINGS_CASES = cases([
+    ("env-threads-text-q1", lambda t: ["run", "q1.logreg", "--profile", "quick", "--data", c_npz(t)], r"HWLIB_THREADS='abc' must be a positive integer",
+     {"HWLIB_THREADS": "abc"}),
+    ("env-workers-negative-q1", lambda t: R(c_npz(t)), r"HWLIB_WORKERS='-2' must be a positive integer", {"HWLIB_WORKERS": "-2"}),
+    ("env-threads-float-q2", lambda t: ["run", "q2.width", "--profile", "quick", "--data", c_npz(t)], r"HWLIB_THREADS='1\.5' must be a positive integer",
+     {"HWLIB_THREADS": "1.5"}),
+    ("env-workers-blank", lambda t: ["run", "all", "--profile", "quick", "--data", c_npz(t)], r"HWLIB_WORKERS=' ' must be a positive integer",
+     {"HWLIB_WORKERS": " "}),
+    ("env-threads-before-data", lambda t: R(t / "missing.npz"), r"HWLIB_THREADS='abc'", {"HWLIB_THREADS": "abc"}),
+])
+
+STORE_CASES = [store(*row) for row in [
     # (id, fill(results_root, slug) -> None, argv-tail, names-regex) — data: a small course npz
     ("store-corrupt-json", lambda r, s: put(r, s, "q1.perceptron", "perceptron", "{ half"), ["run", "q1.perceptron"],
      r"1 unusable result record: .*perceptron\.json \(not valid JSON.*run q1\.perceptron --force"),
@@ -342,35 +682,89 @@ STORE_CASES = [
      r"perceptron\.json \(unreadable: Is a directory"),
     ("list-reports-all", lambda r, s: [put(r, s, e, "z", "{") for e in ("q1.grid", "q2.width")], ["list"],
      r"2 unusable result records: .*q1\.grid/z\.json .*q2\.width/z\.json"),
-]
+]]
 
 
 def _expand(env: dict, t: Path) -> dict:
     return {k: v.replace("{t}", str(t)) for k, v in env.items()}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_one_clear_line(case, world, tmp_path):
-    _id, build, names, *env = case
-    argv = build(tmp_path)
-    env = {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(world["results"]), **_expand(env[0] if env else {}, tmp_path)}
-    before = tree_hash(world["results"])
-    assert_clear_error(cli(argv, env), names)
-    assert tree_hash(world["results"]) == before
+MATRIX = {c.id: c for c in [*CASES, *STORE_CASES, *SPECIAL_CASES, *BOMB_CASES, *OSLIMIT_CASES, *RECORD_CASES,
+                             *SETTINGS_CASES]}
+assert len(MATRIX) == len(CASES) + len(STORE_CASES) + len(SPECIAL_CASES) + len(BOMB_CASES) + len(OSLIMIT_CASES) \
+    + len(RECORD_CASES) + len(SETTINGS_CASES), "case ids must be unique"
 
 
-@pytest.mark.parametrize("case", STORE_CASES, ids=[c[0] for c in STORE_CASES])
-def test_bad_record_is_reported_before_training(case, world, tmp_path):
-    _id, fill, argv, names = case
-    data = npz(tmp_path / "c.npz", course())
-    slug = f"emnist-course-{hashlib.sha256(data.read_bytes()).hexdigest()[:10]}"
-    root = tmp_path / "results"
-    shutil.copytree(world["results"], root)
-    fill(root, slug)
-    before = tree_hash(root)
-    p = cli([*argv, "--profile", "quick", "--data", data], {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)})
-    assert_clear_error(p, names)
-    assert tree_hash(root) == before
+@pytest.fixture(scope="module")
+def outcomes(world, tmp_path_factory, request):
+    """Run every selected case of the matrix once: processes three at a time, in-process cases in
+    this thread meanwhile. {id: (completed process, results tree unchanged?)}."""
+    wanted = {item.callspec.params["case"].id for item in request.session.items
+              if isinstance(getattr(getattr(item, "callspec", None), "params", {}).get("case"), Case)}
+    jobs = []
+    for c in (MATRIX[i] for i in MATRIX if i in wanted):
+        t = tmp_path_factory.mktemp(re.sub(r"\W", "_", c.id)[:40])
+        root = t / "results"
+        shutil.copytree(world["results"], root)
+        argv = c.build(t)
+        env = {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root), **_expand(c.env, t)}
+        jobs.append((c, argv, env, root, tree_hash(root)))
+
+    def execute(job):
+        c, argv, env, root, before = job
+        p = in_process(argv, env) if c.inproc else cli(argv, env, c.prefix, timeout=c.timeout)
+        return c.id, (p, tree_hash(root) == before)
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        futures = [pool.submit(execute, j) for j in jobs if not j[0].inproc]
+        done = dict(execute(j) for j in jobs if j[0].inproc)
+        done.update(f.result() for f in futures)
+    return done
+
+
+def check(case: Case, outcomes) -> None:
+    p, unchanged = outcomes[case.id]
+    assert_clear_error(p, case.names, status=case.status)
+    assert unchanged, "the results tree changed"
+
+
+def ids(rows):
+    return [c.id for c in rows]
+
+
+@pytest.mark.parametrize("case", CASES, ids=ids(CASES))
+def test_bad_input_is_one_clear_line(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", STORE_CASES, ids=ids(STORE_CASES))
+def test_bad_record_is_reported_before_training(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", SPECIAL_CASES, ids=ids(SPECIAL_CASES))
+def test_special_file_is_refused_by_its_type(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", BOMB_CASES, ids=ids(BOMB_CASES))
+def test_bomb_is_refused_before_memory_is_allocated(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", OSLIMIT_CASES, ids=ids(OSLIMIT_CASES))
+def test_operating_system_limit_is_one_line(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", RECORD_CASES, ids=ids(RECORD_CASES))
+def test_malformed_record_is_unusable_and_named(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", SETTINGS_CASES, ids=ids(SETTINGS_CASES))
+def test_setting_is_checked_by_every_run(case, outcomes):
+    check(case, outcomes)
 
 
 # ------------------------------------------------------------------ folders that cannot take a record
@@ -444,7 +838,7 @@ def test_results_root_is_a_file(world, tmp_path):
 
 
 def test_the_matrix_is_large_enough():
-    assert len(CASES) + len(STORE_CASES) + len(READONLY_CASES) + 2 + 1 >= 80
+    assert len(MATRIX) + len(READONLY_CASES) + 2 + 1 >= 160
 
 
 # ------------------------------------------------------------------ what used to pass silently
@@ -521,9 +915,9 @@ def test_records_follow_the_umask(tmp_path):
 
 
 def test_thread_and_worker_counts_are_capped_at_the_cores(monkeypatch, capsys):
-    from hwlib.experiments import q2
+    from hwlib.experiments import q2, settings
     monkeypatch.setenv("HWLIB_THREADS", "10000")
-    monkeypatch.setattr(q2, "_WARNED", set())
+    monkeypatch.setattr(settings, "_WARNED", set())
     assert q2._threads() == (os.cpu_count() or 1)
     assert "HWLIB_THREADS=10000 exceeds" in capsys.readouterr().err
 
@@ -567,3 +961,237 @@ def test_synthetic_notice_names_the_real_reason(monkeypatch, capsys, world):
     assert capsys.readouterr().err == ""  # asked for: no notice
     L.load_letters(profile="quick")
     assert "HWLIB_DATA unset" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ 5. signals: SIGTERM ends a command like Ctrl-C
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has installed its SIGTERM handler (the CLI's main is running)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def _interrupt(args, env: dict, sig: int, ready=lambda pid: True, after: float = 0.5) -> subprocess.CompletedProcess:
+    """Start ``python -m hwlib ARGS``, wait until it handles SIGTERM and ``ready(pid)``, send ``sig``."""
+    proc = subprocess.Popen([sys.executable, "-m", "hwlib", *map(str, args)], cwd=REPO, stdin=subprocess.DEVNULL,
+                            env={**BASE_ENV, "OMP_NUM_THREADS": "1", **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline and not (_catches_sigterm(proc.pid) and ready(proc.pid)):
+        time.sleep(0.05)
+    time.sleep(after)
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        err += "\nTIMEOUT: still running 60 s after the signal"
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_generation_with_one_line(sig, status, tmp_path):
+    env = {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(tmp_path / "results")}
+    p = _interrupt(["data", "synthetic", "--profile", "full"], env, sig)
+    assert_clear_error(p, rf"interrupted by {sig.name} while generating the synthetic letters: nothing was cached",
+                       status=status)
+    assert not [f for f in tmp_path.rglob("*") if f.is_file()], "a file was left behind"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]
+    except OSError:
+        return []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def test_sigterm_ends_a_grid_and_its_worker_processes(world, tmp_path):
+    env = {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(tmp_path / "results"), "HWLIB_WORKERS": "2"}
+    seen: list[int] = []
+
+    def workers_started(pid):
+        seen[:] = _children(pid)
+        return len(seen) >= 2
+    t0 = time.monotonic()
+    p = _interrupt(["run", "q2.width", "--profile", "quick", "--data", c_npz(tmp_path)], env, signal.SIGTERM,
+                   workers_started, after=1.0)
+    assert_clear_error(p, r"interrupted by SIGTERM while training q2\.width: finished runs are recorded", status=143)
+    assert time.monotonic() - t0 < 60
+    deadline = time.monotonic() + 15
+    while not all(map(_gone, seen)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert seen and all(map(_gone, seen)), f"worker processes {seen} outlived the command"
+
+
+def _kill_self_with(sig: int):
+    def inner(*a, **k):
+        os.kill(os.getpid(), sig)
+        time.sleep(30)
+        raise AssertionError(f"{sig} did not interrupt")
+    return inner
+
+
+def test_sigterm_during_training_names_the_experiment(world, tmp_path, monkeypatch):
+    from hwlib.experiments import q1
+    monkeypatch.setattr(q1, "fit", _kill_self_with(signal.SIGTERM))
+    before = signal.getsignal(signal.SIGTERM)
+    root = tmp_path / "results"
+    p = in_process(["run", "q1.perceptron", "--profile", "quick", "--data", c_npz(tmp_path)],
+                   {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)})
+    assert_clear_error(p, r"interrupted by SIGTERM while training q1\.perceptron: finished runs are recorded, the run "
+                          r"in flight is not; rerun the same command to resume", status=143)
+    assert signal.getsignal(signal.SIGTERM) is before  # main puts the previous handler back
+    assert not [f for f in root.rglob("*") if f.is_file()]
+
+
+def test_sigterm_while_generating_inside_run_is_not_called_training(tmp_path, monkeypatch):
+    from hwlib.data import synthetic
+    monkeypatch.setattr(synthetic, "generate", _kill_self_with(signal.SIGTERM))
+    p = in_process(["run", "q1.perceptron", "--profile", "quick"],
+                   {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(tmp_path / "results")})
+    line = assert_clear_error(p, r"interrupted by SIGTERM while generating the synthetic letters: nothing was cached, "
+                                 r"nothing trained", status=143)
+    assert "training" not in line.split(":")[1]
+    assert not [f for f in tmp_path.rglob("*") if f.is_file()]
+
+
+_WRITER = ("import sys, time; from pathlib import Path; from hwlib.experiments import results; "
+           "results._atomic_write(Path(sys.argv[1]), lambda f: (f.write(b'{ half'), f.flush(), time.sleep(120)))")
+
+
+def _start_writer(target: Path) -> tuple[subprocess.Popen, Path]:
+    """A process stuck in the middle of writing ``target`` atomically; (process, its temporary file)."""
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], cwd=REPO, env={**BASE_ENV, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        tmp = [f for f in target.parent.glob(f".{target.name}.*.tmp") if f.stat().st_size]
+        if tmp:
+            return proc, tmp[0]
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the writer never started writing")
+
+
+def test_temporary_files_left_by_a_kill_are_cleaned_by_the_next_run(world, tmp_path):
+    data = c_npz(tmp_path)
+    slug = f"emnist-course-{hashlib.sha256(data.read_bytes()).hexdigest()[:10]}"
+    root, cache = tmp_path / "results", tmp_path / "cache"
+    shutil.copytree(world["cache"], cache)
+    folder = root / slug / "quick" / "q1.perceptron"
+    folder.mkdir(parents=True)
+    killed, killed_tmp = _start_writer(folder / "perceptron.json")
+    live, live_tmp = _start_writer(folder / "other.json")
+    try:
+        killed.kill()  # SIGKILL: no clean-up of its own
+        killed.wait()
+        env = {"HWLIB_CACHE": str(cache), "HWLIB_RESULTS": str(root)}
+        p = cli(["run", "q1.perceptron", "--profile", "quick", "--data", data], env)
+        assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+        assert "removed 1 temporary file(s)" in p.stderr and not killed_tmp.exists()
+        assert live_tmp.exists(), "the temporary file of a live writer was removed"
+        stale_cache = write(cache / "synthetic" / "letters-v3-killed.tmp", b"PK half a generation")
+        p = cli(["data", "info", "--profile", "quick"], env)
+        assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+        assert "removed 1 temporary file(s) left in" in p.stderr and not stale_cache.exists()
+    finally:
+        live.kill()
+        live.wait()
+
+
+# ------------------------------------------------------------------ 6. concurrency
+def test_check_writable_when_another_process_makes_the_folder_first(tmp_path, monkeypatch):
+    from hwlib.experiments import results
+    real = Path.mkdir
+
+    def racing(self, mode=0o777, parents=False, exist_ok=False):
+        real(self, mode, parents, True)  # another process, just before this one
+        return real(self, mode, parents, exist_ok)
+    monkeypatch.setattr(Path, "mkdir", racing)
+    results.check_writable(tmp_path / "a" / "b" / "c")
+    assert (tmp_path / "a" / "b" / "c").is_dir()
+
+
+def test_processes_creating_the_results_folders_at_once_all_succeed(tmp_path):
+    script = ("import sys, time; from pathlib import Path; from hwlib.experiments.results import check_writable; "
+              "time.sleep(max(0, float(sys.argv[2]) - time.time())); "
+              "[check_writable(Path(sys.argv[1]) / str(i) / 'quick' / 'q1.grid') for i in range(40)]")
+    start = time.time() + 3
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(start)], cwd=REPO, text=True,
+                              env={**BASE_ENV, "OMP_NUM_THREADS": "1"}, stderr=subprocess.PIPE) for _ in range(6)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errs
+    assert len(list(tmp_path.glob("*/quick/q1.grid"))) == 40
+
+
+# ------------------------------------------------------------------ 2. the memory at hand
+@pytest.mark.parametrize("kind", ["npz", "idx", "zip", "memory-error"])
+def test_a_dataset_too_large_for_the_memory_at_hand_is_a_clear_error(kind, tmp_path, monkeypatch):
+    from hwlib.data import emnist, limits
+    if kind == "memory-error":  # the allocation itself fails (no /proc/meminfo to ask beforehand)
+        monkeypatch.setattr(emnist, "check_memory", lambda *a: (_ for _ in ()).throw(MemoryError()))
+    else:
+        monkeypatch.setattr(limits, "available_memory", lambda: 100 << 10)
+    path = {"npz": lambda: c_npz(tmp_path), "zip": lambda: nist_zip(tmp_path / "gzip.zip")}.get(kind, lambda: gz_folder(tmp_path / "idx"))()
+    p = in_process(["data", "info", "--profile", "quick", "--no-verify", "--data", path],
+                   {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(tmp_path / "results")})
+    if kind == "memory-error":
+        assert_clear_error(p, r"idx:emnist-letters-.*: ran out of memory while loading it \(MemoryError\); free memory")
+    else:
+        assert_clear_error(p, rf"{path.name}.*: loading it needs about [\d,]+ KiB of memory but only 100 KiB are available; "
+                              r"free memory")
+
+
+# ------------------------------------------------------------------ 4. --force recovers whatever a record holds
+def test_force_recovers_every_malformed_record_and_list_never_crashes(world, tmp_path):
+    data = c_npz(tmp_path)
+    slug = f"emnist-course-{hashlib.sha256(data.read_bytes()).hexdigest()[:10]}"
+    root = tmp_path / "results"
+    folder = root / slug / "quick" / "q1.perceptron"
+    put(root, slug, "q1.perceptron", "perceptron", record(slug, "q1.perceptron", "perceptron", dataset="oops"))
+    put(root, slug, "q1.perceptron", "deep", '{"schema": 1, "config": ' + deep(100_000) + "}")
+    victim = write(tmp_path / "victim.npz", b"not yours")
+    put(root, slug, "q1.perceptron", "escape", {**record(slug, "q1.perceptron", "escape"), "arrays_file": "../../../../victim.npz"})
+    fifo(folder / "pipe.json")
+    env = {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)}
+    p = cli(["run", "q1.perceptron", "--profile", "quick", "--force", "--data", data], env, timeout=120)
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.count("moved ") == 4, p.stderr
+    names = {f.name for f in folder.iterdir()}
+    assert {"perceptron.json.corrupt", "deep.json.corrupt", "escape.json.corrupt", "pipe.json.corrupt"} <= names, names
+    assert json.loads((folder / "perceptron.json").read_text())["complete"] is True
+    assert victim.read_bytes() == b"not yours"
+    p = cli(["list", "--profile", "quick", "--data", data], env, timeout=60)
+    assert p.returncode == 0 and "q1.perceptron      1 recorded run(s)" in p.stdout, (p.stdout, p.stderr)
+
+
+def test_a_fifo_at_the_synthetic_cache_path_is_never_opened(world, tmp_path):
+    cache = tmp_path / "cache"
+    shutil.copytree(world["cache"], cache)
+    (f,) = (cache / "synthetic").glob("*-seed42-100-20-20.npz")
+    f.unlink()
+    fifo(f)
+    p = cli(["list", "--profile", "quick"], {"HWLIB_CACHE": str(cache), "HWLIB_RESULTS": str(tmp_path / "r")}, timeout=60)
+    assert p.returncode == 0 and "not generated yet" in p.stdout, (p.returncode, p.stdout, p.stderr)
+
+
+# ------------------------------------------------------------------ 9. data without training images
+def test_data_info_on_data_without_training_images_warns(world, tmp_path):
+    f = npz(tmp_path / "frag.npz", images_npz(train_images=np.zeros((0, 28, 28), np.uint8), train_labels=np.zeros(0, int)))
+    p = in_process(["data", "info", "--profile", "quick", "--data", f],
+                   {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(tmp_path / "r")})
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+    warnings = [ln for ln in p.stderr.splitlines() if ln.startswith("hwlib: warning:")]
+    assert len(warnings) == 1 and "frag.npz has no training images — `run` cannot train on it" in warnings[0], p.stderr
+    assert re.search(r"train\s*:\s*0 images", p.stdout)

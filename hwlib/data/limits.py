@@ -85,7 +85,8 @@ def available_memory() -> int | None:
 
 
 def mib(n: int) -> str:
-    return f"{n / (1 << 20):,.0f} MiB"
+    """Bytes for people: MiB, or KiB below one MiB."""
+    return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else f"{n / 1024:,.0f} KiB"
 
 
 def check_memory(decoded_bytes: int, what: str) -> None:

@@ -210,8 +210,7 @@ def make_splits(per_class: tuple[int, int, int], seed: int = 42, cache: bool = T
             return data
     data = {}
     with activity("generating the synthetic letters",
-                  "nothing was cached, nothing trained; the next command that needs them generates them "
-                  "again (`python -m hwlib data synthetic` does only that)"):
+                  "nothing was cached, nothing trained; rerun the command to generate them again"):
         for split, n in zip(SPLITS, pc):
             data[f"X_{split}"], data[f"y_{split}"] = generate(n, split_seed(seed, split), version=version)
         if cache:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from hwlib.errors import ConfigError, ResultError
 from hwlib.experiments import Context, experiment, results, settings
@@ -123,6 +125,9 @@ _WORKER: dict = {}
 
 
 def _init_worker(train, dev, test, threads: int) -> None:
+    # a thread lock for the progress bars: tqdm's default creates a multiprocessing lock, which a worker
+    # ended by SIGTERM would leave for the resource tracker to warn about
+    tqdm.set_lock(threading.RLock())
     torch.set_num_threads(threads)
     threadpool_limits(threads, user_api="blas")  # numpy's BLAS runs the first-layer products
     _WORKER.update(train=train, dev=dev, test=test)

@@ -3,6 +3,7 @@ experiment registry's resume behaviour; the CLI's error handling."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import json
 import subprocess
 import sys
@@ -195,3 +196,64 @@ def test_config_changes_name_every_differing_field():
     assert list(changes) == ["lr", "hidden", "seed"]
     assert results.describe_changes(changes, rec) == (
         "recorded with lr 0.0001, hidden [100], no seed, the code now says lr 0.001, hidden [200], seed 42")
+
+
+# ------------------------------------------------------------------ whatever a record holds (issue 22, item 4)
+HOSTILE = [None, "oops", "", 5, -1, 1.5, 2.0, True, [], [1, "a"], {}, {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}},
+           float("nan"), float("inf"), "../../../../x", "/etc/passwd", "x" * 10_000, [[[[[[[[[[1]]]]]]]]]]]
+
+
+def _fields(rec: dict):
+    """(path of keys) of every field of a record, nested sections included."""
+    for k, v in rec.items():
+        yield (k,)
+        if isinstance(v, dict):
+            for kk in v:
+                yield (k, kk)
+
+
+def _consume(rec: dict) -> None:
+    """What run, list and the book do with a record the store calls usable."""
+    results.best_run([rec])
+    results.describe_changes(results.config_changes(rec["config"], {"lr": 1e-3, "hidden": [3]}), rec["config"])
+    results.arrays_ok(rec)
+    try:
+        results.load_arrays(rec)
+    except ResultError:
+        pass
+    assert isinstance(rec["dataset"]["sha256"], str) and isinstance(rec["summary"]["best_dev_acc"], float)
+    json.dumps(results._jsonable(rec))
+
+
+def test_no_content_of_a_record_crashes_a_reader(tmp_path):
+    """Every field of a real record (top level and one level down) replaced by each hostile value, or
+    deleted: the store reports the record as unusable with a reason, or every consumer copes."""
+    path = results.save_record(_rec(), arrays={"W": np.eye(3, dtype=np.float32)}, root=tmp_path)
+    good = json.loads(path.read_text())
+    variants = 0
+    for keys in _fields(good):
+        for value in [*HOSTILE, KeyError]:
+            rec = json.loads(json.dumps(good))
+            parent = rec if len(keys) == 1 else rec[keys[0]]
+            if value is KeyError:
+                del parent[keys[-1]]
+            else:
+                parent[keys[-1]] = value
+            path.write_text(json.dumps(rec))  # NaN and Infinity as JSON literals, as Python writes them
+            recs, bad = results.scan("t.exp", "toy-v1", "quick", root=tmp_path, sha256="0" * 64)
+            variants += 1
+            assert len(recs) + len(bad) == 1
+            if bad:
+                assert bad[0][1], (keys, value)
+            elif recs[0].get("complete"):
+                _consume(recs[0])
+    assert variants > 500
+
+
+@pytest.mark.parametrize("depth", [10, 900, 100_000])
+def test_nested_json_of_any_depth_is_reported(tmp_path, depth):
+    p = tmp_path / "toy-v1" / "quick" / "t.exp" / "r1.json"
+    p.parent.mkdir(parents=True)
+    p.write_text('{"schema": 1, "complete": true, "config": ' + "[" * depth + "]" * depth + "}")
+    _, bad = results.scan("t.exp", "toy-v1", "quick", root=tmp_path)
+    assert bad and re.search(r"nested|'config' is a list", bad[0][1])

@@ -375,7 +375,7 @@ def _problems(rec: dict, path: Path) -> list[str]:
         where = (path.parent.parent.parent.name, path.parent.parent.name, path.parent.name, path.stem)
         says = (ds["slug"], rec["profile"], rec["experiment"], rec["run"])
         if where != says:
-            bad.append(f"it says {'/'.join(says)} but lies in {'/'.join(where)}")
+            bad.append(f"it says {'/'.join(x[:80] for x in says)} but lies in {'/'.join(where)}")
     return bad
 
 

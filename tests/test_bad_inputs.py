@@ -1035,6 +1035,20 @@ def test_sigterm_ends_a_grid_and_its_worker_processes(world, tmp_path):
     assert seen and all(map(_gone, seen)), f"worker processes {seen} outlived the command"
 
 
+class _Unhandled(Exception):
+    """Raised by the guard handler when the CLI did not install its own for SIGTERM."""
+
+
+@pytest.fixture
+def sigterm_guard():
+    """A SIGTERM handler that fails the test (instead of killing pytest) if main installs none."""
+    def guard(signum, frame):
+        raise _Unhandled("SIGTERM reached the test's guard: the CLI has no handler of its own")
+    old = signal.signal(signal.SIGTERM, guard)
+    yield guard
+    signal.signal(signal.SIGTERM, old)
+
+
 def _kill_self_with(sig: int):
     def inner(*a, **k):
         os.kill(os.getpid(), sig)
@@ -1043,7 +1057,7 @@ def _kill_self_with(sig: int):
     return inner
 
 
-def test_sigterm_during_training_names_the_experiment(world, tmp_path, monkeypatch):
+def test_sigterm_during_training_names_the_experiment(world, tmp_path, monkeypatch, sigterm_guard):
     from hwlib.experiments import q1
     monkeypatch.setattr(q1, "fit", _kill_self_with(signal.SIGTERM))
     before = signal.getsignal(signal.SIGTERM)
@@ -1056,7 +1070,7 @@ def test_sigterm_during_training_names_the_experiment(world, tmp_path, monkeypat
     assert not [f for f in root.rglob("*") if f.is_file()]
 
 
-def test_sigterm_while_generating_inside_run_is_not_called_training(tmp_path, monkeypatch):
+def test_sigterm_while_generating_inside_run_is_not_called_training(tmp_path, monkeypatch, sigterm_guard):
     from hwlib.data import synthetic
     monkeypatch.setattr(synthetic, "generate", _kill_self_with(signal.SIGTERM))
     p = in_process(["run", "q1.perceptron", "--profile", "quick"],

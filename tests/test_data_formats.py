@@ -272,3 +272,29 @@ def test_synthetic_default_names_itself(capsys):
     assert d.synthetic and d.name.startswith("synthetic-letters") and d.slug == dataset_slug()
     assert d.sizes() == {"train": 2600, "dev": 520, "test": 520}
     assert isinstance(d.train, Split)
+
+
+def test_files_are_streamed_never_read_whole(tmp_path, monkeypatch):
+    """Checksums and decoding read the idx files in chunks of at most 1 MiB — from a folder and from
+    the zip — and give the same data and hash as before (issue 22, item 2)."""
+    folder = write_gz_folder(tmp_path / "idx")
+    z = write_zip(tmp_path / "gzip.zip", folder)
+    expected = {f.name: emnist.sha256_file(f) for f in folder.iterdir()}
+
+    def whole(*a, **k):
+        raise AssertionError("a file or archive member was read whole")
+    monkeypatch.setattr(zipfile.ZipFile, "read", whole)
+    monkeypatch.setattr(Path, "read_bytes", whole)
+    for path, kind in ((folder, "idx-folder"), (z, "nist-zip")):
+        assert emnist.file_hashes(path, kind) == expected
+        d = load_letters(path, verify=False, profile="full")
+        assert len(d.test) == 26 * N_PER_CLASS_TEST and d.train.X.dtype == np.uint8
+    assert dataset_slug(folder, verify=False) == dataset_slug(z, verify=False)
+
+
+def test_size_limits_are_emnists(tmp_path):
+    from hwlib.data import limits
+    assert limits.OFFICIAL_TRAIN == 124_800 and limits.OFFICIAL_TEST == 20_800
+    assert limits.max_idx_bytes("images") == 16 + 249_600 * 784 and limits.max_idx_bytes("labels") == 8 + 249_600
+    assert limits.max_gz_bytes("images") > emnist.FILES["emnist-letters-train-images-idx3-ubyte.gz"][1]
+    assert limits.MAX_NPZ_ARRAY_BYTES >= 104_000 * 784 * 8  # the course's training images even as float64

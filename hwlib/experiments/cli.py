@@ -210,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
         print(interruption_line(e), file=sys.stderr)
         return getattr(e, "exit_status", 130)
+    except BrokenPipeError:  # the reader of stdout went away (`list | head`): nothing more to say
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 141
     except OSError as e:  # what the operating system refuses on a path no check foresaw
         print(_os_error_line(e), file=sys.stderr)
         return 2

@@ -145,3 +145,83 @@ def test_no_latex_outside_math_in_the_prose(built_book, browser):
         raw += [f"{path.name}: …{text[max(0, m.start() - 60):m.end() + 40]!r}…" for m in _TEX.finditer(text)]
         page.context.close()
     assert not raw, "TeX outside math:\n" + "\n".join(raw[:20])
+
+
+# For each visible code block (<pre>): its content width against its own box, and its box against
+# the text column (the article), which it must neither exceed nor stick out of.
+_CODE_OVERFLOW_JS = """() => {
+  const column = document.querySelector('main article') || document.querySelector('main') || document.body;
+  const col = column.getBoundingClientRect();
+  return Array.from(document.querySelectorAll('pre')).filter(p => p.getClientRects().length).map(p => {
+    const r = p.getBoundingClientRect();
+    return {code: p.textContent.slice(0, 60), scroll: p.scrollWidth, client: p.clientWidth,
+            width: Math.round(r.width), column: Math.round(col.width),
+            outside: Math.round(Math.max(col.left - r.left, r.right - col.right, 0))};
+  }).filter(e => e.scroll > e.client + 1 || e.width > e.column + 1 || e.outside > 1);
+}"""
+
+
+@pytest.mark.browser
+def test_code_blocks_wrap_inside_the_column(built_book, browser):
+    """Code cells, their outputs and literal blocks wrap their long lines (book/_ext/static/
+    hwlib-code.css): no <pre> scrolls sideways or is wider than the text column, on a desktop and a
+    phone, on screen and as printed (``make pdf``), where a scrolled line would be cut off."""
+    too_wide = []
+    for path in _pages(built_book):
+        page, _ = _open(browser, path.as_uri(), WIDTHS[0])
+        for media in ("screen", "print"):
+            page.emulate_media(media=media)
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(200)
+                too_wide += [f"{path.name} @ {width}px ({media}): <pre> of {e['scroll']} px content in "
+                             f"{e['client']} px, box {e['width']} px in a {e['column']} px column "
+                             f"({e['outside']} px outside): {e['code']!r}"
+                             for e in page.evaluate(_CODE_OVERFLOW_JS)]
+        page.context.close()
+    assert not too_wide, "code blocks wider than the column:\n" + "\n".join(too_wide)
+
+
+@pytest.mark.browser
+def test_search_from_a_file_shows_snippets(built_book, browser):
+    """search.html opened from file:// lists the pages with a text snippet each (served from
+    _static/hwlib/search-pages.js, since browsers refuse fetch() on file:// URLs), and the console
+    stays clean: no refused fetch, no uncaught "Failed to fetch"."""
+    page, log = _open(browser, (built_book / "search.html").as_uri() + "?q=perceptron", WIDTHS[0])
+    page.wait_for_function("""() => {
+        const items = document.querySelectorAll('#search-results li');
+        return items.length > 0 && /finished/i.test(document.querySelector('#search-results').textContent)
+            && document.querySelectorAll('#search-results li p.context').length === items.length;
+    }""", timeout=20000)
+    page.wait_for_timeout(300)
+    results = page.evaluate("""() => Array.from(document.querySelectorAll('#search-results li')).map(li => ({
+        title: li.querySelector('a').textContent, snippet: li.querySelector('p.context').textContent}))""")
+    page.context.close()
+    assert any(r["title"].startswith("Question 1") for r in results), results
+    assert all(r["snippet"].strip() for r in results), results
+    assert any("perceptron" in r["snippet"].lower() for r in results), results
+    assert not any(log.values()), log
+
+
+def test_code_line_spans_and_search_text_keep_the_text():
+    """The build-time rewrites behind the two checks above, without a build: hang_lines wraps each
+    line of a Pygments block and changes none of its text; page_text keeps an article's text and
+    section ids and drops scripts, header links and the page around the article."""
+    import html as _html
+    import sys
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    from hwlib_sphinx import hang_lines, page_text
+
+    block = ('<div class="highlight"><pre><span></span><span class="k">for</span> x <span class="ow">in</span> y:\n'
+             '    <span class="n">f</span>(x, &quot;a&quot;)\n\n</pre></div>')
+    out = hang_lines(block)
+    assert out.count('class="hwlib-line"') == 2 and 'style="--hang:4ch"' in out
+    strip = lambda s: _html.unescape(re.sub(r"<[^>]*>", "", s))
+    assert strip(out) == strip(block)
+    page = ('<main role="main"><nav>Contents</nav><article class="bd-article"><section id="s-1"><h1>Title'
+            '<a class="headerlink" href="#s-1">#</a></h1><p>The <em>perceptron</em> &amp; more</p>'
+            '<script>var x = 1;</script></section></article></main>')
+    text = page_text(page)
+    assert text.startswith('<div role="main"><section id="s-1">') and "</section>" in text
+    assert "perceptron &amp; more" in text and "Contents" not in text and "var x" not in text
+    assert "#" not in strip(text)

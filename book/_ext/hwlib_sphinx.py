@@ -21,7 +21,15 @@ folder on ``sys.path``). It
 * writes the single-page build (``--builder singlehtml``, for ``make pdf``) to ``index.html``;
 * offers each executed chapter as a downloadable ``.ipynb`` in the theme's download menu;
 * labels the bibliography as the text cites, author–year ("Bottou, 2010", "Cohen et al., 2017"):
-  the ``hwlib-author-year`` pybtex style (``bibtex_default_style`` in ``_config.yml``).
+  the ``hwlib-author-year`` pybtex style (``bibtex_default_style`` in ``_config.yml``);
+* makes code blocks wrap inside the text column, on screen and in print (``static/hwlib-code.css``),
+  each wrapped line hanging under its own indentation (every line of a Pygments block in a
+  ``<span class="hwlib-line">``; the text, newlines included, is unchanged);
+* gives search results their text snippets when the book is opened from a file: browsers refuse
+  the ``fetch()`` of each result page that Sphinx's ``searchtools.js`` makes for the snippet, so
+  ``search.html`` alone loads ``hwlib/search-pages.js`` (the text of every page's main block,
+  written at the end of the build) and ``static/hwlib-search-offline.js``, which answers those
+  requests from it under ``file://`` (over http nothing changes).
 """
 from __future__ import annotations
 
@@ -47,6 +55,8 @@ CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "
 _PLOTLY_CALL = re.compile(r"Plotly\.(newPlot|addFrames)\(\s*[\"'][^\"']*[\"']\s*,\s*")
 _BUNDLE: dict = {}
 logger = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+SEARCH_PAGES_JS = "hwlib/search-pages.js"
 
 # What of MathJax the pages use, relative to its folder: the combined component the page loads,
 # the TeX extensions ``autoload`` may fetch for a macro (\boldsymbol, \cancel, ...), and the fonts.
@@ -203,8 +213,101 @@ def _finish(app, exc) -> None:
         shutil.copyfile(partial_plotly(), dest.with_name(Path(PLOTLY_PARTIAL_JS).name))
     copy_mathjax(Path(app.outdir))
     slim_site(Path(app.outdir))
+    if app.builder.name == "html":
+        write_search_pages(app)
     if app.builder.name == "singlehtml":
         _singlehtml_at_root(app)
+
+
+_MAIN_START = (re.compile(r'<(article)\b[^>]*\bclass="[^"]*\bbd-article\b[^>]*>'),   # the theme's text
+               re.compile(r'<(article|main|div)\b[^>]*\brole="main"[^>]*>'))          # Sphinx's default
+_DROP = re.compile(r'<(script|style)\b.*?</\1\s*>|<a class="headerlink".*?</a>|<!--.*?-->', re.S | re.I)
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)([^>]*)>")
+_BLOCK = frozenset("address article aside blockquote br dd details div dl dt figcaption figure footer h1 h2 h3 "
+                   "h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th thead tr "
+                   "ul".split())
+_ID = re.compile(r'\bid="([^"]*)"')
+
+
+def page_text(html: str) -> str:
+    """The text of a built page reduced to what the search snippet needs: the article (not the
+    header and contents list around it) inside ``<div role="main">``, which searchtools.js reads,
+    its entities kept, with the ``<section id=…>`` elements that anchored results look up;
+    scripts, styles, header links and every other tag dropped."""
+    m = _MAIN_START[0].search(html) or _MAIN_START[1].search(html)
+    if not m:
+        return ""
+    end = html.find(f"</{m.group(1)}>", m.end())
+    body = _DROP.sub(" ", html[m.end():end if end >= 0 else len(html)])
+
+    def tag(t):
+        name = t.group(2).lower()
+        if name == "section":
+            if t.group(1):
+                return "</section>"
+            i = _ID.search(t.group(3))
+            return f'<section id="{i.group(1)}">' if i else "<section>"
+        return " " if name in _BLOCK else ""
+
+    text = re.sub(r"[ \t\r\f\v]*\n\s*", "\n", re.sub(r"[ \t]+", " ", _TAG.sub(tag, body)))
+    return f'<div role="main">{text.strip()}</div>'
+
+
+def write_search_pages(app) -> None:
+    """``_static/hwlib/search-pages.js``: ``HWLIB_SEARCH_PAGES = {docname: page_text}`` for every
+    built page, read back from the written HTML (complete also after an incremental build)."""
+    out, pages = Path(app.outdir), {}
+    for doc in sorted(app.env.found_docs):
+        page = out / f"{doc}{app.builder.out_suffix}"
+        if page.is_file():
+            pages[doc] = page_text(page.read_text(encoding="utf-8"))
+    dest = out / "_static" / SEARCH_PAGES_JS
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(pages, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    dest.write_text(f"window.HWLIB_SEARCH_PAGES = {data};\n", encoding="utf-8")
+
+
+def _search_offline(app, pagename, templatename, context, doctree) -> None:
+    """On the search page only: the page texts and the file:// stand-in for ``fetch()``."""
+    if pagename == "search" and app.builder.name == "html":
+        app.add_js_file(SEARCH_PAGES_JS)
+        app.add_js_file("hwlib-search-offline.js")
+
+
+_HIGHLIGHT_PRE = re.compile(r'(<div class="highlight"><pre>)(.*?)(</pre>)', re.S)
+
+
+def hang_lines(body: str) -> str:
+    """Wrap each line of the Pygments blocks of ``body`` in ``<span class="hwlib-line"
+    style="--hang:Nch">`` (N: its leading spaces), so that hwlib-code.css can indent its
+    continuation lines; a block whose lines do not each close their own tags is left as it is."""
+    import html as _html
+
+    def block(m):
+        lines = m.group(2).split("\n")
+        if any(l.count("<span") != l.count("</span>") or "<pre" in l for l in lines):
+            return m.group(0)
+        out = []
+        for line in lines:
+            text = _html.unescape(re.sub(r"<[^>]*>", "", line))
+            if not text.strip():
+                out.append(line)
+                continue
+            hang = len(text) - len(text.lstrip(" "))
+            out.append(f'<span class="hwlib-line" style="--hang:{hang}ch">{line}</span>')
+        return m.group(1) + "\n".join(out) + m.group(3)
+
+    return _HIGHLIGHT_PRE.sub(block, body)
+
+
+def _hang_code_lines(app, pagename, templatename, context, doctree) -> None:
+    if "body" in context:
+        context["body"] = hang_lines(context["body"])
+
+
+def _add_static(app, config) -> None:
+    if str(STATIC) not in config.html_static_path:
+        config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
 def _singlehtml_at_root(app) -> None:
@@ -271,4 +374,8 @@ def setup(app):
     app.connect("html-page-context", _plotly_where_needed)
     app.connect("build-finished", _finish)
     app.connect("html-page-context", _ipynb_download, priority=600)
+    app.connect("config-inited", _add_static)
+    app.connect("html-page-context", _search_offline)
+    app.connect("html-page-context", _hang_code_lines)
+    app.add_css_file("hwlib-code.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -349,7 +349,7 @@ class Case:
     env: dict = field(default_factory=dict)
     inproc: bool = False          # main() in this process: the command line itself is not under test
     status: int = 2
-    prefix: list[str] | None = None
+    prefix: list[str] | Callable[[Path], list[str] | None] | None = None  # a callable of t; None from it: skip
     timeout: int = 120
 
 
@@ -561,7 +561,7 @@ OSLIMIT_CASES = cases([
     ("oslimit-cache-run", lambda t: ["run", "q1.perceptron", "--profile", "quick"], r"File name too long.*HWLIB_CACHE", {"HWLIB_CACHE": "{t}/" + LONG}),
     ("oslimit-import-dest", lambda t: ["data", "import", nist_zip(t / "gzip.zip"), "--dest", t / LONG], r"cannot create .*x{20}.*File name too long.*--dest"),
     ("oslimit-import-archive", lambda t: ["data", "import", t / f"{LONG}.zip"], r"x{20}.*cannot be read \(File name too long\); give the path"),
-])
+], inproc=True)
 
 
 # --- 4. records that parse but are malformed in any field: unusable, named, recoverable with --force
@@ -574,11 +574,26 @@ def store(id: str, fill, argv: list[str], names: str, **kw) -> Case:
     return Case(id, build, names, inproc=kw.pop("inproc", True), **kw)
 
 
+_SHA: dict[str, str] = {}
+
+
+def data_sha(path: Path) -> str:
+    """The content hash of the quick profile of ``path`` (what a record made from it stores), computed
+    once per file content."""
+    key = hashlib.sha256(path.read_bytes()).hexdigest()
+    if key not in _SHA:
+        from hwlib.data import load_letters
+        _SHA[key] = load_letters(path, profile="quick").sha256
+    return _SHA[key]
+
+
 def bad_record(id: str, content, names: str, argv=("run", "q1.perceptron"), **kw) -> Case:
-    """The perceptron record holding ``content``: a dict of fields over a good record, or raw text."""
+    """The perceptron record holding ``content``: a dict of fields over a record that is good and made
+    from this very data (so that only the damage can make it unusable), or raw text."""
     def fill(r, s):
         got = content(r, s) if callable(content) else content
-        rec = got if isinstance(got, (str, bytes)) else {**record(s, "q1.perceptron", "perceptron"), **got}
+        good = record(s, "q1.perceptron", "perceptron", dataset={"name": "x", "slug": s, "sha256": data_sha(r.parent / "c.npz")})
+        rec = got if isinstance(got, (str, bytes)) else {**good, **got}
         put(r, s, "q1.perceptron", "perceptron", rec if isinstance(rec, (str, bytes)) else json.dumps(rec))
     return store(id, fill, list(argv), r"perceptron\.json \((marked complete but )?(.*, )?" + names, **kw)
 
@@ -614,9 +629,9 @@ RECORD_CASES = [
     bad_record("rec-config-list", {"config": [1, 2]}, r"'config' is a list, not an object"),
     bad_record("rec-history-null", {"history": None}, r"'history' is null, not an object"),
     bad_record("rec-summary-acc-string", {"summary": {"best_dev_acc": "0.9", "best_epoch": 1}}, r"summary 'best_dev_acc' is '0\.9', not an accuracy"),
-    bad_record("rec-summary-acc-nan", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron", summary={"best_dev_acc": float("nan"), "best_epoch": 0})),
+    bad_record("rec-summary-acc-nan", lambda r, s: {"summary": {"best_dev_acc": float("nan"), "best_epoch": 0}},
                r"summary 'best_dev_acc' is nan, not an accuracy"),
-    bad_record("rec-summary-acc-1e999", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron")).replace('"best_dev_acc": 0.5', '"best_dev_acc": 1e999'),
+    bad_record("rec-summary-acc-infinity", lambda r, s: {"summary": {"best_dev_acc": float("inf"), "best_epoch": 0}},
                r"summary 'best_dev_acc' is inf, not an accuracy"),
     bad_record("rec-summary-acc-above-1", {"summary": {"best_dev_acc": 2.0, "best_epoch": 0}}, r"summary 'best_dev_acc' is 2\.0, not an accuracy in \[0, 1\]"),
     bad_record("rec-best-epoch-float", {"summary": {"best_dev_acc": 0.5, "best_epoch": 1.5}}, r"summary 'best_epoch' is not an epoch number"),
@@ -628,7 +643,7 @@ RECORD_CASES = [
     bad_record("rec-sizes-text", lambda r, s: {"dataset": {"name": "x", "slug": s, "sha256": "0" * 64, "sizes": {"train": "many"}}}, r"dataset 'sizes' are not counts"),
     bad_record("rec-json-nested-deep", '{"schema": 1, "config": ' + deep(100_000) + "}", r"not a usable record \(JSON nested too deeply\)"),
     bad_record("rec-json-nested-deep-list", '{"schema": 1, "history": ' + deep(100_000) + "}", r"not a usable record \(JSON nested too deeply\)", argv=("list",)),
-    bad_record("rec-config-nested", lambda r, s: json.dumps(record(s, "q1.perceptron", "perceptron")).replace('"config": {}', '"config": {"a": ' + deep(50) + "}"),
+    bad_record("rec-config-nested", lambda r, s: {"config": {"a": json.loads(deep(50))}},
                r"'config' holds values nested deeper than 6 levels"),
     bad_record("rec-arrays-traversal", {"arrays_file": "../../../../../../etc/passwd"}, r"'arrays_file' is '\.\./\.\./.*', not 'perceptron\.npz'"),
     bad_record("rec-arrays-absolute", {"arrays_file": "/etc/hostname"}, r"'arrays_file' is '/etc/hostname', not 'perceptron\.npz'"),
@@ -658,7 +673,7 @@ SETTINGS_CASES = cases([
     ("env-workers-blank", lambda t: ["run", "all", "--profile", "quick", "--data", c_npz(t)], r"HWLIB_WORKERS=' ' must be a positive integer",
      {"HWLIB_WORKERS": " "}),
     ("env-threads-before-data", lambda t: R(t / "missing.npz"), r"HWLIB_THREADS='abc'", {"HWLIB_THREADS": "abc"}),
-])
+], inproc=True)
 
 STORE_CASES = [store(*row) for row in [
     # (id, fill(results_root, slug) -> None, argv-tail, names-regex) — data: a small course npz
@@ -689,16 +704,15 @@ def _expand(env: dict, t: Path) -> dict:
     return {k: v.replace("{t}", str(t)) for k, v in env.items()}
 
 
-MATRIX = {c.id: c for c in [*CASES, *STORE_CASES, *SPECIAL_CASES, *BOMB_CASES, *OSLIMIT_CASES, *RECORD_CASES,
-                             *SETTINGS_CASES]}
-assert len(MATRIX) == len(CASES) + len(STORE_CASES) + len(SPECIAL_CASES) + len(BOMB_CASES) + len(OSLIMIT_CASES) \
-    + len(RECORD_CASES) + len(SETTINGS_CASES), "case ids must be unique"
+MATRIX: dict[str, Case] = {}  # every case, by id (filled below, once all the lists exist)
+WORLD: dict = {}              # the shared fixture of the running matrix
 
 
 @pytest.fixture(scope="module")
 def outcomes(world, tmp_path_factory, request):
     """Run every selected case of the matrix once: processes three at a time, in-process cases in
     this thread meanwhile. {id: (completed process, results tree unchanged?)}."""
+    WORLD.update(world)  # for builders that copy the shared cache
     wanted = {item.callspec.params["case"].id for item in request.session.items
               if isinstance(getattr(getattr(item, "callspec", None), "params", {}).get("case"), Case)}
     jobs = []
@@ -708,11 +722,14 @@ def outcomes(world, tmp_path_factory, request):
         shutil.copytree(world["results"], root)
         argv = c.build(t)
         env = {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root), **_expand(c.env, t)}
-        jobs.append((c, argv, env, root, tree_hash(root)))
+        prefix = c.prefix(t) if callable(c.prefix) else c.prefix
+        if callable(c.prefix) and prefix is None:
+            continue  # the machine cannot set this case up (see check)
+        jobs.append((c, argv, env, prefix, root, tree_hash(root)))
 
     def execute(job):
-        c, argv, env, root, before = job
-        p = in_process(argv, env) if c.inproc else cli(argv, env, c.prefix, timeout=c.timeout)
+        c, argv, env, prefix, root, before = job
+        p = in_process(argv, env) if c.inproc else cli(argv, env, prefix, timeout=c.timeout)
         return c.id, (p, tree_hash(root) == before)
 
     with ThreadPoolExecutor(PARALLEL) as pool:
@@ -723,6 +740,8 @@ def outcomes(world, tmp_path_factory, request):
 
 
 def check(case: Case, outcomes) -> None:
+    if case.id not in outcomes:
+        pytest.skip("needs a non-root user or `unshare --user --mount` (a read-only folder or a private tmpfs)")
     p, unchanged = outcomes[case.id]
     assert_clear_error(p, case.names, status=case.status)
     assert unchanged, "the results tree changed"
@@ -776,74 +795,85 @@ def _namespace_available() -> bool:
         return False
 
 
-def _readonly(folder: Path) -> list[str]:
+def _readonly(folder: Path) -> list[str] | None:
     """A command prefix under which ``folder`` is read-only: chmod for a normal user; for root, a
-    read-only bind mount in a private mount namespace (skip where neither works)."""
+    read-only bind mount in a private mount namespace (None where neither works: the case skips)."""
     if os.geteuid() != 0:
         for p in [folder, *folder.rglob("*")]:
             if p.is_dir():
                 p.chmod(0o555)
         return []
     if not _namespace_available():
-        pytest.skip("a read-only folder needs a non-root user or `unshare --user --mount`")
+        return None
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
             f"mount --bind '{folder}' '{folder}' && mount -o remount,ro,bind '{folder}' && exec \"$0\" \"$@\""]
 
 
-READONLY_CASES = [
-    ("ro-results-run", lambda r, c: (["run", "q1.perceptron"], r), r"cannot write results into .*results.*HWLIB_RESULTS"),
-    ("ro-results-run-q2", lambda r, c: (["run", "q2.depth"], r), r"cannot write results into .*Read-only|cannot write results into"),
-    ("ro-cache-and-results", lambda r, c: (["run", "q1.logreg"], r.parent), r"cannot write results into"),
-]
-
-
-@pytest.mark.parametrize("case", READONLY_CASES, ids=[c[0] for c in READONLY_CASES])
-def test_read_only_results_fail_before_training(case, world, tmp_path):
-    _id, make, names = case
-    data = npz(tmp_path / "c.npz", course())
-    root = tmp_path / "results"
-    shutil.copytree(world["results"], root)
-    argv, ro = make(root, world["cache"])
-    prefix = _readonly(ro)
-    before = tree_hash(root)
-    p = cli([*argv, "--profile", "quick", "--data", data],
-            {"HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(root)}, prefix)
-    assert_clear_error(p, names)
-    assert tree_hash(root) == before
-
-
-def _tmpfs(folder: Path, size: str) -> list[str]:
+def _tmpfs(folder: Path, size: str) -> list[str] | None:
     if not _namespace_available():
-        pytest.skip("a small full disk needs `unshare --user --mount` (a private tmpfs)")
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
             f"mount -t tmpfs -o size={size} none '{folder}' && exec \"$0\" \"$@\""]
 
 
-@pytest.mark.parametrize("size", ["64k", "2m"])
-def test_full_disk_fails_before_training(size, world, tmp_path):
-    data = npz(tmp_path / "c.npz", course())
-    root = tmp_path / "small"
-    p = cli(["run", "q1.perceptron", "--profile", "quick", "--data", data],
-            {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(root)}, _tmpfs(root, size))
-    assert_clear_error(p, r"only [\d,]+ KiB free for results in .*small.*HWLIB_RESULTS")
+def _with_cache(t: Path, argv: list) -> list:
+    """``argv`` after putting a copy of the shared synthetic cache in ``t/cache`` (read-only with t)."""
+    shutil.copytree(WORLD["cache"], t / "cache")
+    return argv
 
 
-def test_results_root_is_a_file(world, tmp_path):
-    f = write(tmp_path / "results", b"not a folder")
-    p = cli(["run", "q1.perceptron", "--profile", "quick", "--data", npz(tmp_path / "c.npz", course())],
-            {"HWLIB_CACHE": str(world["cache"]), "HWLIB_RESULTS": str(f)})
-    assert_clear_error(p, r"cannot write results into .*results/emnist-course-")
-    assert f.read_bytes() == b"not a folder"
+def _results_file(t: Path) -> list:
+    shutil.rmtree(t / "results")
+    write(t / "results", b"not a folder")
+    return R(c_npz(t))
+
+
+READONLY_CASES = cases([
+    Case("ro-results-run", lambda t: R(c_npz(t)), r"cannot write results into .*results.*HWLIB_RESULTS",
+         prefix=lambda t: _readonly(t / "results")),
+    Case("ro-results-run-q2", lambda t: ["run", "q2.depth", "--profile", "quick", "--data", c_npz(t)],
+         r"cannot write results into .*Read-only|cannot write results into", prefix=lambda t: _readonly(t / "results")),
+    Case("ro-cache-and-results", lambda t: _with_cache(t, ["run", "q1.logreg", "--profile", "quick", "--data", c_npz(t)]),
+         r"cannot write results into", {"HWLIB_CACHE": "{t}/cache"}, prefix=_readonly),
+])
+FULL_DISK_CASES = cases([
+    Case(f"full-disk-{size}", lambda t: R(c_npz(t)), r"only [\d,]+ KiB free for results in .*small.*HWLIB_RESULTS",
+         {"HWLIB_RESULTS": "{t}/small"}, prefix=lambda t, size=size: _tmpfs(t / "small", size)) for size in ("64k", "2m")
+])
+RESULTS_FILE_CASES = cases([
+    Case("results-root-is-a-file", _results_file, r"cannot write results into .*results/emnist-course-.*HWLIB_RESULTS"),
+])
+
+
+@pytest.mark.parametrize("case", READONLY_CASES, ids=ids(READONLY_CASES))
+def test_read_only_results_fail_before_training(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", FULL_DISK_CASES, ids=ids(FULL_DISK_CASES))
+def test_full_disk_fails_before_training(case, outcomes):
+    check(case, outcomes)
+
+
+@pytest.mark.parametrize("case", RESULTS_FILE_CASES, ids=ids(RESULTS_FILE_CASES))
+def test_results_root_is_a_file(case, outcomes):
+    check(case, outcomes)  # the tree checked unchanged is the file itself
+
+
+for _c in [*CASES, *STORE_CASES, *SPECIAL_CASES, *BOMB_CASES, *OSLIMIT_CASES, *RECORD_CASES, *SETTINGS_CASES,
+           *READONLY_CASES, *FULL_DISK_CASES, *RESULTS_FILE_CASES]:
+    assert _c.id not in MATRIX, f"case id {_c.id} twice"
+    MATRIX[_c.id] = _c
 
 
 def test_the_matrix_is_large_enough():
-    assert len(MATRIX) + len(READONLY_CASES) + 2 + 1 >= 160
+    assert len(MATRIX) >= 175
 
 
 # ------------------------------------------------------------------ what used to pass silently
 def _run_ok(args, env) -> subprocess.CompletedProcess:
-    p = cli(args, env)
+    p = in_process(args, env)  # what is under test is the outcome, not the command line
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
     return p
 

@@ -5,6 +5,7 @@ Facts are dicts of numbers and short labels; the chapter writes the sentences ar
 """
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -328,16 +329,27 @@ def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
 
 def feature_tradeoff_figure(records: list[dict]):
     """Plotly scatter: best validation accuracy against training time per epoch, one point per
-    feature map, labelled with its dimension."""
+    feature map (trace 0 holds them all), its marker's size growing with the dimension. The names,
+    with their dimensions, sit in the legend (one marker-only entry per map) rather than beside the
+    points, so no name is cut at the plot's edge or laid over another at any width."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
     rows = feature_summary(records)
+    colors = [qualitative.Plotly[i % len(qualitative.Plotly)] for i in range(len(rows))]
+    sizes = [8 + 4 * math.log2(max(r["dim"], 1)) for r in rows]
     fig = go.Figure(go.Scatter(
-        x=[r["epoch_time_s"] for r in rows], y=[r["best_dev_acc"] for r in rows], mode="markers+text",
-        text=[f"{_short(r['label'])} ({r['dim']})" for r in rows], textposition="top center",
-        marker=dict(size=[8 + 4 * math.log2(max(r["dim"], 1)) for r in rows])))
-    fig.update_layout(title="Feature maps: accuracy against cost (label: dimension)", height=400,
-                      xaxis_title="training time per epoch (s)", yaxis_title="best validation accuracy",
-                      yaxis_tickformat=".0%", margin=dict(t=70))
+        x=[r["epoch_time_s"] for r in rows], y=[r["best_dev_acc"] for r in rows], mode="markers",
+        showlegend=False, marker=dict(size=sizes, color=colors, line=dict(color="white", width=1)),
+        customdata=[[html.escape(r["label"]), f"{r['dim']:,}"] for r in rows],
+        hovertemplate=("%{customdata[0]}<br>%{customdata[1]} values per letter<br>"
+                       "training time per epoch %{x:.2f} s<br>best validation accuracy %{y:.1%}<extra></extra>")))
+    for r, color in zip(rows, colors):          # legend entries only: no data, no tooltip
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{_short(r['label'])} ({r['dim']:,} values)",
+                                 marker=dict(size=12, color=color), hoverinfo="skip"))
+    fig.update_layout(title="Feature maps: accuracy against cost<br>"
+                            "<span style='font-size:13px'>marker size: dimension</span>",
+                      height=460, xaxis_title="training time per epoch (s)", yaxis_title="best validation accuracy",
+                      yaxis_tickformat=".0%", margin=dict(t=80), legend=dict(orientation="h", y=-0.25))
     return polish(fig)
 
 

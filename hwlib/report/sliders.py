@@ -196,6 +196,7 @@ def k2_slider_figure(bs=DEFAULT_BS, Ts=DEFAULT_TS, b0: float = 1.0, T0: float = 
         for col, y, which in ((1, p, "p"), (2, d, "dp")):
             fig.add_trace(go.Scatter(x=t, y=_clean(y), mode="lines", name=label, legendgroup=label,
                                      showlegend=which == "p", visible=vis,
+                                     hovertemplate=("p₂" if which == "p" else "dp₂/dt") + " = %{y:.3f}",
                                      line={"color": COLORS[name], "width": 2.5}), row=1, col=col)
             meta.append({"name": name, "b": b, "which": which})
     relu_idx = [i for i, m in enumerate(meta) if m["name"] == "relumax"]
@@ -214,7 +215,7 @@ def k2_slider_figure(bs=DEFAULT_BS, Ts=DEFAULT_TS, b0: float = 1.0, T0: float = 
         legend={"orientation": "h", "y": 1.15},
         meta={"traces": meta, "t": t.tolist(), "bs": bs, "Ts": Ts, "figure": "k2-sliders"},
     )
-    fig.update_xaxes(title_text="t")
+    fig.update_xaxes(title_text="t", hoverformat=".2f", unifiedhovertitle={"text": "t = %{x:.2f}"})
     return fig
 
 
@@ -250,6 +251,7 @@ def simplex_figure(z=(1.0, 0.4, -0.3), bs=DEFAULT_BS, Ts=(0.1, 0.2, 0.35, 0.5, 0
     for name, b in specs:
         P = maps.apply(name, z, b=b, T=T0)
         fig.add_trace(ternary(P, mode="markers", name=name if b is None else f"relumax, b = {b:g}",
+                              hovertemplate="p₁ = %{a:.3f}<br>p₂ = %{b:.3f}<br>p₃ = %{c:.3f}",
                               visible=b is None or b == b0, showlegend=b is None or b == b0,
                               marker={"color": COLORS[name], "size": 13, "line": {"color": "white", "width": 1.5}}))
         meta.append({"name": name, "b": b, "kind": "marker"})

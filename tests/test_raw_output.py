@@ -140,27 +140,16 @@ def _tooltip_problems(data: list, layout: dict) -> list[str]:
 # Figures made outside the files of this change, whose tooltips still show raw numbers (the loss
 # and accuracy curves' "(15, 56.09289)", the grid heatmap's "z: 0.6084615"): checked apart, as
 # expected failures, until their functions set hovertemplates; strict, so a fix shows up here.
-PENDING = {"curves_figure (hwlib/report/common.py)": re.compile(r"trained just now|recorded run", re.I),
-           "grid_heatmap (hwlib/report/q1.py)": re.compile(r"^Best validation accuracy per run")}
-
-
-def _tooltip_report(pages, pending: bool) -> list[str]:
+def _tooltip_report(pages) -> list[str]:
     problems = []
     for name, page in pages.items():
         for data, layout in _figures(page):
-            if any(rx.search(_title(layout)) for rx in PENDING.values()) == pending:
-                problems += [f"{name}: {p}" for p in _tooltip_problems(data, layout)]
+            problems += [f"{name}: {p}" for p in _tooltip_problems(data, layout)]
     return problems
 
 
 def test_plotly_tooltips_format_their_numbers(pages):
-    problems = _tooltip_report(pages, pending=False)
-    assert not problems, "tooltips with raw numbers:\n" + "\n".join(problems)
-
-
-@pytest.mark.xfail(strict=True, reason="not yet done: hovertemplates in " + ", ".join(PENDING))
-def test_pending_figures_format_their_tooltips(pages):
-    problems = _tooltip_report(pages, pending=True)
+    problems = _tooltip_report(pages)
     assert not problems, "tooltips with raw numbers:\n" + "\n".join(problems)
 
 

@@ -103,11 +103,15 @@ def curves_figure(record, title: str | None = None, log_loss: bool = False):
                         subplot_titles=("loss per epoch" + (" (log scale)" if log_loss else ""), "accuracy"))
     for col, (a, b) in ((1, ("train_loss", "dev_loss")), (2, ("train_acc", "dev_acc"))):
         for key, color in ((a, "#1f77b4"), (b, "#ff7f0e")):
-            fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=key.replace("_", " ").replace("dev", "validation"),
-                                     mode="lines+markers", line=dict(color=color), legendgroup=key), 1, col)
+            name = key.replace("_", " ").replace("dev", "validation")
+            value = "%{y:.1%}" if col == 2 else "%{y:.3f}"          # an accuracy, or a cross-entropy
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=name, mode="lines+markers",
+                                     line=dict(color=color), legendgroup=key,
+                                     hovertemplate=f"epoch %{{x}}: {name} {value}<extra></extra>"), 1, col)
         fig.add_vline(x=s["best_epoch"], line_dash="dot", line_color="crimson", row=1, col=col)
     fig.add_trace(go.Scatter(x=[s["best_epoch"]], y=[s["best_dev_acc"]], mode="markers",
                              marker=dict(symbol="star", size=15, color="crimson"),
+                             hovertemplate="epoch %{x}: best validation accuracy %{y:.1%}<extra></extra>",
                              name=f"best validation {pct(s['best_dev_acc'])} (epoch {s['best_epoch']}); "
                                   f"test {pct(s['test_acc'])}"), 1, 2)
     fig.update_xaxes(title_text="epoch")

@@ -311,6 +311,7 @@ def grid_heatmap(records: list[dict], extra: list[dict] | None = None):
     fig = go.Figure(go.Heatmap(z=Z, x=[f"lr {pow10(lr)}<br>ℓ2 {pow10(l2)}" for lr, l2 in cols],
                                y=[_short(labels.get(f, f)) for f in feats], text=text, texttemplate="%{text}",
                                textfont=dict(size=12), colorscale="Viridis",
+                               hovertemplate="%{y}, %{x}: best validation %{z:.1%}<extra></extra>",
                                colorbar=dict(title="best val.", tickformat=".0%")))
     title = []
     for recs, color, what in ((records, "crimson", "best of the grid"), (extra, "orange", "best with HOG")):

@@ -50,6 +50,14 @@ def _open(browser, url: str, width: int):
     return page, log
 
 
+def _each_width(page, pause_ms: int = 300):
+    """Set ``page`` to each of ``WIDTHS`` in turn, yielding the width once the layout settled."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(pause_ms)
+        yield width
+
+
 # For each display equation: its rendered width (the mjx-math box, not the container, which
 # MathJax or the theme may make scrollable) against the width of the column that holds it.
 _OVERFLOW_JS = """() => {
@@ -70,9 +78,7 @@ def test_display_math_fits_the_column(built_book, browser):
     too_wide = []
     for path in _pages(built_book):
         page, _ = _open(browser, path.as_uri(), WIDTHS[0])
-        for width in WIDTHS:
-            page.set_viewport_size({"width": width, "height": 900})
-            page.wait_for_timeout(300)
+        for width in _each_width(page):
             too_wide += [f"{path.name} @ {width}px: {e['width']} px of math in {e['room']} px "
                          f"({e['outside']} px outside the column): {e['tex']!r}"
                          for e in page.evaluate(_OVERFLOW_JS)]
@@ -171,9 +177,7 @@ def test_code_blocks_wrap_inside_the_column(built_book, browser):
         page, _ = _open(browser, path.as_uri(), WIDTHS[0])
         for media in ("screen", "print"):
             page.emulate_media(media=media)
-            for width in WIDTHS:
-                page.set_viewport_size({"width": width, "height": 900})
-                page.wait_for_timeout(200)
+            for width in _each_width(page, pause_ms=200):
                 too_wide += [f"{path.name} @ {width}px ({media}): <pre> of {e['scroll']} px content in "
                              f"{e['client']} px, box {e['width']} px in a {e['column']} px column "
                              f"({e['outside']} px outside): {e['code']!r}"

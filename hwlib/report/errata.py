@@ -19,8 +19,8 @@ TONES = {  # tone: (mark, colour, what the overview calls it)
     HOLDS: ("✓", "#2e7d32", "hold"),
     WRONG: ("✗", "#c62828", "contradicted or refuted"),
     PARTLY: ("◐", "#e65100", "partly right"),
-    OPEN: ("?", "#1565c0", "not decided by this data"),
-    NOTE: ("≈", "#6d6d6d", "depend on the machine"),
+    OPEN: ("○", "#1565c0", "not decided by this data"),
+    NOTE: ("≈", "#6d6d6d", "timed otherwise on our machine"),
 }
 PARTS = ("The report says", "Our verdict", "Evidence", "Correction")
 KIND_ORDER = {Kind.DATA_INDEPENDENT: 0, Kind.MACHINE_DEPENDENT: 1, Kind.DATA_DEPENDENT: 2}

@@ -40,6 +40,7 @@ from hwlib.data.features import make_feature
 from hwlib.data.letters import Split
 from hwlib.errors import DataError, HwlibError
 from hwlib.experiments import results
+from hwlib.experiments.provenance import now, provenance
 from hwlib.models.common import Classifier
 from hwlib.models.linear import LogisticRegression, Perceptron, add_bias
 from hwlib.models.mlp import MLP
@@ -228,7 +229,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    t_start, started = time.perf_counter(), results.now()
+    t_start, started = time.perf_counter(), now()
     try:
         real, real_name, real_sha = real_letters(args.real)
     except HwlibError as exc:
@@ -280,7 +281,7 @@ def main(argv=None) -> int:
         if args.quick:
             print("--record ignored with --quick (the numbers mean nothing)", file=sys.stderr)
             return 0
-        prov = results.provenance(time.perf_counter() - t_start, started=started)
+        prov = provenance(time.perf_counter() - t_start, started=started)
         out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present}}
         if table:
             out["versions"] = {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))

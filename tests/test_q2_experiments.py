@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from hwlib.data import load_letters
-from hwlib.errors import ResultError
+from hwlib.errors import ConfigError, ResultError
 from hwlib.experiments import Context, q2, registry, results, run_experiment
 from hwlib.experiments.results import best_run
 
@@ -184,10 +184,10 @@ def test_grid_definition_matches_the_assignment():
 
 def test_workers_setting(monkeypatch):
     monkeypatch.setenv("HWLIB_WORKERS", "0")
-    with pytest.raises(q2.ConfigError, match="HWLIB_WORKERS"):
+    with pytest.raises(ConfigError, match="HWLIB_WORKERS"):
         q2.workers("full")
     monkeypatch.setenv("HWLIB_THREADS", "two")
-    with pytest.raises(q2.ConfigError, match="HWLIB_THREADS"):
+    with pytest.raises(ConfigError, match="HWLIB_THREADS"):
         q2._threads()
     monkeypatch.delenv("HWLIB_WORKERS")
     monkeypatch.delenv("HWLIB_THREADS")

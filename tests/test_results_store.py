@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hwlib import experiments
-from hwlib.experiments import results
+from hwlib.experiments import record_check, results
 from hwlib.experiments.cli import main
 from hwlib.data import Split, load_letters
 from hwlib.errors import ConfigError, DataError, ResultError
@@ -191,10 +191,10 @@ def test_cli_as_a_process(tmp_path):
 
 def test_config_changes_name_every_differing_field():
     rec = {"lr": 1e-4, "hidden": [100], "init": "zeros", "n_features": 785}
-    assert results.config_changes(rec, {"lr": 1e-4, "hidden": (100,), "init": "zeros"}) == {}  # tuple = list
-    changes = results.config_changes(rec, {"lr": 1e-3, "hidden": (200,), "init": "zeros", "seed": 42})
+    assert record_check.config_changes(rec, {"lr": 1e-4, "hidden": (100,), "init": "zeros"}) == {}  # tuple = list
+    changes = record_check.config_changes(rec, {"lr": 1e-3, "hidden": (200,), "init": "zeros", "seed": 42})
     assert list(changes) == ["lr", "hidden", "seed"]
-    assert results.describe_changes(changes, rec) == (
+    assert record_check.describe_changes(changes, rec) == (
         "recorded with lr 0.0001, hidden [100], no seed, the code now says lr 0.001, hidden [200], seed 42")
 
 
@@ -215,14 +215,14 @@ def _fields(rec: dict):
 def _consume(rec: dict) -> None:
     """What run, list and the book do with a record the store calls usable."""
     results.best_run([rec])
-    results.describe_changes(results.config_changes(rec["config"], {"lr": 1e-3, "hidden": [3]}), rec["config"])
+    record_check.describe_changes(record_check.config_changes(rec["config"], {"lr": 1e-3, "hidden": [3]}), rec["config"])
     results.arrays_ok(rec)
     try:
         results.load_arrays(rec)
     except ResultError:
         pass
     assert isinstance(rec["dataset"]["sha256"], str) and isinstance(rec["summary"]["best_dev_acc"], float)
-    json.dumps(results._jsonable(rec))
+    json.dumps(record_check.jsonable(rec))
 
 
 def test_no_content_of_a_record_crashes_a_reader(tmp_path):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from hwlib.errors import ConfigError, DataError, ResultError, activity
-from hwlib.experiments import results, settings
+from hwlib.experiments import record_check, results, settings
 
 EXPERIMENT_MODULES = ("hwlib.experiments.q1", "hwlib.experiments.q2")
 PROFILES = ("full", "quick")
@@ -53,10 +53,14 @@ def experiment(name: str, help: str = "", needs: tuple[str, ...] = (),
 
 
 def registry() -> dict[str, Experiment]:
-    """All experiments, importing the modules that define them."""
+    """All experiments, importing the modules that define them, in ``EXPERIMENT_MODULES``' order and
+    each module's order of registration (later experiments may read earlier ones), whichever module
+    happened to be imported first."""
     for mod in EXPERIMENT_MODULES:
         importlib.import_module(mod)
-    return dict(_REGISTRY)  # registration order: later experiments may read earlier ones
+    rank = {m: i for i, m in enumerate(EXPERIMENT_MODULES)}
+    order = sorted(_REGISTRY.values(), key=lambda e: rank.get(e.fn.__module__, len(rank)))   # stable within a module
+    return {e.name: e for e in order}
 
 
 class Context:
@@ -84,9 +88,9 @@ class Context:
         rec = None if self.force else self.load(run)
         if rec is None:
             return False
-        changes = results.config_changes(rec["config"], config or {})
+        changes = record_check.config_changes(rec["config"], config or {})
         if changes:
-            print(f"[hwlib] {self.experiment}/{run}: {results.describe_changes(changes, rec['config'])} "
+            print(f"[hwlib] {self.experiment}/{run}: {record_check.describe_changes(changes, rec['config'])} "
                   "— retraining", flush=True)
             return False
         self.reused[run] = rec

@@ -26,7 +26,8 @@ from tqdm import tqdm
 from hwlib.constants import N_CLASSES
 from hwlib.data import course_view
 from hwlib.data.features import FEATURES, make_feature
-from hwlib.experiments import Context, experiment, results
+from hwlib.experiments import Context, experiment
+from hwlib.experiments.provenance import now
 from hwlib.fast.sgd import FastLogisticRegression, FastMLP, FastPerceptron
 from hwlib.models.linear import add_bias
 from hwlib.training import fit, numpy_shuffles
@@ -109,7 +110,7 @@ def mlp_config(ctx: Context) -> dict:
 def _train_and_save(ctx: Context, run: str, model, splits, config: dict, extra_summary: dict,
                     extra_seconds: float = 0.0) -> None:
     """``fit`` one model on ``splits`` ((X, y) for train, dev, test) and record the run with ``config``."""
-    started = results.now()
+    started = now()
     t0 = time.perf_counter()
     r = fit(model, *splits, epochs=config["epochs"], shuffles=numpy_shuffles(len(splits[0][1]), ctx.seed),
             desc=f"{ctx.experiment}/{run}")

@@ -25,8 +25,9 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from hwlib.errors import ConfigError, ResultError
-from hwlib.experiments import Context, experiment, results, settings
+from hwlib.errors import ResultError
+from hwlib.experiments import Context, experiment, record_check, settings
+from hwlib.experiments.provenance import now
 from hwlib.experiments.results import best_run
 from hwlib.fast.batched import fit_batched
 from hwlib.models.ffn import FFNConfig, default_device
@@ -61,7 +62,7 @@ def depth_run_name(depth: int) -> str:
 
 def matches(rec: dict | None, cfg: FFNConfig | None) -> bool:
     """``rec`` is a record of exactly this configuration (every field of ``cfg`` equal)."""
-    return rec is not None and cfg is not None and not results.config_changes(rec["config"], cfg.to_dict())
+    return rec is not None and cfg is not None and not record_check.config_changes(rec["config"], cfg.to_dict())
 
 
 def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
@@ -139,7 +140,7 @@ def _unit_dropout(unit: list[FFNConfig]) -> str:
 
 
 def _train_unit(unit: list[FFNConfig]):
-    t0, started = time.perf_counter(), results.now()
+    t0, started = time.perf_counter(), now()
     c, E = unit[0], unit[0].epochs
     every = max(1, E // 6)
 

@@ -138,10 +138,6 @@ class Facts(dict):
         for key, value in facts.items():
             dict.__setitem__(self, f"{prefix}_{key}", value)
 
-    def value(self, name: str):
-        """The raw value of a fact (for code, not prose)."""
-        return dict.__getitem__(self, name)
-
 
 _ABS_PATH = re.compile(r"(?<![\w.~:/])/(?:[\w.+@-]+/)*[\w.+@-]+")
 _HEX = re.compile(r"\b[0-9a-f]{32,}\b")

@@ -9,9 +9,8 @@ import math
 from hwlib.experiments.results import best_run
 from hwlib.report.fmt import hp_words, pct
 
-__all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run", "curves_figure", "log_ticks",
-           "polish",
-           "pct", "recorded_title", "show_plotly"]
+__all__ = ["COLUMN_IN", "FIG_DPI", "FIG_FONT_PT", "FONT_PX", "HTMLBlock", "PlotlyFigure", "admonition", "best_run",
+           "curves_figure", "log_ticks", "polish", "recorded_title", "show_plotly"]
 
 
 class HTMLBlock:

@@ -6,8 +6,8 @@ accuracy), ``epoch`` (its epoch), ``train`` (final train accuracy), ``test`` (te
 best-dev checkpoint) — and every other summary field as recorded; every configuration field (``width``,
 ``lr``, …); ``git``, ``started``, ``finished``, ``cpu`` from the provenance; ``record``, the record itself.
 
-``best(frame)`` is the book's one rule for the best run: the highest dev accuracy, then the earlier
-epoch, then the run's name. ``table(frame, …)`` renders a frame with pandas' Styler.
+``best(frame)`` is the best run by the book's one rule (``hwlib.experiments.results.rank_key``:
+the highest dev accuracy, then the earlier epoch, then the run's name). ``table(frame, …)`` renders a frame with pandas' Styler.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hwlib.errors import ResultError
+from hwlib.experiments.results import rank_key
 from hwlib.report.fmt import num
 
 SHORT = {"best_dev_acc": "dev", "best_epoch": "epoch", "final_train_acc": "train", "test_acc": "test"}
@@ -39,8 +40,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows from best to worst by the book's rule: dev accuracy, then the earlier epoch, then run name."""
-    return frame.sort_values(["dev", "epoch", "run"], ascending=[False, True, True])
+    """The rows from best to worst by the book's one rule (``results.rank_key``)."""
+    return frame.sort_values("record", key=lambda recs: recs.map(rank_key))
 
 
 def best(frame: pd.DataFrame) -> pd.Series:

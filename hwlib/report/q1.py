@@ -16,11 +16,11 @@ from hwlib.constants import LETTERS
 from hwlib.data.features import FEATURES, make_feature
 from hwlib.errors import ResultError
 from hwlib.experiments.q1 import FEATURE_L2, FEATURE_LRS, GRID_FEATURES, GRID_L2S, GRID_LRS, PROPOSED_FEATURES
-from hwlib.report.common import best_run, pct
+from hwlib.report.common import best_run
 from hwlib.report.common import COLUMN_IN, FIG_FONT_PT, polish
 from hwlib.report import original
 from hwlib.report.claims import Claim, Kind, Status
-from hwlib.report.fmt import acc, fmt, hp_words, pow10, signed
+from hwlib.report.fmt import acc, fmt, hp_words, pct, pow10, signed
 from hwlib.report.frame import best, records_frame, table
 
 REPORT_DEV_N = 20_800          # the report's validation split (the course's): images

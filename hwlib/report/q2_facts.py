@@ -13,8 +13,8 @@ import numpy as np
 
 from hwlib.experiments.q2 import DEPTH_WIDTH, TUNED
 from hwlib.report.claims import Claim, Kind, Status, count, find
-from hwlib.report.common import best_run, pct
-from hwlib.report.fmt import signed
+from hwlib.report.common import best_run
+from hwlib.report.fmt import pct, signed
 from hwlib.report.original import Q2_DEPTH, Q2_DEPTH_HPARAMS, Q2_WIDTH, READINGS
 from hwlib.report.q2 import (best_per_width, by_depth,
                              data_name, dev_noise, epochs_of, find_run, hp_label)

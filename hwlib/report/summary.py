@@ -8,8 +8,8 @@ from __future__ import annotations
 import html
 
 from hwlib.report import book, q1, q2_facts, q3
-from hwlib.report.common import HTMLBlock, pct
-from hwlib.report.fmt import signed
+from hwlib.report.common import HTMLBlock
+from hwlib.report.fmt import pct, signed
 
 LEVEL_TOLERANCE_PTS = 1.0     # on the same data, a test accuracy this close to the report's counts as reproduced
 

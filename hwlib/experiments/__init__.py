@@ -11,6 +11,12 @@ flight. ``config`` is what the code would record for the run now; a record that 
 fields differently is announced and retrained (the old record stays until the new one is saved).
 An experiment that reads another's records declares it (``needs=("q2.width",)``): running it runs
 those first, on the same data and profile, and ``ctx.records_of(name)`` hands their records over.
+
+A *pooled* experiment (``pooled=True``, Question 1's) does not train itself: ``f(ctx)`` returns the
+jobs of its unfinished runs (:mod:`hwlib.experiments.pool`), and ``run`` trains the jobs of all the
+pooled experiments it runs in one pool of worker processes — an experiment is planned once those
+it needs have finished — with one progress bar (runs done / total, time left, weighted by each
+run's expected cost; ``estimate(profile, n_train)`` gives an experiment's before it is planned).
 """
 from __future__ import annotations
 
@@ -35,19 +41,22 @@ class Experiment:
     help: str = ""
     needs: tuple[str, ...] = ()
     preflight: Callable[[str], None] | None = None  # checks its settings for a profile, before training
+    pooled: bool = False          # fn(ctx) returns pool jobs instead of training
+    estimate: Callable[[str, int], tuple[int, float]] | None = None  # (runs, expected s) for a profile, n_train
 
 
 _REGISTRY: dict[str, Experiment] = {}
 
 
 def experiment(name: str, help: str = "", needs: tuple[str, ...] = (),
-               preflight: Callable[[str], None] | None = None):
+               preflight: Callable[[str], None] | None = None, pooled: bool = False,
+               estimate: Callable[[str, int], tuple[int, float]] | None = None):
     """Decorator registering ``fn`` as experiment ``name`` (e.g. ``"q1.grid"``), which reads the
     records of the experiments in ``needs``; ``preflight(profile)`` raises on bad settings (e.g. from
-    the environment) before anything runs."""
+    the environment) before anything runs; ``pooled``: ``fn`` returns jobs (see the module text)."""
     def deco(fn):
         _REGISTRY[name] = Experiment(name, fn, help or (fn.__doc__ or "").strip().split("\n")[0], tuple(needs),
-                                     preflight)
+                                     preflight, pooled, estimate)
         return fn
     return deco
 
@@ -73,6 +82,7 @@ class Context:
         self.force, self.seed, self.root = force, seed, root
         self.reused: dict[str, dict] = {}   # run -> record, kept as it was
         self.trained: dict[str, dict] = {}  # run -> record, saved now
+        self.in_process = True              # pooled runs train in this process (else in workers)
 
     @staticmethod
     def check_data(experiment: str, data) -> None:
@@ -220,20 +230,84 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
         if reg[n].preflight:
             reg[n].preflight(profile)
     _check_store(chain, asked, data, profile, force, root)
-    out: list[dict] = []
-    for n in chain:
-        ctx = Context(n, profile, data, force=force and n in asked, seed=seed, root=root)
-        t0 = time.perf_counter()
-        with activity(f"training {n}", "finished runs are recorded, the run in flight is not; rerun the "
-                                       "same command to resume"):
-            reg[n].fn(ctx)
-        print(ctx.summary(time.perf_counter() - t0), flush=True)
+    got: dict[str, list[dict]] = {}
+
+    def finish(ctx: Context, seconds: float, progress: str = "") -> None:
+        """The experiment's summary line, a note on records no current run owns, its records into ``out``."""
+        n = ctx.experiment
+        print(ctx.summary(seconds) + progress, flush=True)
         recs = ctx.records()
         others = [r["run"] for r in recs if r["run"] not in ctx.trained and r["run"] not in ctx.reused]
         if others and (ctx.trained or ctx.reused):
             print(f"[hwlib] {n}: {len(others)} record(s) in {_shown_path(Path(recs[0]['_path']).parent)} belong "
                   f"to no run of the current code ({', '.join(others)}); they are kept and the book still "
                   "reads them — delete them to drop them", flush=True)
-        if n in asked:
-            out.extend(recs)
-    return out
+        got[n] = recs
+
+    i = 0
+    while i < len(chain):
+        seg = chain[i:i + 1]
+        while reg[seg[0]].pooled and i + len(seg) < len(chain) and reg[chain[i + len(seg)]].pooled:
+            seg.append(chain[i + len(seg)])   # consecutive pooled experiments share one pool
+        i += len(seg)
+        ctxs = [Context(n, profile, data, force=force and n in asked, seed=seed, root=root) for n in seg]
+        flight = "the run in flight is not" if len(seg) == 1 else "the runs in flight are not"
+        with activity(f"training {', '.join(seg)}", f"finished runs are recorded, {flight}; rerun the "
+                                                    "same command to resume"):
+            if reg[seg[0]].pooled:
+                _run_pooled(ctxs, reg, finish)
+            else:
+                t0 = time.perf_counter()
+                reg[seg[0]].fn(ctxs[0])
+                finish(ctxs[0], time.perf_counter() - t0)
+    return [r for n in chain if n in asked for r in got[n]]
+
+
+def _run_pooled(ctxs: list[Context], reg: dict[str, Experiment], finish) -> None:
+    """Train the jobs of pooled experiments in one pool (:mod:`.pool`); each experiment is planned once
+    the experiments it needs have finished, and ``finish(ctx, seconds, progress)`` ends each."""
+    from hwlib.experiments import pool
+    profile, data = ctxs[0].profile, ctxs[0].data
+    n_workers = pool.workers(profile)
+    by_name = {c.experiment: c for c in ctxs}
+    waiting, left, started = list(by_name), {}, {}
+    guess = {n: reg[n].estimate(profile, len(data.train)) if reg[n].estimate else (0, 0.0) for n in by_name}
+    progress = pool.Progress(guess.values(), n_workers)
+
+    def end(n: str) -> None:
+        left.pop(n, None)
+        finish(by_name[n], time.perf_counter() - started[n], progress.line())
+
+    def plan() -> list[pool.Job]:
+        jobs: list[pool.Job] = []
+        while True:
+            ready = [n for n in waiting if not any(m in waiting or m in left for m in reg[n].needs)]
+            if not ready:
+                return jobs
+            for n in ready:
+                waiting.remove(n)
+                ctx = by_name[n]
+                ctx.in_process = n_workers <= 1
+                started[n] = time.perf_counter()
+                mine = reg[n].fn(ctx)
+                progress.replan(guess[n], mine)
+                for j in mine:
+                    j.experiment = n
+                left[n] = len(mine)
+                if not mine:
+                    end(n)
+                jobs += mine
+
+    def on_done(job, result):
+        job.owner(result)
+        progress.done(job)
+        left[job.experiment] -= 1
+        if not left[job.experiment]:
+            end(job.experiment)
+            return plan()
+        return None
+
+    try:
+        pool.run_jobs(plan(), data, n_workers, on_done)
+    finally:
+        progress.close()

@@ -9,11 +9,16 @@ now exists (so an interrupted grid resumes; a run whose settings changed here is
                  (the report's feature choice, so the 12 numbers compare one to one)
   q1.grid_hog    the same 6 (lr, ℓ2) settings with HOG, the features this book proposes in (b)
   q1.mlp         one hidden layer of 100 relu units, lr 1e-3, weights ~ N(0.1, 0.1²), 20 epochs
+  q1.seeds       the runs a verdict rests on, again with seeds ``EXTRA_SEEDS`` (43, 44): the
+                 perceptron, logreg (a), the MLP, and the best raw, best 2×2-max-pooling (q1.grid)
+                 and best HOG run (q1.grid_hog), read from their records; run ``<run>_seed43`` …
 The quick profile runs the same code for ``EPOCHS["quick"]`` epochs on the small data subset.
-Every run follows ``hwlib.training.fit``: batch size 1, shuffle per epoch from ``default_rng(42)``,
-train/dev loss and accuracy before training and after each epoch, best-dev checkpoint, whose
-weights are stored (float32) beside the record and whose test accuracy is the run's answer.
-The models are the readable ones of ``hwlib.models`` with their compiled epochs (``hwlib.fast.sgd``).
+Every run follows ``hwlib.training.fit``: batch size 1, shuffle per epoch from ``default_rng(seed)``
+(seed 42 unless named), train/dev loss and accuracy before training and after each epoch, best-dev
+checkpoint, whose weights are stored (float32) beside the record and whose test accuracy is the
+run's answer. The models are the readable ones of ``hwlib.models`` with their compiled epochs
+(``hwlib.fast.sgd``). Each experiment *plans* its runs as jobs of :mod:`hwlib.experiments.pool`
+(grouped by feature map; full profile: 2 worker processes), and each record is saved as its run ends.
 """
 from __future__ import annotations
 
@@ -26,8 +31,10 @@ from tqdm import tqdm
 from hwlib.constants import N_CLASSES
 from hwlib.data import course_view
 from hwlib.data.features import FEATURES, make_feature
-from hwlib.experiments import Context, experiment
+from hwlib.errors import ResultError
+from hwlib.experiments import Context, experiment, pool, record_check
 from hwlib.experiments.provenance import now
+from hwlib.experiments.results import best_run
 from hwlib.fast.sgd import FastLogisticRegression, FastMLP, FastPerceptron
 from hwlib.models.linear import add_bias
 from hwlib.training import fit, numpy_shuffles
@@ -41,9 +48,20 @@ GRID_L2S = (1e-5, 1e-4)
 GRID_FEATURES = ("raw", "maxpool2")
 PROPOSED_FEATURES = "hog"     # our answer to (b); q1.grid_hog runs the grid's 6 settings with it
 MLP_CONFIG = {"hidden": [100], "lr": 1e-3, "init_mean": 0.1, "init_std": 0.1}
+EXTRA_SEEDS = (43, 44)        # q1.seeds: with the records' seed 42, three seeds per verdict-bearing run
+MLP_INPUT = "course view"     # the MLP's input matrix: a "feature map" of its own for the scheduler
+# for scheduling and the ETA only: feature dimensions, and seconds per epoch per 104,000 samples on
+# one core of the 2-core machine (fitted to the recorded runs: per-sample cost grows with the dimension)
+_DIMS = {"raw": 784, "maxpool2": 196, "avgpool4": 49, "pca90": 90, "hog": 324}
 
 
-# ------------------------------------------------------------------------------ running
+def expected_seconds(features: str, epochs: int, n_train: int) -> float:
+    """A run's expected wall time on one core (scheduling and ETA only; never recorded)."""
+    per_epoch = 2.0 if features == MLP_INPUT else 0.35 + 0.0018 * _DIMS.get(features, 784)
+    return epochs * per_epoch * n_train / 104_000
+
+
+# ------------------------------------------------------------------------------ in a worker
 class _FeatureCache:
     """The most recently built feature matrices (one feature map at a time: full-size matrices
     are hundreds of MB), keyed by dataset hash and feature name."""
@@ -51,44 +69,78 @@ class _FeatureCache:
     def __init__(self):
         self.key, self.value = None, None
 
-    def get(self, data, name: str):
-        """((train, dev, test) matrices with the bias column, info, seconds spent building now)."""
-        key = (data.sha256, data.profile, name)
+    def get(self, splits, data_key: str, name: str, progress: bool | None):
+        """((train, dev, test) matrices, info, seconds spent building now) for ``splits`` (train, dev,
+        test) of the data ``data_key`` names: the linear models' features with the bias column, or
+        the MLP's course view."""
+        key = (data_key, name)
         if key == self.key:
             return (*self.value, 0.0)
         self.key = self.value = None
         t0 = time.perf_counter()
-        splits = (data.train, data.dev, data.test)
-        with tqdm(total=sum(map(len, splits)), desc=f"{name} features", unit="img", disable=None,
-                  leave=False) as bar:
-            fmap = make_feature(name).fit(data.train.X)
-            mats = []
-            for s in splits:
-                mats.append(add_bias(fmap.transform(s.X)))
-                bar.update(len(s))
-        info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0,
-                "label": fmap.label}
-        if hasattr(fmap, "explained_variance_ratio_"):
-            info["explained_variance"] = float(fmap.explained_variance_ratio_.sum())
+        info: dict = {}
+        if name == MLP_INPUT:
+            mats = [course_view(s.X) for s in splits]
+        else:
+            with tqdm(total=sum(map(len, splits)), desc=f"{name} features", unit="img",
+                      disable=None if progress is None else not progress, leave=False) as bar:
+                fmap = make_feature(name).fit(splits[0].X)
+                mats = []
+                for s in splits:
+                    mats.append(add_bias(fmap.transform(s.X)))
+                    bar.update(len(s))
+            info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0}
+            if hasattr(fmap, "explained_variance_ratio_"):
+                info["explained_variance"] = float(fmap.explained_variance_ratio_.sum())
         self.key, self.value = key, (mats, info)
-        return (*self.value, info["feature_time_s"])
+        return (*self.value, time.perf_counter() - t0)
 
 
 _FEATURES = _FeatureCache()
 
 
+def train_run(spec: dict) -> dict:
+    """Train one run as ``spec`` says (model, features, lr, l2, seed, epochs, data, desc, progress) on
+    the data of :func:`pool.worker_data`; return its history, summary, weights and timings."""
+    splits = [pool.worker_data(k) for k in ("train", "dev", "test")]
+    started = now()
+    mats, info, built_s = _FEATURES.get(splits, spec["data"], spec["features"], spec["progress"])
+    D = mats[0].shape[1]
+    if spec["model"] == "perceptron":
+        model = FastPerceptron(D)
+    elif spec["model"] == "logreg":
+        model = FastLogisticRegression(D, lr=spec["lr"], l2=spec["l2"])
+    else:
+        cfg = MLP_CONFIG
+        model = FastMLP(D, cfg["hidden"], N_CLASSES, lr=cfg["lr"], seed=spec["seed"],
+                        init_mean=cfg["init_mean"], init_std=cfg["init_std"])
+    t0 = time.perf_counter()
+    r = fit(model, *[(X, s.y) for X, s in zip(mats, splits)], epochs=spec["epochs"],
+            shuffles=numpy_shuffles(len(splits[0]), spec["seed"]), desc=spec["desc"], progress=spec["progress"])
+    return {"n_features": D, "history": r.history, "summary": {**r.summary(), **info},
+            "state": {k: np.asarray(v, dtype=np.float32) for k, v in r.state.items()}, "started": started,
+            "wall_time_s": time.perf_counter() - t0 + built_s}
+
+
+# ------------------------------------------------------------------------------ configurations
 def run_name(features: str, lr: float, l2: float) -> str:
     """Run name of a logistic-regression run, e.g. ``raw_lr1e-03_l21e-05``."""
     return f"{features}_lr{lr:.0e}_l2{l2:.0e}"
 
 
-def _config(ctx: Context, config: dict) -> dict:
+def seed_run_name(run: str, seed: int) -> str:
+    """Run name of a q1.seeds run, e.g. ``perceptron_seed43``."""
+    return f"{run}_seed{seed}"
+
+
+def _config(ctx: Context, config: dict, seed: int | None = None) -> dict:
     """``config`` plus the protocol fields every Q1 run records: classes, epochs, batch size, seed."""
-    return {**config, "n_classes": N_CLASSES, "epochs": EPOCHS[ctx.profile], "batch_size": 1, "seed": ctx.seed}
+    return {**config, "n_classes": N_CLASSES, "epochs": EPOCHS[ctx.profile], "batch_size": 1,
+            "seed": ctx.seed if seed is None else seed}
 
 
 def linear_config(ctx: Context, model: str, features: str, lr: float | None = None,
-                  l2: float | None = None) -> dict:
+                  l2: float | None = None, seed: int | None = None) -> dict:
     """The configuration a perceptron or logistic-regression run records, known before training
     (the data adds only ``n_features``)."""
     config = {"model": model, "features": features, "feature_label": make_feature(features).label,
@@ -97,84 +149,126 @@ def linear_config(ctx: Context, model: str, features: str, lr: float | None = No
         config.update(lr=lr, l2=l2, l2_convention="step adds l2*W (objective + l2/2*||W||^2)")
     else:
         config.update(lr=1.0)
-    return _config(ctx, config)
+    return _config(ctx, config, seed)
 
 
-def mlp_config(ctx: Context) -> dict:
+def mlp_config(ctx: Context, seed: int | None = None) -> dict:
     """The configuration the MLP run records, known before training (the data adds ``n_features``)."""
     cfg = MLP_CONFIG
     return _config(ctx, {"model": "mlp", "features": "raw", **cfg, "activation": "relu",
-                         "init": f"weights ~ N({cfg['init_mean']}, {cfg['init_std']}^2), biases 0"})
+                         "init": f"weights ~ N({cfg['init_mean']}, {cfg['init_std']}^2), biases 0"}, seed)
 
 
-def _train_and_save(ctx: Context, run: str, model, splits, config: dict, extra_summary: dict,
-                    extra_seconds: float = 0.0) -> None:
-    """``fit`` one model on ``splits`` ((X, y) for train, dev, test) and record the run with ``config``."""
-    started = now()
-    t0 = time.perf_counter()
-    r = fit(model, *splits, epochs=config["epochs"], shuffles=numpy_shuffles(len(splits[0][1]), ctx.seed),
-            desc=f"{ctx.experiment}/{run}")
-    ctx.save(run, config=config, history=r.history, summary={**r.summary(), **extra_summary},
-             wall_time_s=time.perf_counter() - t0 + extra_seconds, started=started,
-             arrays={k: np.asarray(v, dtype=np.float32) for k, v in r.state.items()})
-
-
-def _run_linear(ctx: Context, run: str, model: str, features: str, lr: float | None = None,
-                l2: float | None = None) -> None:
-    """Train and record one linear run unless a record of its current configuration exists."""
-    config = linear_config(ctx, model, features, lr, l2)
+def _job(ctx: Context, run: str, config: dict) -> list[pool.Job]:
+    """The job training ``run`` with ``config`` (none when a record of it exists); its result is
+    saved by ``ctx`` as soon as it ends."""
     if ctx.done(run, config):
-        return
-    data = ctx.data
-    (Xtr, Xdv, Xte), info, built_s = _FEATURES.get(data, features)
-    D = Xtr.shape[1]
-    m = FastPerceptron(D) if model == "perceptron" else FastLogisticRegression(D, lr=lr, l2=l2)
-    splits = [(X, s.y) for X, s in zip((Xtr, Xdv, Xte), (data.train, data.dev, data.test))]
-    _train_and_save(ctx, run, m, splits, {**config, "n_features": D},
-                    {k: v for k, v in info.items() if k != "label"}, built_s)
+        return []
+    features = MLP_INPUT if config["model"] == "mlp" else config["features"]
+    spec = {k: config.get(k) for k in ("model", "lr", "l2", "seed", "epochs")}
+    spec.update(features=features, data=f"{ctx.data.sha256}/{ctx.profile}", desc=f"{ctx.experiment}/{run}", progress=None if ctx.in_process else False)
+
+    def save(res: dict) -> None:
+        ctx.save(run, config={**config, "n_features": res["n_features"]}, history=res["history"],
+                 summary=res["summary"], wall_time_s=res["wall_time_s"], started=res["started"],
+                 arrays=res["state"])
+
+    return [pool.Job(f"{ctx.experiment}/{run}", train_run, spec, features,
+                     expected_seconds(features, spec["epochs"], len(ctx.data.train)), save)]
 
 
-@experiment("q1.perceptron", help="Q1.1 multi-class perceptron, raw pixels, 20 epochs")
-def perceptron(ctx: Context) -> None:
-    _run_linear(ctx, "perceptron", "perceptron", "raw")
+def _logreg_jobs(ctx: Context, features, lrs, l2s) -> list[pool.Job]:
+    """Logistic regression for every (features, lr, ℓ2) in the product."""
+    return [j for f, lr, l2 in itertools.product(features, lrs, l2s)
+            for j in _job(ctx, run_name(f, lr, l2), linear_config(ctx, "logreg", f, lr, l2))]
+
+
+def _estimate(runs: list[tuple[str, int]]):
+    """An ``estimate(profile, n_train)`` giving (runs, expected seconds) for (features, count) pairs."""
+    def estimate(profile: str, n_train: int) -> tuple[int, float]:
+        return (sum(n for _, n in runs),
+                sum(n * expected_seconds(f, EPOCHS[profile], n_train) for f, n in runs))
+    return estimate
+
+
+# ------------------------------------------------------------------------------ experiments
+@experiment("q1.perceptron", help="Q1.1 multi-class perceptron, raw pixels, 20 epochs", pooled=True,
+            estimate=_estimate([("raw", 1)]))
+def perceptron(ctx: Context) -> list[pool.Job]:
+    return _job(ctx, "perceptron", linear_config(ctx, "perceptron", "raw"))
 
 
 @experiment("q1.logreg", help=f"Q1.2(a) logistic regression, lr {LOGREG_A['lr']:g}, l2 {LOGREG_A['l2']:g}, "
-                              f"{EPOCHS['full']} epochs")
-def logreg(ctx: Context) -> None:
-    _run_linear(ctx, "logreg", "logreg", "raw", **LOGREG_A)
+                              f"{EPOCHS['full']} epochs", pooled=True, estimate=_estimate([("raw", 1)]))
+def logreg(ctx: Context) -> list[pool.Job]:
+    return _job(ctx, "logreg", linear_config(ctx, "logreg", "raw", **LOGREG_A))
 
 
-def _logreg_runs(ctx: Context, features, lrs, l2s) -> None:
-    """Logistic regression for every (features, lr, ℓ2) in the product, features outermost."""
-    for f, lr, l2 in itertools.product(features, lrs, l2s):
-        _run_linear(ctx, run_name(f, lr, l2), "logreg", f, lr, l2)
+@experiment("q1.features", help="Q1.2(b) feature maps x 3 learning rates (logistic regression)", pooled=True,
+            estimate=_estimate([(f, len(FEATURE_LRS)) for f in FEATURES]))
+def features(ctx: Context) -> list[pool.Job]:
+    return _logreg_jobs(ctx, FEATURES, FEATURE_LRS, (FEATURE_L2,))
 
 
-@experiment("q1.features", help="Q1.2(b) feature maps x 3 learning rates (logistic regression)")
-def features(ctx: Context) -> None:
-    _logreg_runs(ctx, FEATURES, FEATURE_LRS, (FEATURE_L2,))
+@experiment("q1.grid", help="Q1.2(c) 3 lr x 2 l2 x {raw, 2x2 max pooling} = 12 runs (resumable)", pooled=True,
+            estimate=_estimate([(f, len(GRID_LRS) * len(GRID_L2S)) for f in GRID_FEATURES]))
+def grid(ctx: Context) -> list[pool.Job]:
+    return _logreg_jobs(ctx, GRID_FEATURES, GRID_LRS, GRID_L2S)
 
 
-@experiment("q1.grid", help="Q1.2(c) 3 lr x 2 l2 x {raw, 2x2 max pooling} = 12 runs (resumable)")
-def grid(ctx: Context) -> None:
-    _logreg_runs(ctx, GRID_FEATURES, GRID_LRS, GRID_L2S)
-
-
-@experiment("q1.grid_hog", help="Q1.2(c) the grid's 3 lr x 2 l2 settings with HOG features (our (b) proposal)")
-def grid_hog(ctx: Context) -> None:
-    _logreg_runs(ctx, (PROPOSED_FEATURES,), GRID_LRS, GRID_L2S)
+@experiment("q1.grid_hog", help="Q1.2(c) the grid's 3 lr x 2 l2 settings with HOG features (our (b) proposal)",
+            pooled=True, estimate=_estimate([(PROPOSED_FEATURES, len(GRID_LRS) * len(GRID_L2S))]))
+def grid_hog(ctx: Context) -> list[pool.Job]:
+    return _logreg_jobs(ctx, (PROPOSED_FEATURES,), GRID_LRS, GRID_L2S)
 
 
 @experiment("q1.mlp", help=f"Q1.3 MLP, {MLP_CONFIG['hidden'][0]} relu units, SGD bs 1, lr {MLP_CONFIG['lr']:g}, "
-                           f"{EPOCHS['full']} epochs")
-def mlp(ctx: Context) -> None:
-    run, config = "mlp_h100", mlp_config(ctx)
-    if ctx.done(run, config):
-        return
-    data = ctx.data
-    splits = [(course_view(s.X), s.y) for s in (data.train, data.dev, data.test)]
-    cfg = MLP_CONFIG
-    model = FastMLP(splits[0][0].shape[1], cfg["hidden"], N_CLASSES, lr=cfg["lr"], seed=ctx.seed,
-                    init_mean=cfg["init_mean"], init_std=cfg["init_std"])
-    _train_and_save(ctx, run, model, splits, {**config, "n_features": model.n_features}, {})
+                           f"{EPOCHS['full']} epochs", pooled=True, estimate=_estimate([(MLP_INPUT, 1)]))
+def mlp(ctx: Context) -> list[pool.Job]:
+    return _job(ctx, "mlp_h100", mlp_config(ctx))
+
+
+def best_grid_runs(grid_records: list[dict], hog_records: list[dict]) -> dict[str, dict]:
+    """The best (``best_run``) raw, 2×2-max-pooling and HOG records of q1.grid and q1.grid_hog, by features."""
+    out = {}
+    for f, recs in (("raw", grid_records), ("maxpool2", grid_records), (PROPOSED_FEATURES, hog_records)):
+        mine = [r for r in recs if r["config"].get("features") == f]
+        if not mine:
+            raise ResultError(f"no {f} record of q1.grid{'_hog' * (f == PROPOSED_FEATURES)} for this profile; "
+                              "run `python -m hwlib run q1.seeds`, which runs the grids first")
+        out[f] = best_run(mine)
+    return out
+
+
+def _grid_records(ctx: Context, name: str, features, lrs, l2s) -> list[dict]:
+    """The records of grid ``name`` made by its current configurations — all of them, or a ResultError."""
+    want = {run_name(f, lr, l2): linear_config(ctx, "logreg", f, lr, l2)
+            for f, lr, l2 in itertools.product(features, lrs, l2s)}
+    recs = [r for r in ctx.records_of(name)
+            if r["run"] in want and not record_check.config_changes(r["config"], want[r["run"]])]
+    if len(recs) < len(want):
+        raise ResultError(f"{name} has {len(recs)} of its {len(want)} records for this profile; "
+                          f"run `python -m hwlib run {name}` first")
+    return recs
+
+
+@experiment("q1.seeds", needs=("q1.grid", "q1.grid_hog"), pooled=True,
+            estimate=_estimate([("raw", 3 * len(EXTRA_SEEDS)), ("maxpool2", len(EXTRA_SEEDS)),
+                                (PROPOSED_FEATURES, len(EXTRA_SEEDS)), (MLP_INPUT, len(EXTRA_SEEDS))]),
+            help="seeds 43, 44 of the perceptron, logreg (a), the MLP and the best raw / max-pooling / HOG grid runs")
+def seeds(ctx: Context) -> list[pool.Job]:
+    best = best_grid_runs(_grid_records(ctx, "q1.grid", GRID_FEATURES, GRID_LRS, GRID_L2S),
+                          _grid_records(ctx, "q1.grid_hog", (PROPOSED_FEATURES,), GRID_LRS, GRID_L2S))
+    jobs = []
+    for seed in EXTRA_SEEDS:
+        runs = {"perceptron": linear_config(ctx, "perceptron", "raw", seed=seed),
+                "logreg": linear_config(ctx, "logreg", "raw", **LOGREG_A, seed=seed),
+                "mlp_h100": mlp_config(ctx, seed)}
+        for f, rec in best.items():
+            c = rec["config"]
+            runs[rec["run"]] = {**linear_config(ctx, "logreg", f, c["lr"], c["l2"], seed=seed),
+                                "seed_of": f"{rec['experiment']}/{rec['run']}", "chosen_as": f"best {f} run"}
+        for run, config in runs.items():
+            config.setdefault("seed_of", f"q1.{'mlp' if run == 'mlp_h100' else run}/{run}")
+            jobs += _job(ctx, seed_run_name(run, seed), config)
+    return jobs

@@ -30,7 +30,7 @@ def tiny_grid(monkeypatch):
     monkeypatch.setattr(q2, "EPOCHS", {"full": 1, "quick": 1})
     monkeypatch.setattr(q2, "DEPTH_WIDTH", 8)
     monkeypatch.setattr(q2, "DEPTHS", (1, 2))
-    monkeypatch.setattr(q2, "SHARED_UNIT_MAX_WIDTH", 0)  # units of one width and dropout: 4 units
+    monkeypatch.setattr(q2, "UNIT_MAX_COLUMNS", 16)  # units of 4 nets at width 4, 2 at width 8: 6 units
     monkeypatch.setenv("HWLIB_WORKERS", "1")
 
 
@@ -79,7 +79,7 @@ def test_interrupted_grid_keeps_finished_units(tiny_grid, data, tmp_path, monkey
     calls.clear()
     monkeypatch.setattr(q2, "fit_batched", lambda unit, *a, **k: calls.append(unit) or real(unit, *a, **k))
     assert len(run_experiment("q2.width", "quick", root=tmp_path, data=data)) == 16
-    assert len(calls) == 3  # the 3 unfinished units, not the finished one
+    assert len(calls) == 5  # the 5 unfinished units, not the finished one
 
 
 def test_depth_reads_the_best_32_unit_settings_from_the_records(tiny_grid, data, tmp_path):
@@ -171,15 +171,15 @@ def test_grid_definition_matches_the_assignment():
     assert {(c.optimizer, c.activation) for c in cfgs} == {("adam", "relu")}
     units = q2.grid_units(cfgs)
     assert sorted(q2.run_name(c) for u in units for c in u) == sorted(map(q2.run_name, cfgs))  # each run once
-    assert sorted((u[0].width, len(u)) for u in units) == [(16, 16), (32, 16), (64, 16), (128, 8),
-                                                           (128, 8), (256, 8), (256, 8)]
-    costs = [u[0].width * len(u) for u in units]
+    assert sorted((u[0].width, len(u)) for u in units) == [(16, 16), (32, 16), (64, 16), (128, 8), (128, 8),
+                                                           (256, 4), (256, 4), (256, 4), (256, 4)]
+    assert all(len(u) * u[0].width <= q2.UNIT_MAX_COLUMNS for u in units)
+    costs = [q2.unit_seconds(u) for u in units]
     assert costs == sorted(costs, reverse=True)  # the most expensive units start first
-    assert units[0][0].dropout > 0  # the slower (dropout) unit of a width starts first
     for u in units:  # one width per unit; dropout nets form one contiguous block at the end
         assert len({c.width for c in u}) == 1
         assert [c.dropout for c in u] == sorted(c.dropout for c in u)
-    assert all(len(u) == 8 for u in q2.grid_units(cfgs, shared_max_width=0))
+    assert all(len(u) == 1 for u in q2.batch_units(cfgs, max_columns=1))
 
 
 def test_workers_setting(monkeypatch):

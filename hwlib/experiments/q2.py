@@ -1,36 +1,41 @@
-"""Question 2 experiments (``python -m hwlib run q2.width`` / ``q2.depth``): configurations and runners.
+"""Question 2 experiments (``python -m hwlib run q2.<name>``): configurations and runners.
 
-  q2.width  2.2: one hidden layer, widths {16, 32, 64, 128, 256} × lr {1e-4, 3e-4, 1e-3, 3e-3}
-            × dropout {0, 0.2} × ℓ2 {0, 1e-4} = 80 runs; Adam, relu, batch 64, 30 epochs.
-            The 8 runs of one width and dropout rate (4 lr × 2 ℓ2) train together as one batched
-            model (``hwlib.fast.batched``), a "unit"; full-profile units run in 2 worker processes
-            (``HWLIB_WORKERS``), one thread each (``HWLIB_THREADS``). Each run's record is saved
-            as soon as its unit finishes, so an interrupted grid resumes with the unfinished
-            units, losing at most the units in flight (8 runs per worker).
-  q2.depth  2.3: width 32, depth L ∈ {1, 3, 5, 7, 9}, with the hyper-parameters of the best
-            32-unit run of *our recorded* width grid (read from its records; ``needs`` makes
-            ``run q2.depth`` complete the grid first). One record per depth.
-The quick profile runs the same code for ``EPOCHS["quick"]`` epochs on the small data subset.
+  q2.width         2.2: one hidden layer, widths {16, 32, 64, 128, 256} × lr {1e-4, 3e-4, 1e-3, 3e-3}
+                   × dropout {0, 0.2} × ℓ2 {0, 1e-4} = 80 runs; Adam, relu, batch 64, 30 epochs.
+  q2.depth         2.3: width 32, depth L ∈ {1, 3, 5, 7, 9}, with the hyper-parameters of the best
+                   32-unit run of *our recorded* width grid (read from its records; ``needs`` makes
+                   ``run q2.depth`` complete the grid first). One record per depth, ``depth=L``.
+  q2.depth_report  the same depths at the settings the original report used for its depth study
+                   (``REPORT_DEPTH_HPARAMS``: lr 3e-4, dropout 0.2, ℓ2 0), so that the effect of depth
+                   can be told apart from that of the settings. Records ``depth=L``.
+  q2.seeds         the runs a verdict rests on, again with seeds ``EXTRA_SEEDS`` (43, 44): the best run
+                   of each width of q2.width (``<run>_seed43``), every depth of q2.depth
+                   (``depth=L_seed43``) and of q2.depth_report (``report_depth=L_seed43``). A seed
+                   sets the initial weights, the mini-batch order and the dropout masks.
+
+Runs that may share a batched model (``hwlib.fast.batched``: same width, depth, seed…, any lr,
+dropout, ℓ2) form *units* (``batch_units``) of at most ``UNIT_MAX_COLUMNS`` first-layer columns
+(K nets × width): wider units spill the weights, Adam state and activations out of the caches and
+ran slower per net with two workers on the 2-core machine. Each unit is one job of
+:mod:`hwlib.experiments.pool` (full profile: 2 worker processes, one thread each), the most expensive
+first (``unit_seconds``), and its records are saved as soon as it ends, so an interrupted experiment
+resumes with the unfinished units. The quick profile runs the same code for ``EPOCHS["quick"]``
+epochs on the small data subset.
 """
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
-from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from hwlib.errors import ResultError
-from hwlib.experiments import Context, experiment, record_check, settings
+from hwlib.experiments import Context, experiment, pool, record_check
 from hwlib.experiments.provenance import now
 from hwlib.experiments.results import best_run
-from hwlib.fast.batched import fit_batched
-from hwlib.models.ffn import FFNConfig, default_device
+from hwlib.fast.batched import SHARED_FIELDS, fit_batched
+from hwlib.models.ffn import FFNConfig, as_tensors
 
 EPOCHS = {"full": 30, "quick": 3}
 GRID_WIDTHS = (16, 32, 64, 128, 256)
@@ -41,6 +46,10 @@ DEPTHS = (1, 3, 5, 7, 9)
 DEPTH_WIDTH = 32
 OPTIMIZER, ACTIVATION, BATCH_SIZE = "adam", "relu", 64
 TUNED = ("lr", "dropout", "l2")  # what the depth study copies from the best 32-unit run
+REPORT_DEPTH_HPARAMS = {"lr": 3e-4, "dropout": 0.2, "l2": 0.0}  # the original report's depth study
+EXTRA_SEEDS = (43, 44)  # q2.seeds: with the records' seed 42, three seeds per verdict-bearing run
+UNIT_MAX_COLUMNS = 1024  # nets × width of one batched unit
+GROUP = "q2"  # the pool group of every Q2 job: the workers hold the splits as tensors (_tensors)
 
 
 # ------------------------------------------------------------------------------ configurations
@@ -51,6 +60,12 @@ def width_grid_configs(epochs: int = EPOCHS["full"], seed: int = 42) -> list[FFN
             for w, do, lr, l2 in itertools.product(GRID_WIDTHS, GRID_DROPOUTS, GRID_LRS, GRID_L2S)]
 
 
+def depth_configs(hp: dict, epochs: int, seed: int) -> list[FFNConfig]:
+    """Width ``DEPTH_WIDTH``, one configuration per depth of ``DEPTHS``, with lr/dropout/ℓ2 ``hp``."""
+    return [FFNConfig(width=DEPTH_WIDTH, depth=L, activation=ACTIVATION, optimizer=OPTIMIZER,
+                      epochs=epochs, batch_size=BATCH_SIZE, seed=seed, **hp) for L in DEPTHS]
+
+
 def run_name(cfg: FFNConfig) -> str:
     """Record name of a width-grid run, e.g. ``w032_lr=0.001_drop=0_l2=0.0001``."""
     return f"w{cfg.width:03d}_lr={cfg.lr:g}_drop={cfg.dropout:g}_l2={cfg.l2:g}"
@@ -58,6 +73,11 @@ def run_name(cfg: FFNConfig) -> str:
 
 def depth_run_name(depth: int) -> str:
     return f"depth={depth}"
+
+
+def seed_run_name(run: str, seed: int) -> str:
+    """Record name of a q2.seeds run, e.g. ``depth=3_seed43`` (q1.seeds' convention)."""
+    return f"{run}_seed{seed}"
 
 
 def matches(rec: dict | None, cfg: FFNConfig | None) -> bool:
@@ -72,151 +92,144 @@ def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
     return ctx.done(run, cfg.to_dict())
 
 
-def _save(ctx: Context, run: str, res, *, started: str, extra_config: dict | None = None,
-          extra_summary: dict | None = None) -> dict:
-    return ctx.save(run, config={**res.config.to_dict(), **(extra_config or {})}, history=res.history,
-                    summary={**res.summary(), **(extra_summary or {})},
-                    wall_time_s=res.wall_time_s, started=started)
+# ------------------------------------------------------------------------------ units and their cost
+def batch_units(cfgs: list[FFNConfig], max_columns: int | None = None) -> list[list[FFNConfig]]:
+    """Distinct configurations grouped into units ``fit_batched`` can train together (equal
+    ``SHARED_FIELDS``), each of at most ``max_columns`` // width nets (at least one). Inside a unit
+    the dropout nets come last (the masks cover one contiguous range); units are ordered by
+    ``unit_seconds``, largest first."""
+    cap = UNIT_MAX_COLUMNS if max_columns is None else max_columns
+    groups: dict[tuple, list[FFNConfig]] = {}
+    for c in dict.fromkeys(cfgs):
+        groups.setdefault(tuple(getattr(c, f) for f in SHARED_FIELDS), []).append(c)
+    units = []
+    for g in groups.values():
+        g = sorted(g, key=lambda c: c.dropout)
+        n = max(1, cap // g[0].width)
+        units += [g[i:i + n] for i in range(0, len(g), n)]
+    return sorted(units, key=lambda u: (-unit_seconds(u), -u[-1].dropout))
 
 
-# ------------------------------------------------------------------------------ experiments
-def _env_int(name: str) -> int | None:
-    """A positive integer from the environment, capped at the CPU count (:mod:`.settings`)."""
-    return settings.env_count(name)
+def grid_units(cfgs: list[FFNConfig]) -> list[list[FFNConfig]]:
+    """The units of the width grid (``batch_units``): all 16 runs of a width up to width 64, 8 of
+    one dropout rate at width 128, 4 at width 256."""
+    return batch_units(cfgs)
 
 
-def _threads() -> int:
-    """Threads per training process: $HWLIB_THREADS, else 1. On a small shared CPU one thread per
-    process is far faster than OpenMP threads that wait on each other at every operation."""
-    return _env_int("HWLIB_THREADS") or 1
+def unit_seconds(unit: list[FFNConfig], n_train: int = 104_000) -> float:
+    """A unit's expected wall time in one of two workers on the 2-core machine (scheduling and the
+    ETA only; never recorded): per epoch, a fixed cost, the first layer's products (∝ K·w, 784
+    inputs), a per-net and a per-layer overhead; fitted to the recorded full runs."""
+    c, K = unit[0], len(unit)
+    per_epoch = (0.44 + 0.0092 * K * c.width + 0.04 * K
+                 + (c.depth - 1) * (0.08 + 0.016 * K) * max(1.0, c.width / 32) ** 2)
+    return (c.epochs + 1) * per_epoch * n_train / 104_000
 
 
-def workers(profile: str) -> int:
-    """Processes training grid units in parallel: $HWLIB_WORKERS, else min(2, CPUs) for the full
-    profile on a CPU, 1 (in this process) for the quick profile or on a GPU."""
-    n = _env_int("HWLIB_WORKERS")
-    if n:
-        return n
-    if profile != "full" or default_device().type != "cpu":
-        return 1
-    return max(1, min(2, os.cpu_count() or 1))
+# ------------------------------------------------------------------------------ in a worker
+_TENSORS: dict = {}  # the splits as float32 tensors, made once per worker and data
 
 
-SHARED_UNIT_MAX_WIDTH = 64  # up to this width all 16 runs of a width form one unit
+def _tensors(data_key: str) -> list:
+    if _TENSORS.get("key") != data_key:
+        _TENSORS.clear()
+        splits = [as_tensors(pool.worker_data(k), "cpu") for k in ("train", "dev", "test")]
+        _TENSORS.update(key=data_key, splits=splits)
+    return _TENSORS["splits"]
 
 
-def grid_units(cfgs: list[FFNConfig], shared_max_width: int | None = None) -> list[list[FFNConfig]]:
-    """Configurations trained together (``fit_batched``). Up to ``shared_max_width`` units, all runs
-    of a width form one unit (16 nets): narrow nets spend most of a step in per-operation overhead,
-    which a bigger unit shares. Wider nets go in units of one width and dropout rate (8 nets), so
-    that two processes can share the expensive widths. Inside a unit the dropout nets come last (the
-    masks cover one contiguous range); units are ordered by cost, largest first, dropout units first
-    among equals, so that parallel workers finish together."""
-    if shared_max_width is None:
-        shared_max_width = SHARED_UNIT_MAX_WIDTH
-    units: dict[tuple, list[FFNConfig]] = {}
-    for c in cfgs:
-        key = (c.width,) if c.width <= shared_max_width else (c.width, c.dropout)
-        units.setdefault(key, []).append(c)
-    units = [sorted(u, key=lambda c: c.dropout) for u in units.values()]
-    return sorted(units, key=lambda u: (-u[0].width * len(u), -u[-1].dropout))
-
-
-_WORKER: dict = {}
-
-
-def _init_worker(train, dev, test, threads: int) -> None:
-    # a thread lock for the progress bars: tqdm's default creates a multiprocessing lock, which a worker
-    # ended by SIGTERM would leave for the resource tracker to warn about
-    tqdm.set_lock(threading.RLock())
-    torch.set_num_threads(threads)
-    threadpool_limits(threads, user_api="blas")  # numpy's BLAS runs the first-layer products
-    _WORKER.update(train=train, dev=dev, test=test)
-
-
-def _unit_dropout(unit: list[FFNConfig]) -> str:
-    rates = sorted({c.dropout for c in unit})
-    return f"dropout {rates[0]:g}" if len(rates) == 1 else "dropout {" + ", ".join(f"{r:g}" for r in rates) + "}"
-
-
-def _train_unit(unit: list[FFNConfig]):
+def train_unit(spec: dict):
+    """Train the configurations ``spec["configs"]`` as one batched model (``fit_batched``) on the data
+    of :func:`pool.worker_data`, with ``pool.threads()`` torch threads; return (results, start time,
+    seconds)."""
     t0, started = time.perf_counter(), now()
-    c, E = unit[0], unit[0].epochs
-    every = max(1, E // 6)
-
-    def progress(epoch, hist):
-        if epoch and (epoch % every == 0 or epoch == E):
-            print(f"[q2] width {c.width}, depth {c.depth}, {_unit_dropout(unit)}: epoch {epoch}/{E}, "
-                  f"{time.perf_counter() - t0:.0f} s, best dev so far {hist['dev_acc'].max():.4f}", flush=True)
-
-    res = fit_batched(unit, _WORKER["train"], _WORKER["dev"], _WORKER["test"], log=progress)
-    return res, started, time.perf_counter() - t0
+    prev = torch.get_num_threads()
+    torch.set_num_threads(pool.threads())
+    try:
+        train, dev, test = _tensors(spec["data"])
+        fits = fit_batched(spec["configs"], train, dev, test, progress=spec["progress"])
+    finally:
+        torch.set_num_threads(prev)
+    return fits, started, time.perf_counter() - t0
 
 
-def train_units(units: list[list[FFNConfig]], data, n_workers: int, on_done) -> None:
-    """Train each unit with ``fit_batched``; call ``on_done(unit, results, started, wall_s)`` as each
-    finishes (in this process when ``n_workers`` is 1, else in a pool of spawned processes)."""
-    threads = _threads()
-    if n_workers <= 1 or len(units) <= 1:
-        prev = torch.get_num_threads()
-        with threadpool_limits(threads, user_api="blas"):
-            _init_worker(data.train, data.dev, data.test, threads)
-            try:
-                for u in units:
-                    on_done(u, *_train_unit(u))
-            finally:
-                torch.set_num_threads(prev)
-                _WORKER.clear()
-        return
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(n_workers, len(units)), mp_context=ctx, initializer=_init_worker,
-                             initargs=(data.train, data.dev, data.test, threads)) as pool:
-        futures = {pool.submit(_train_unit, u): u for u in units}
-        try:
-            for f in as_completed(futures):
-                on_done(futures[f], *f.result())
-        except BaseException:
-            # a SIGTERM reaches this process only: end the units in flight too (the pool then fails the
-            # pending futures itself; cancelling them as well makes its manager thread raise)
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            for proc in procs:
-                proc.terminate()
-            if not procs:
-                for f in futures:
-                    f.cancel()
-            raise
+def unit_jobs(ctx: Context, runs: dict[str, tuple[FFNConfig, dict]], note, make_units=None) -> list[pool.Job]:
+    """The jobs training every run of ``runs`` (name → (configuration, extra config fields)) without a
+    record of its configuration, in the units ``make_units(configurations)`` (``batch_units``). Runs of
+    one configuration are trained once and recorded under each name. ``note(unit, wall, fits)``
+    prints a line as each unit is saved."""
+    todo: dict[FFNConfig, list[str]] = {}
+    for name, (cfg, _) in runs.items():
+        if not is_done(ctx, name, cfg):
+            todo.setdefault(cfg, []).append(name)
+    jobs = []
+    for unit in (make_units or batch_units)(list(todo)):
+        def save(result, unit=unit):
+            fits, started, wall = result
+            for res in fits:
+                names = todo[res.config]
+                for name in names:
+                    extra = {**runs[name][1], "trained_with": f"hwlib.fast.batched.fit_batched, "
+                                                              f"{len(unit)} net{'s' * (len(unit) > 1)} at once"}
+                    if len(names) > 1:
+                        extra["same_run_as"] = [n for n in names if n != name]
+                    ctx.save(name, config={**res.config.to_dict(), **extra}, history=res.history,
+                             summary={**res.summary(), "unit_wall_time_s": wall, "unit_nets": len(unit),
+                                      "load_avg_1min_at_save": os.getloadavg()[0]},
+                             wall_time_s=res.wall_time_s, started=started)
+            note(unit, wall, fits)
+
+        spec = {"configs": unit, "data": f"{ctx.data.sha256}/{ctx.profile}",
+                "progress": None if ctx.in_process else False}
+        key = f"{ctx.experiment}/" + "+".join(n for c in unit for n in todo[c])
+        jobs.append(pool.Job(key, train_unit, spec, GROUP, unit_seconds(unit, len(ctx.data.train)), save))
+    return jobs
+
+
+def _note(experiment: str, name):
+    def note(unit, wall, fits):
+        best = max(fits, key=lambda r: r.best_dev_acc)
+        c = unit[0]
+        print(f"[{experiment}] width {c.width}, depth {c.depth}, seed {c.seed}, {len(unit)} net(s): {wall:.0f} s; "
+              f"best dev {best.best_dev_acc:.4f} ({name(best.config)})", flush=True)
+    return note
 
 
 # ------------------------------------------------------------------------------ experiments
 def check_env(profile: str) -> None:
     """HWLIB_WORKERS and HWLIB_THREADS are read (and refused when malformed) before any training."""
-    workers(profile)
-    _threads()
+    pool.workers(profile)
+    pool.threads()
+
+
+workers, _threads = pool.workers, pool.threads  # the settings the pool runs Q2 with
+
+
+def _estimate(units_of):
+    """An ``estimate(profile, n_train)``: (jobs, expected seconds) of the units ``units_of(epochs)`` (a
+    job of Q2 is a unit, so the pool's bar counts units)."""
+    def estimate(profile: str, n_train: int) -> tuple[int, float]:
+        units = units_of(EPOCHS[profile])
+        return len(units), sum(unit_seconds(u, n_train) for u in units)
+    return estimate
 
 
 @experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu",
-            preflight=check_env)
-def width_study(ctx: Context) -> None:
-    """Train every unfinished run of the width grid, in the units of ``grid_units``."""
-    cfgs = [c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed) if not is_done(ctx, run_name(c), c)]
-    if not cfgs:
-        return
-    units = grid_units(cfgs)
-    n_workers = workers(ctx.profile)
-    print(f"[q2.width] {len(cfgs)} runs to train in {len(units)} units of up to {max(map(len, units))} nets, "
-          f"{n_workers} worker process(es) × {_threads()} thread(s)", flush=True)
+            preflight=check_env, pooled=True, estimate=_estimate(lambda e: grid_units(width_grid_configs(e))))
+def width_study(ctx: Context) -> list[pool.Job]:
+    """Jobs training every unfinished run of the width grid, in the units of ``grid_units``."""
+    runs = {run_name(c): (c, {}) for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
+    return unit_jobs(ctx, runs, _note("q2.width", run_name), lambda cfgs: grid_units(cfgs))
 
-    def save(unit, fits, started, wall):
-        for res in fits:
-            _save(ctx, run_name(res.config), res, started=started,
-                  extra_config={"trained_with": f"hwlib.fast.batched.fit_batched, {len(unit)} nets at once"},
-                  extra_summary={"unit_wall_time_s": wall, "unit_nets": len(unit),
-                                 "load_avg_1min_at_save": os.getloadavg()[0]})
-        best = max(fits, key=lambda r: r.best_dev_acc)
-        print(f"[q2.width] width {unit[0].width}, {_unit_dropout(unit)}: {wall:.0f} s; best dev "
-              f"{best.best_dev_acc:.4f} ({run_name(best.config)})", flush=True)
 
-    train_units(units, ctx.data, n_workers, save)
+def width_records(ctx: Context) -> list[dict]:
+    """The 80 records of the width grid made by its current configurations, or a ResultError."""
+    grid = {run_name(c): c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
+    recs = [r for r in ctx.records_of("q2.width") if matches(r, grid.get(r["run"]))]
+    if len(recs) < len(grid):
+        raise ResultError(f"the width grid has {len(recs)} of its {len(grid)} records for this profile; "
+                          "run `python -m hwlib run q2.width` first")
+    return recs
 
 
 def depth_hparams(width_records: list[dict]) -> tuple[dict, dict]:
@@ -225,31 +238,69 @@ def depth_hparams(width_records: list[dict]) -> tuple[dict, dict]:
     return {k: rec["config"][k] for k in TUNED}, rec
 
 
-@experiment("q2.depth", needs=("q2.width",), preflight=check_env,
+def _depth_note(experiment: str):
+    return _note(experiment, lambda c: f"depth {c.depth}")
+
+
+def _tuned_extra(src: dict) -> dict:
+    return {"hparams_from": f"q2.width/{src['run']}", "hparams_from_dev_acc": src["summary"]["best_dev_acc"]}
+
+
+REPORT_EXTRA = {"hparams_from": "the original report's depth study (lr 3e-4, dropout 0.2, ℓ2 0)"}
+
+
+@experiment("q2.depth", needs=("q2.width",), preflight=check_env, pooled=True,
+            estimate=_estimate(lambda e: [[c] for c in depth_configs(REPORT_DEPTH_HPARAMS, e, 42)]),
             help="Q2.3: width 32, depth 1/3/5/7/9 with the best 32-unit hyper-parameters of q2.width")
-def depth_study(ctx: Context) -> None:
-    """Train each unfinished depth with the best 32-unit settings of the recorded width grid."""
-    grid = {run_name(c): c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
-    recs = [r for r in ctx.records_of("q2.width") if matches(r, grid.get(r["run"]))]
-    if len(recs) < len(grid):
-        raise ResultError(f"the width grid has {len(recs)} of its {len(grid)} records for this profile; "
-                          "run `python -m hwlib run q2.width` first")
-    hp, src = depth_hparams(recs)
+def depth_study(ctx: Context) -> list[pool.Job]:
+    """Jobs training each unfinished depth with the best 32-unit settings of the recorded width grid."""
+    hp, src = depth_hparams(width_records(ctx))
     print(f"[q2.depth] hyper-parameters from {src['run']} (best dev {src['summary']['best_dev_acc']:.4f}): {hp}")
-    cfgs = [FFNConfig(width=DEPTH_WIDTH, depth=L, activation=ACTIVATION, optimizer=OPTIMIZER,
-                      epochs=EPOCHS[ctx.profile], batch_size=BATCH_SIZE, seed=ctx.seed, **hp)
-            for L in DEPTHS]
-    todo = [c for c in cfgs if not is_done(ctx, depth_run_name(c.depth), c)]
+    runs = {depth_run_name(c.depth): (c, _tuned_extra(src)) for c in depth_configs(hp, EPOCHS[ctx.profile], ctx.seed)}
+    return unit_jobs(ctx, runs, _depth_note("q2.depth"))
 
-    def save(unit, fits, started, wall):
-        res = fits[0]
-        _save(ctx, depth_run_name(res.config.depth), res, started=started,
-              extra_config={"hparams_from": f"q2.width/{src['run']}",
-                            "hparams_from_dev_acc": src["summary"]["best_dev_acc"],
-                            "trained_with": "hwlib.fast.batched.fit_batched, 1 net"},
-              extra_summary={"load_avg_1min_at_save": os.getloadavg()[0]})
-        print(f"[q2.depth] depth {res.config.depth}: {wall:.0f} s; best dev {res.best_dev_acc:.4f} "
-              f"at epoch {res.best_epoch}", flush=True)
 
-    # deepest first, so that parallel workers finish together
-    train_units([[c] for c in sorted(todo, key=lambda c: -c.depth)], ctx.data, workers(ctx.profile), save)
+@experiment("q2.depth_report", preflight=check_env, pooled=True,
+            estimate=_estimate(lambda e: [[c] for c in depth_configs(REPORT_DEPTH_HPARAMS, e, 42)]),
+            help="Q2.3 at the report's settings: width 32, depth 1/3/5/7/9, lr 3e-4, dropout 0.2, ℓ2 0")
+def depth_report_study(ctx: Context) -> list[pool.Job]:
+    """Jobs training each unfinished depth at the original report's depth-study settings."""
+    runs = {depth_run_name(c.depth): (c, REPORT_EXTRA)
+            for c in depth_configs(REPORT_DEPTH_HPARAMS, EPOCHS[ctx.profile], ctx.seed)}
+    return unit_jobs(ctx, runs, _depth_note("q2.depth_report"))
+
+
+def seed_runs(ctx: Context, width_recs: list[dict], seeds=EXTRA_SEEDS) -> dict[str, tuple[FFNConfig, dict]]:
+    """The runs of q2.seeds: name → (configuration, extra config fields naming the seed-42 run)."""
+    hp, src = depth_hparams(width_recs)
+    E = EPOCHS[ctx.profile]
+    runs = {}
+    for seed in seeds:
+        for w in GRID_WIDTHS:
+            rec = best_run([r for r in width_recs if r["config"]["width"] == w])
+            cfg = FFNConfig(**{k: rec["config"][k] for k in FFNConfig.__dataclass_fields__}).replace(seed=seed)
+            runs[seed_run_name(rec["run"], seed)] = (cfg, {"seed_of": f"q2.width/{rec['run']}",
+                                                           "chosen_as": f"best {w}-unit run"})
+        for study, hps, extra in (("depth", hp, _tuned_extra(src)), ("report_depth", REPORT_DEPTH_HPARAMS, REPORT_EXTRA)):
+            exp = "q2.depth" if study == "depth" else "q2.depth_report"
+            for c in depth_configs(hps, E, seed):
+                runs[seed_run_name(f"{study}={c.depth}", seed)] = (c, {**extra, "seed_of": f"{exp}/depth={c.depth}"})
+    return runs
+
+
+def _seed_estimate(epochs: int) -> list[list[FFNConfig]]:
+    hp = {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4}
+    cfgs = [c.replace(seed=s) for s in EXTRA_SEEDS for c in width_grid_configs(epochs) if c.lr == 3e-4 and
+            c.dropout == 0.2 and c.l2 == 0] + [c for s in EXTRA_SEEDS for h in (hp, REPORT_DEPTH_HPARAMS)
+                                               for c in depth_configs(h, epochs, s)]
+    return batch_units(cfgs)
+
+
+@experiment("q2.seeds", needs=("q2.width",), preflight=check_env, pooled=True, estimate=_estimate(_seed_estimate),
+            help="seeds 43, 44 of the best run of each width and of every depth of q2.depth and q2.depth_report")
+def seeds(ctx: Context) -> list[pool.Job]:
+    """Jobs retraining the verdict-bearing runs with the seeds ``EXTRA_SEEDS``; a depth of both depth
+    studies with one seed forms one unit of 2 nets, and the best 32-unit run is the same training as
+    ``depth=1`` of q2.depth (trained once, recorded under both names)."""
+    runs = seed_runs(ctx, width_records(ctx))
+    return unit_jobs(ctx, runs, _note("q2.seeds", lambda c: f"w{c.width} L{c.depth} lr={c.lr:g} drop={c.dropout:g}"))

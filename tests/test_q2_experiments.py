@@ -192,3 +192,66 @@ def test_workers_setting(monkeypatch):
     monkeypatch.delenv("HWLIB_WORKERS")
     monkeypatch.delenv("HWLIB_THREADS")
     assert q2.workers("quick") == 1 and q2._threads() == 1
+
+
+def test_depth_report_runs_the_reports_settings_without_the_grid(tiny_grid, data, tmp_path):
+    assert registry()["q2.depth_report"].needs == ()
+    recs = run_experiment("q2.depth_report", "quick", root=tmp_path, data=data)
+    assert [r["run"] for r in recs] == ["depth=1", "depth=2"]
+    for r in recs:
+        assert {k: r["config"][k] for k in ("lr", "dropout", "l2")} == {"lr": 3e-4, "dropout": 0.2, "l2": 0.0}
+        assert r["config"]["width"] == 8 and r["config"]["seed"] == 42 and "report" in r["config"]["hparams_from"]
+    assert results.load_all("q2.width", data.slug, "quick", tmp_path) == []  # it needs no grid
+
+
+def test_seeds_retrain_the_verdict_runs_with_other_seeds(tiny_grid, data, tmp_path, monkeypatch):
+    trained = []
+    real = q2.fit_batched
+    monkeypatch.setattr(q2, "fit_batched", lambda unit, *a, **k: trained.append(unit) or real(unit, *a, **k))
+    recs = {r["run"]: r for r in run_experiment("q2.seeds", "quick", root=tmp_path, data=data)}
+    width = results.load_all("q2.width", data.slug, "quick", tmp_path)
+    assert len(width) == 16  # the grid ran first
+    best = {w: best_run([r for r in width if r["config"]["width"] == w]) for w in (4, 8)}
+    want = {f"{best[w]['run']}_seed{s}" for w in (4, 8) for s in (43, 44)}
+    want |= {f"{study}={L}_seed{s}" for study in ("depth", "report_depth") for L in (1, 2) for s in (43, 44)}
+    assert set(recs) == want
+    for name, r in recs.items():
+        seed = int(name[-2:])
+        assert r["config"]["seed"] == seed and r["config"]["seed_of"]
+        src = r["config"]["seed_of"]
+        if name.startswith("report_depth"):
+            assert src == f"q2.depth_report/depth={r['config']['depth']}" and r["config"]["lr"] == 3e-4
+        elif name.startswith("depth"):
+            assert src == f"q2.depth/depth={r['config']['depth']}"
+            assert r["config"]["hparams_from"] == f"q2.width/{best[8]['run']}"
+        else:
+            assert src == f"q2.width/{r['run'][:-len('_seed43')]}"
+            seed42 = next(x for x in width if x["run"] == src.split("/")[1])
+            assert {k: seed42["config"][k] for k in ("width", "lr", "dropout", "l2")} == \
+                   {k: r["config"][k] for k in ("width", "lr", "dropout", "l2")}
+            assert r["history"]["train_loss"] != seed42["history"]["train_loss"]  # another seed, another run
+    # the best width-8 run is depth=1 of the depth study: trained once, recorded under both names
+    for s in (43, 44):
+        a, b = recs[f"{best[8]['run']}_seed{s}"], recs[f"depth=1_seed{s}"]
+        assert a["history"] == b["history"] and a["config"]["same_run_as"] == [f"depth=1_seed{s}"]
+    # a unit holds one seed and one depth: both depth studies of it, as 2 nets
+    seeded = [u for u in trained if u[0].seed != 42]  # not the grid's units
+    assert all(len({(c.seed, c.depth, c.width) for c in u}) == 1 for u in seeded)
+    assert sorted(len(u) for u in seeded) == [1, 1, 2, 2, 2, 2]
+    assert sum(map(len, seeded)) == len(recs) - 2
+    trained.clear()
+    run_experiment("q2.seeds", "quick", root=tmp_path, data=data)
+    assert trained == []  # everything recorded: nothing retrained
+
+
+def test_a_seed_changes_the_run_and_repeats_it():
+    """``seed`` drives the batched trainer's initial weights (and its shuffles and dropout masks): another
+    seed gives another run, the same seed the same numbers."""
+    from hwlib.fast.batched import fit_batched
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.rand(300, 784, generator=g), torch.randint(0, 26, (300,), generator=g)
+    cfg = q2.FFNConfig(width=8, depth=2, dropout=0.2, lr=1e-3, optimizer="adam", epochs=1, batch_size=32)
+    numbers = lambda r: {k: v for k, v in r.history.items() if k != "epoch_time_s"}
+    a, b, c = (fit_batched([cfg.replace(seed=s)], (X, y), (X[:50], y[:50]))[0] for s in (42, 42, 43))
+    assert numbers(a) == numbers(b)
+    assert a.history["train_loss"][0] != c.history["train_loss"][0]  # other initial weights

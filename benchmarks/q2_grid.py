@@ -73,7 +73,7 @@ def textbook(width, Xtr, ytr, Xdv, ydv, steps):
 
 def ours(width, Xtr, ytr, Xdv, ydv, steps):
     """Seconds per training step and per evaluation, summed over the grid's units of this width
-    (``hwlib.experiments.q2.grid_units``: one unit of 16 up to width 64, else two of 8), and the number of
+    (``hwlib.experiments.q2.grid_units``: 16 nets up to width 64, 8 at width 128, 4 at width 256), and the number of
     configurations.
     Steps run through ``hwlib.fast.batched.train_epoch``, the grid's own loop (one gather of the shuffled
     rows, then contiguous mini-batches), on ``steps`` mini-batches."""

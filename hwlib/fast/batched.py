@@ -3,8 +3,9 @@
 this text for exactly how far; ``tests/test_q2_batched.py`` proves it).
 
 The width grid has 16 configurations per width that differ only in learning rate, dropout and ℓ2;
-``hwlib.experiments.q2.grid_units`` groups them into units (16 nets up to width 64, else 8 of one dropout
-rate) trained together here. The nets of a unit start from the same initial weights (same seed)
+``hwlib.experiments.q2.batch_units`` groups them into units of at most 1024 first-layer columns (16
+nets up to width 64, 8 at width 128, 4 at width 256) trained together here; the depth studies' runs
+of one depth and seed (any lr, dropout, ℓ2) form units too. The nets of a unit start from the same initial weights (same seed)
 and see the same mini-batches (same shuffles), so they can share every step: the first layer of
 all K nets is one matrix ``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are stacked (K, ·, ·) tensors
 multiplied with ``torch.baddbmm``. Each net keeps its own learning rate, dropout rate and weight

@@ -1,6 +1,8 @@
 """Every page of the built book as a reader meets it, in headless Chromium from file://, offline:
 
 * no display equation is wider than the text column, on a desktop (1280 px) and a phone (390 px);
+* on a phone (390 px) tables reflow: no table is wider than the screen, every verdict is on screen
+  without sideways scrolling (narrow tables become cards), captions wrap, the page never scrolls sideways;
 * the console stays clean: no error message, no uncaught exception, no request leaving the machine,
   no local file missing (MathJax's lazily loaded TeX extensions included);
 * no page names a path of the machine that built it; the bibliography's labels read as the text cites.
@@ -229,3 +231,116 @@ def test_code_line_spans_and_search_text_keep_the_text():
     assert text.startswith('<div role="main"><section id="s-1">') and "</section>" in text
     assert "perceptron &amp; more" in text and "Contents" not in text and "var x" not in text
     assert "#" not in strip(text)
+
+
+PHONE = 390
+# At 390 px: the page's own sideways scroll, and every visible table, caption and verdict cell (a cell
+# labelled with a "verdict" column header) whose box leaves the screen or whose content is wider
+# than its box; and, per card table, its cells whose content overflows the card.
+_PHONE_TABLES_JS = """() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  const off = r => r.left < -1 || r.right > vw + 1;
+  const name = e => (e.closest('table') && e.closest('table').className || '') + ' ' + e.textContent.trim().slice(0, 50);
+  document.querySelectorAll('article table').forEach(t => {
+    if (!t.getClientRects().length) return;
+    const r = t.getBoundingClientRect();
+    if (off(r)) out.push(`table ${Math.round(r.left)}..${Math.round(r.right)} px: ${name(t)}`);
+    const cap = t.querySelector('caption');
+    if (cap && (off(cap.getBoundingClientRect()) || cap.scrollWidth > cap.clientWidth + 1))
+      out.push(`caption cut (${cap.scrollWidth} px in ${cap.clientWidth}): ${name(cap)}`);
+    if (t.classList.contains('hwlib-cards'))
+      t.querySelectorAll('td, th').forEach(c => {
+        if (c.getClientRects().length && c.scrollWidth > c.clientWidth + 1)
+          out.push(`card cell ${c.dataset.label}: ${c.scrollWidth} px in ${c.clientWidth}: ${name(c)}`);
+      });
+  });
+  const verdicts = Array.from(document.querySelectorAll('article td[data-label]'))
+      .filter(c => /verdict/i.test(c.dataset.label));
+  verdicts.forEach(c => {
+    const r = c.getBoundingClientRect();
+    if (off(r) || c.scrollWidth > c.clientWidth + 1) out.push(`verdict off screen (${Math.round(r.left)}..${Math.round(r.right)} px): ${name(c)}`);
+  });
+  const page = document.scrollingElement.scrollWidth;
+  if (page > vw + 1) out.push(`the page scrolls sideways: ${page} px in ${vw}`);
+  return {problems: out, verdicts: verdicts.length};
+}"""
+
+
+@pytest.mark.browser
+def test_tables_reflow_on_a_phone(built_book, browser):
+    """At 390 × 844 (issue 23, item 3): the intro's and Q3's verdicts are on screen without sideways
+    scrolling (tables too wide for a phone show each row as a card, each cell labelled with its
+    column header: book/_ext/static/hwlib-tables.css), no table is wider than the screen (long
+    numeric grids scroll inside their own box), captions wrap, and no page scrolls sideways."""
+    problems, verdicts = [], {}
+    for name in ("intro", "errata", "q3"):
+        path = built_book / "book" / f"{name}.html"
+        page, _ = _open(browser, path.as_uri(), PHONE)
+        page.set_viewport_size({"width": PHONE, "height": 844})
+        page.wait_for_timeout(300)
+        got = page.evaluate(_PHONE_TABLES_JS)
+        problems += [f"{name}.html: {p}" for p in got["problems"]]
+        verdicts[name] = got["verdicts"]
+        page.context.close()
+    assert not problems, "at 390 px:\n" + "\n".join(problems)
+    assert verdicts["intro"] >= 5 and verdicts["q3"] >= 5, f"verdict cells found: {verdicts}"
+
+
+def test_table_cells_are_labelled_with_their_headers():
+    """hwlib_sphinx.label_tables, without a build: each body cell gets its column's header as
+    data-label (colspans spread), a table with prose becomes cards, a long numeric grid does not,
+    a table without a header row is left as it is."""
+    import sys
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    from hwlib_sphinx import label_tables
+
+    prose = ('<table class="table headline"><caption>c</caption><thead><tr><th>question</th><th>what</th>'
+             '<th>verdict</th></tr></thead><tbody><tr><td>Q1</td><td>perceptron, test accuracy</td>'
+             '<td>not compared: the levels are on different data &amp; splits</td></tr></tbody></table>')
+    out = label_tables(prose)
+    assert 'class="hwlib-cards table headline"' in out
+    assert '<td data-label="question">Q1</td>' in out and 'data-label="verdict">not compared' in out
+    grid = ("<table><thead><tr><th>width</th><th>lr</th><th>dev</th></tr></thead><tbody>"
+            + "<tr><td>16</td><td>0.001</td><td>61.2%</td></tr>" * 30 + "</tbody></table>")
+    out = label_tables(grid)
+    assert "hwlib-cards" not in out and out.count('data-label="dev"') == 30
+    spans = ('<table><thead><tr><th colspan="2">ours</th><th>report</th></tr><tr><th>dev</th><th>test</th>'
+             '<th>test</th></tr></thead><tbody><tr><th>a</th><td>1</td><td>2</td></tr></tbody></table>')
+    out = label_tables(spans)
+    assert '<th data-label="ours · dev">a</th>' in out and '<td data-label="report · test">2</td>' in out
+    bare = "<table><tbody><tr><td>1</td></tr></tbody></table>"
+    assert label_tables(bare) == bare
+
+
+def test_print_hints_and_the_pdf_link(tmp_path):
+    """Without a build: "(click to open)" in a <summary> is marked screen-only (print shows the
+    block open); link_pdf copies the PDF beside index.html and links it from every page's sidebar,
+    relative to the page, and with no PDF it removes both the copy and the links."""
+    import sys
+    sys.path.insert(0, str(REPO / "book" / "_ext"))
+    from hwlib_sphinx import link_pdf, screen_only_hints
+
+    out = screen_only_hints("<details><summary>All 80 runs: test accuracy (click to open)</summary>t</details>")
+    assert out == ('<details><summary>All 80 runs: test accuracy<span class="hwlib-screen-only"> (click to open)'
+                   '</span></summary>t</details>')
+
+    html = tmp_path / "html"
+    (html / "book").mkdir(parents=True)
+    page = '<html><body><div class="sidebar-primary-items__end sidebar-primary__section">\n</div></body></html>'
+    for name in ("book/intro.html", "search.html"):
+        (html / name).write_text(page)
+    pdf = tmp_path / "pdf" / "book.pdf"
+    pdf.parent.mkdir()
+    from pypdf import PdfWriter
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(pdf)
+    assert link_pdf(html, pdf) == 2
+    assert (html / "book.pdf").read_bytes() == pdf.read_bytes()
+    intro, search = (html / "book/intro.html").read_text(), (html / "search.html").read_text()
+    assert 'href="../book.pdf"' in intro and 'href="book.pdf"' in search
+    assert "Download the book as PDF" in intro and "(1 page, printed " in intro
+    assert link_pdf(html, pdf) == 2 and (html / "book/intro.html").read_text().count("Download the book") == 1
+    pdf.unlink()
+    assert link_pdf(html, pdf) == 0
+    assert not (html / "book.pdf").exists() and (html / "book/intro.html").read_text() == page

@@ -25,6 +25,19 @@ folder on ``sys.path``). It
 * makes code blocks wrap inside the text column, on screen and in print (``static/hwlib-code.css``),
   each wrapped line hanging under its own indentation (every line of a Pygments block in a
   ``<span class="hwlib-line">``; the text, newlines included, is unchanged);
+* makes tables reflow on a phone (``static/hwlib-tables.css``): every body cell of a table with a
+  header row carries ``data-label="<its column header>"`` (``label_tables``), and the tables that
+  would not fit a 390 px screen, or hold prose, get the class ``hwlib-cards``: under 640 px each of
+  their rows is a card, each cell beside (or, with formulas or long prose, under) its label; other
+  tables scroll sideways inside their own box, never the page; captions wrap at word boundaries;
+* prints cleanly (``static/hwlib-print.css``, ``static/hwlib-print.js``; ``book_pdf.py`` prints the
+  single page with them): hidden code cells left out, other ``<details>`` blocks printed open,
+  hints such as "(click to open)" in a ``<summary>`` marked screen-only (``screen_only_hints``),
+  figures kept on one page, long tables and code allowed to break between rows and lines;
+* links the printed book from every page once ``make pdf`` has made it (``link_pdf``): the HTML
+  build, when ``_build/pdf/book.pdf`` exists, and ``book_pdf.py``, after printing, copy it to
+  ``_build/html/book.pdf`` and add "Download the book as PDF (N pages, printed <date>)" to the
+  left sidebar; without a PDF no page links one;
 * gives search results their text snippets when the book is opened from a file: browsers refuse
   the ``fetch()`` of each result page that Sphinx's ``searchtools.js`` makes for the snippet, so
   ``search.html`` alone loads ``hwlib/search-pages.js`` (the text of every page's main block,
@@ -215,6 +228,7 @@ def _finish(app, exc) -> None:
     slim_site(Path(app.outdir))
     if app.builder.name == "html":
         write_search_pages(app)
+        link_pdf(Path(app.outdir), Path(app.outdir).parent / "pdf" / PDF_NAME)
     if app.builder.name == "singlehtml":
         _singlehtml_at_root(app)
 
@@ -305,6 +319,169 @@ def _hang_code_lines(app, pagename, templatename, context, doctree) -> None:
         context["body"] = hang_lines(context["body"])
 
 
+_TABLE = re.compile(r"(<table\b)([^>]*)(>)(.*?)(</table>)", re.S)
+_THEAD = re.compile(r"<thead\b[^>]*>(.*?)</thead>", re.S)
+_TBODY = re.compile(r"(<tbody\b[^>]*>)(.*?)(</tbody>)", re.S)
+_TR = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.S)
+_CELL = re.compile(r"<(t[dh])\b([^>]*)>(.*?)</\1>", re.S)
+_CELL_START = re.compile(r"<t[dh]\b([^>]*)>")
+_SPAN = re.compile(r'\bcolspan="?(\d+)')
+# A table of 3+ columns becomes cards on a phone (static/hwlib-tables.css) when it holds prose (a
+# cell of CARD_PROSE characters or more), or when it has at most CARD_ROWS rows and would not fit a
+# 390 px screen (the sum over its columns of the longest unbreakable word, ~7.5 px a character + 16
+# px padding, over PHONE_COLUMN_PX). Longer numeric grids keep their rows and scroll in their own box.
+# Cards of a table with mathematics or long prose (a cell of CARD_STACK characters) put each label
+# above its value (class hwlib-stacked), which then has the card's whole width.
+CARD_ROWS, CARD_PROSE, CARD_STACK, PHONE_COLUMN_PX = 12, 40, 80, 358
+
+
+def _cell_text(fragment: str) -> str:
+    import html as _html
+    return re.sub(r"\s+", " ", _html.unescape(re.sub(r"<[^>]*>", " ", fragment))).strip()
+
+
+def _column_labels(thead: str) -> list[str]:
+    """One label per column: the texts of the header rows above it (colspans spread), distinct
+    ones joined with " · "."""
+    columns: list[list[str]] = []
+    for row in _TR.findall(thead):
+        col = 0
+        for _tag, attrs, inner in _CELL.findall(row):
+            span = int(m.group(1)) if (m := _SPAN.search(attrs)) else 1
+            for c in range(col, col + span):
+                while len(columns) <= c:
+                    columns.append([])
+                text = _cell_text(inner)
+                if text and text not in columns[c]:
+                    columns[c].append(text)
+            col += span
+    return [" · ".join(parts) for parts in columns]
+
+
+def _label_table(m: re.Match) -> str:
+    import html as _html
+    open_, attrs, gt, inner, close = m.groups()
+    head, body = _THEAD.search(inner), _TBODY.search(inner)
+    if not head or not body or "data-label=" in inner:
+        return m.group(0)
+    labels = _column_labels(head.group(1))
+    rows = _TR.findall(body.group(2))
+    cells = [[_cell_text(c[2]) for c in _CELL.findall(r)] for r in rows]
+    widest = {}
+    for row in [labels] + cells:
+        for i, text in enumerate(row):
+            word = max((len(w) for w in text.split()), default=0)
+            widest[i] = max(widest.get(i, 0), word)
+    natural_px = sum(7.5 * n + 16 for n in widest.values())
+    longest = max((len(t) for r in cells for t in r), default=0)
+    prose = longest >= CARD_PROSE
+    cards = len(labels) >= 3 and (prose or (natural_px > PHONE_COLUMN_PX and len(rows) <= CARD_ROWS))
+
+    def label_row(row: re.Match) -> str:
+        col = 0
+
+        def label_cell(cell: re.Match) -> str:
+            nonlocal col
+            cattrs = cell.group(1)
+            label = labels[col] if col < len(labels) else ""
+            col += int(s.group(1)) if (s := _SPAN.search(cattrs)) else 1
+            return f'{cell.group(0)[:-1]} data-label="{_html.escape(label)}">' if label else cell.group(0)
+
+        return _CELL_START.sub(label_cell, row.group(0))
+
+    new_body = body.group(1) + _TR.sub(label_row, body.group(2)) + body.group(3)
+    inner = inner[:body.start()] + new_body + inner[body.end():]
+    if cards:
+        stacked = longest >= CARD_STACK or 'class="math' in body.group(2)
+        classes = "hwlib-cards hwlib-stacked" if stacked else "hwlib-cards"
+        if re.search(r'\bclass="', attrs):
+            attrs = re.sub(r'\bclass="', f'class="{classes} ', attrs, count=1)
+        else:
+            attrs += f' class="{classes}"'
+    return open_ + attrs + gt + inner + close
+
+
+def label_tables(body: str) -> str:
+    """Give every cell of a table with a header row ``data-label="<its column's header>"``, and the
+    tables that would not fit a phone's width (or hold prose) the class ``hwlib-cards``: under
+    640 px static/hwlib-tables.css shows each of their rows as a card, each cell beside its label."""
+    return _TABLE.sub(_label_table, body)
+
+
+def _label_tables(app, pagename, templatename, context, doctree) -> None:
+    if "body" in context:
+        context["body"] = label_tables(context["body"])
+
+
+_SUMMARY = re.compile(r"(<summary\b[^>]*>)(.*?)(</summary>)", re.S)
+_SCREEN_HINT = re.compile(r"\s*\((?:click|tap) to (?:open|expand|show)[^()<]*\)", re.I)
+
+
+def screen_only_hints(body: str) -> str:
+    """In each ``<summary>``, put a hint meant for the screen ("(click to open)") in a
+    ``<span class="hwlib-screen-only">``: print leaves it out, as it prints the block open."""
+    def summary(m):
+        inner = _SCREEN_HINT.sub(lambda h: f'<span class="hwlib-screen-only">{h.group(0)}</span>', m.group(2))
+        return m.group(1) + inner + m.group(3)
+    return _SUMMARY.sub(summary, body) if "<summary" in body else body
+
+
+def _screen_only_hints(app, pagename, templatename, context, doctree) -> None:
+    if "body" in context:
+        context["body"] = screen_only_hints(context["body"])
+
+
+PDF_NAME = "book.pdf"                   # beside index.html in the HTML output
+_PDF_LINK = re.compile(r'\s*<div class="hwlib-pdf-link[^"]*">.*?</div><!-- /hwlib-pdf-link -->', re.S)
+_SIDEBAR_END = re.compile(r'(<div class="sidebar-primary-items__end[^"]*">)')
+
+
+def link_pdf(html_dir: Path, pdf: Path | None) -> int:
+    """Offer the printed book on every page of the HTML output ``html_dir``: copy ``pdf``
+    (``make pdf``'s ``_build/pdf/book.pdf``) to ``html_dir/book.pdf`` and add "Download the book as
+    PDF (N pages, printed <date>)" at the end of the left sidebar (the menu on a phone), linking it
+    relatively. With ``pdf`` None or missing, remove the copy and the links: no page ever links a
+    PDF that is not there. Idempotent; returns the number of pages that link the PDF.
+
+    The HTML build calls it when it finishes (with ``_build/pdf/book.pdf`` if that exists) and
+    ``book_pdf.py`` after printing, so the pages link the PDF as soon as ``make pdf`` made one."""
+    import datetime as _dt
+    import html as _html
+    html_dir = Path(html_dir)
+    dest = html_dir / PDF_NAME
+    have = pdf is not None and Path(pdf).is_file()
+    if have:
+        if Path(pdf).resolve() != dest.resolve():
+            shutil.copyfile(pdf, dest)
+        try:
+            from pypdf import PdfReader
+            n = len(PdfReader(dest).pages)
+            pages = f"{n} page{'s' if n != 1 else ''}, "
+        except Exception:                 # pypdf missing or the file unreadable: no count
+            pages = ""
+        when = _dt.datetime.fromtimestamp(Path(pdf).stat().st_mtime, _dt.timezone.utc).strftime("%Y-%m-%d")
+        note = f"({pages}printed {when})"
+    else:
+        dest.unlink(missing_ok=True)
+    linked = 0
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.relative_to(html_dir).parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        new = _PDF_LINK.sub("", text)
+        if have and _SIDEBAR_END.search(new):
+            rel = "../" * (len(page.relative_to(html_dir).parts) - 1) + PDF_NAME
+            link = (f'\n<div class="hwlib-pdf-link sidebar-primary-item"><a class="reference" href="{rel}" '
+                    f'title="The whole book as one PDF, printed by make pdf">'
+                    f'<i class="fa-solid fa-file-pdf"></i> Download the book as PDF</a> '
+                    f'<span class="hwlib-pdf-note">{_html.escape(note)}</span></div><!-- /hwlib-pdf-link -->')
+            new = _SIDEBAR_END.sub(lambda m: m.group(1) + link, new, count=1)
+            linked += 1
+        if new != text:
+            page.write_text(new, encoding="utf-8")
+    return linked
+
+
 def _add_static(app, config) -> None:
     if str(STATIC) not in config.html_static_path:
         config.html_static_path = [*config.html_static_path, str(STATIC)]
@@ -377,5 +554,10 @@ def setup(app):
     app.connect("config-inited", _add_static)
     app.connect("html-page-context", _search_offline)
     app.connect("html-page-context", _hang_code_lines)
+    app.connect("html-page-context", _label_tables)
+    app.connect("html-page-context", _screen_only_hints)
     app.add_css_file("hwlib-code.css")
+    app.add_css_file("hwlib-tables.css")
+    app.add_css_file("hwlib-print.css")
+    app.add_js_file("hwlib-print.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

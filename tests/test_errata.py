@@ -10,7 +10,7 @@ import sympy as sp
 
 from conftest import REPO
 from hwlib.experiments import results
-from hwlib.report import errata, q1, q2_facts, q3
+from hwlib.report import errata, q1, q2, q3
 from hwlib.report.claims import Kind
 from hwlib.report.fmt import closeness, hp_words, num, pow10, rich, signed, tex
 
@@ -93,7 +93,7 @@ def test_recorded_errata_groups_and_parts(q3_claims):
     """On the recorded runs: every claim of every question has its four parts; data-dependent
     readings of the stand-in are open, never contradicted; no repr and no run id on the page."""
     groups = {"Q1": q1.report_claims(_recorded("q1.features")),
-              "Q2": q2_facts.report_claims(_recorded("q2.width"), _recorded("q2.depth")), "Q3": q3_claims}
+              "Q2": q2.report_claims(_recorded("q2.width"), _recorded("q2.depth")), "Q3": q3_claims}
     for q, claims in groups.items():
         html = errata.blocks(claims, q)._repr_html_()
         blocks = _blocks(html)

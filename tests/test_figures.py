@@ -13,10 +13,11 @@ import matplotlib.text
 import numpy as np
 import pytest
 
+from chapter_code import chapter_code
 from conftest import REPO
 from hwlib.data import Letters, Split
 from hwlib.experiments import results
-from hwlib.report import dataviz, q1, q2
+from hwlib.report import q1, q2
 from hwlib.report.common import COLUMN_IN, FIG_DPI, best_run, curves_figure, show_plotly
 
 MIN_PX = 11
@@ -125,12 +126,12 @@ def test_log_axes_have_few_uncrowded_ticks(figures):
 
 def test_tables_name_settings_not_run_ids():
     grid, W, D = _recorded("q1.grid"), _recorded("q2.width"), _recorded("q2.depth")
-    for table in (q1.grid_table(grid), q2.width_lr_table(W), q2.width_pivot_table(W), q2.width_table(W),
-                  q2.width_comparison_table(W), q2.depth_table(D)):
+    for table in (chapter_code("q1").grid_table(grid), chapter_code("q2").width_lr_table(W), chapter_code("q2").width_pivot_table(W), chapter_code("q2").width_table(W),
+                  chapter_code("q2").width_comparison_table(W), chapter_code("q2").depth_table(D)):
         assert not RUN_ID.search(table._repr_html_()), RUN_ID.search(table._repr_html_())
-    at_a_glance = q2.width_lr_table(W)._repr_html_()
-    assert at_a_glance.count("<tr>") == 1 + len(q2.widths_of(W)) and at_a_glance.count("★") == 2   # one in the caption
-    full = q2.width_table(W)._repr_html_()
+    at_a_glance = chapter_code("q2").width_lr_table(W)._repr_html_()
+    assert at_a_glance.count("<tr>") == 1 + len(chapter_code("q2").widths_of(W)) and at_a_glance.count("★") == 2   # one in the caption
+    full = chapter_code("q2").width_table(W)._repr_html_()
     assert full.startswith("<details><summary>") and full.count("<tr>") == len(W) + 1
 
 
@@ -156,15 +157,15 @@ def test_matplotlib_figures_are_readable_at_the_column_width():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     data = _letters()
-    for name, fig in (("feature pictures", q1.feature_pictures(data, n=8)),
-                      ("sample grid", dataviz.sample_grid(data.train, n=40, title="t")),
-                      ("compare grids", dataviz.compare_grids({"a": data.test, "b": data.test})),
-                      ("class balance", dataviz.class_balance(data)), ("class means", dataviz.class_means(data.train)),
-                      ("orientation", dataviz.orientation_fix(data.train))):
+    for name, fig in (("feature pictures", chapter_code("q1").feature_pictures(data, n=8)),
+                      ("sample grid", chapter_code("data").sample_grid(data.train, n=40, title="t")),
+                      ("compare grids", chapter_code("data").compare_grids({"a": data.test, "b": data.test})),
+                      ("class balance", chapter_code("data").class_balance(data)), ("class means", chapter_code("data").class_means(data.train)),
+                      ("orientation", chapter_code("data").orientation_fix(data.train))):
         assert fig.get_figwidth() <= COLUMN_IN + 1e-9 or not _small_texts(fig), name
         assert not _small_texts(fig), (name, _small_texts(fig))
         plt.close(fig)
-    fig = q1.feature_pictures(data, n=3)
+    fig = chapter_code("q1").feature_pictures(data, n=3)
     labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
     assert labels[0].startswith("raw pixels") and all("values" in lab for lab in labels)
     plt.close(fig)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from chapter_code import chapter_code
 from conftest import REPO
 from hwlib.experiments import registry, results
-from hwlib.report import errata, q1, q2_facts, q3, realism, summary
+from hwlib.report import errata, q1, q2, q3
 from hwlib.report.common import best_run
 from hwlib.report import original
 from hwlib.report.original import Q2_WIDTH
@@ -42,7 +43,7 @@ def test_q1_findings_are_the_records_numbers(recs):
 
 def test_q2_findings_never_refute_on_the_stand_in(recs):
     W, D = recs["q2.width"], recs["q2.depth"]
-    f = q2_facts.findings(W, D)
+    f = q2.findings(W, D)
     top = best_run(W)
     assert f["top_test"] == top["summary"]["test_acc"] and f["top_width"] == top["config"]["width"]
     assert f["report_width"] == 256 and f["report_test"] == Q2_WIDTH[256]["test"]
@@ -51,7 +52,7 @@ def test_q2_findings_never_refute_on_the_stand_in(recs):
     for key in ("saturation", "train_width", "dropout", "depth"):
         v = f[f"{key}_verdict"]
         assert "stand-in" in v and "refut" not in v and "contradict" not in v, (key, v)
-    assert q2_facts.findings(W, [])["depth_verdict"] == "not judged (no runs)"
+    assert q2.findings(W, [])["depth_verdict"] == "not judged (no runs)"
 
 
 def test_q3_findings(q3_parts):
@@ -65,18 +66,18 @@ def test_q3_findings(q3_parts):
 def test_data_findings(monkeypatch):
     monkeypatch.setenv("HWLIB_RESULTS", str(REPO / "results"))      # read the recorded realism.json
     try:
-        rec = realism.load()
+        rec = chapter_code("data").load_realism()
     except Exception as exc:                                          # noqa: BLE001 (absent in a fresh checkout)
         pytest.skip(str(exc))
-    f = realism.findings(rec)
-    facts = realism.facts(rec)
+    f = chapter_code("data").realism_findings(rec)
+    facts = chapter_code("data").realism_facts(rec)
     assert f["mlp_real"] == facts["mlp_v3"] and f["q2_real"] == facts["q2_v3"]
     assert f["ref_gap_pts"] == pytest.approx(100 * (f["ref_acc"] - f["q2_restricted"]))
     assert 0 <= f["lin_within"] <= f["lin_n"] == 2
 
 
 def test_headline_table(recs):
-    h = summary.headline(recs, n_per_case=2)
+    h = chapter_code("intro").headline_rows(recs, n_per_case=2)
     assert [r[0] for r in h["rows"]] == ["Q1", "Q1", "Q1", "Q2", "Q2", "Q2", "Q2", "Q3"]
     assert all(len(r) == 5 for r in h["rows"])
     if h["synthetic"]:
@@ -84,10 +85,10 @@ def test_headline_table(recs):
         assert levels and all(r[4] == "not compared: different data" for r in levels)
     for r in h["rows"]:
         assert "refut" not in r[4] or r[0] == "Q3", r
-    html = summary.headline_table(h)._repr_html_()
+    html = chapter_code("intro").headline_table(h)._repr_html_()
     assert f"ours ({h['data']})" in html and "real EMNIST Letters" in html
-    assert summary.level_verdict(0.875, 0.878, synthetic=False) == "reproduced"
-    assert summary.level_verdict(0.85, 0.878, synthetic=False) == "−2.8 points from the report's"
+    assert chapter_code("intro").level_verdict(0.875, 0.878, synthetic=False) == "reproduced"
+    assert chapter_code("intro").level_verdict(0.85, 0.878, synthetic=False) == "−2.8 points from the report's"
     # the intro's and the errata page's counts agree
     k = errata.counts(q3.check_report_claims(q3.autograd_agreement(n_per_case=2)))
     assert (k["holds"], k["wrong"], k["partly"]) == (h["q3"]["confirmed"], h["q3"]["refuted"], h["q3"]["partly"])

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from chapter_code import chapter_code
 from conftest import bold_rows
 
 from hwlib.constants import N_CLASSES, N_PIXELS
@@ -149,23 +150,25 @@ def test_record_lookup(recorded):
 def test_grid_table_and_heatmap(recorded):
     _, recs = recorded
     best = results.best_run(recs["q1.grid"])
-    table = rq1.grid_table(recs["q1.grid"])._repr_html_()
+    table = chapter_code("q1").grid_table(recs["q1.grid"])._repr_html_()
     assert table.count("<tr>") == 13 and acc(0.7195) in table          # the report's best setting
     bold = bold_rows(table)
     assert len(bold) == 1
     row = table.split("<tr>")[2 + bold.pop()]                           # header, then the rows
     assert acc(best["summary"]["test_acc"]) in row and acc(best["summary"]["best_dev_acc"]) in row
-    heat = rq1.grid_heatmap(recs["q1.grid"])
+    heat = chapter_code("q1").grid_heatmap(recs["q1.grid"])
     assert heat.data[0].z.shape == (2, 6) and len(heat.layout.shapes) == 1
     assert np.nanmax(heat.data[0].z) == best["summary"]["best_dev_acc"]
-    heat = rq1.grid_heatmap(recs["q1.grid"], extra=recs["q1.grid_hog"])
+    heat = chapter_code("q1").grid_heatmap(recs["q1.grid"], extra=recs["q1.grid_hog"])
     assert heat.data[0].z.shape == (3, 6) and len(heat.layout.shapes) == 2
-    assert "—" in rq1.grid_table(recs["q1.grid_hog"])._repr_html_()   # HOG: no report counterpart
+    # in-cell labels fit a phone's 35-px cell: "69.4" (the colour bar carries the %), at 11 px
+    assert all(len(t) <= 4 for row in heat.data[0].text for t in row) and heat.data[0].textfont.size == 11
+    assert "—" in chapter_code("q1").grid_table(recs["q1.grid_hog"])._repr_html_()   # HOG: no report counterpart
 
 
 def test_feature_tables_and_figures(recorded, data):
     _, recs = recorded
-    rows = rq1.feature_summary(recs["q1.features"])
+    rows = chapter_code("q1").feature_summary(recs["q1.features"])
     assert [r["features"] for r in rows] == list(FEATURES)
     for row in rows:
         runs = [r for r in recs["q1.features"] if r["config"]["features"] == row["features"]]
@@ -173,16 +176,16 @@ def test_feature_tables_and_figures(recorded, data):
         assert row["lr"] == results.best_run(runs)["config"]["lr"]
         assert set(row["dev_by_lr"]) == set(q1.FEATURE_LRS) and row["dim"] == runs[0]["summary"]["dim"]
     assert [r["dim"] for r in rows] == [784, 196, 49, 90, 324]
-    assert "PCA" in rq1.feature_table(recs["q1.features"])._repr_html_()
-    fig = rq1.feature_tradeoff_figure(recs["q1.features"])
+    assert "PCA" in chapter_code("q1").feature_table(recs["q1.features"])._repr_html_()
+    fig = chapter_code("q1").feature_tradeoff_figure(recs["q1.features"])
     assert list(fig.data[0].y) == [r["best_dev_acc"] for r in rows]
-    fig = rq1.feature_pictures(data, n=3)
+    fig = chapter_code("q1").feature_pictures(data, n=3)
     assert len(fig.axes) == 3 * len(FEATURES)
 
 
 def test_comparison_table(recorded):
     _, recs = recorded
-    html = rq1.comparison_table(recs["q1.perceptron"][0], recs["q1.logreg"][0], recs["q1.grid"],
+    html = chapter_code("q1").comparison_table(recs["q1.perceptron"][0], recs["q1.logreg"][0], recs["q1.grid"],
                                 recs["q1.mlp"][0], recs["q1.grid_hog"])._repr_html_()
     assert "61.1%" in html and "87.8%" in html and "not in the report" in html   # the report's numbers
     assert html.count("<tr>") == 6
@@ -195,7 +198,7 @@ def test_run_facts_are_the_records_numbers(recorded):
     _, recs = recorded
     for key, exp in (("perceptron", "q1.perceptron"), ("logreg", "q1.logreg"), ("mlp", "q1.mlp")):
         rec = recs[exp][0]
-        f = rq1.run_facts(rec, key)
+        f = chapter_code("q1").run_facts(rec, key)
         s = rec["summary"]
         assert (f["dev"], f["epoch"], f["test"], f["epochs"]) == (
             s["best_dev_acc"], s["best_epoch"], s["test_acc"], q1.EPOCHS["quick"])
@@ -203,11 +206,11 @@ def test_run_facts_are_the_records_numbers(recorded):
         assert f["report_test"] == rep["test_acc"] and f.get("report_dev") == rep.get("best_dev_acc")
         assert f.get("other_dev") == other.get("best_dev_acc") and f.get("other_epoch") == other.get("best_epoch")
     # the report prints no validation accuracy for 1.1 and 1.2(a): those numbers are other groups'
-    assert "report_dev" not in rq1.run_facts(recs["q1.perceptron"][0], "perceptron")
-    assert rq1.run_facts(recs["q1.perceptron"][0], "perceptron")["report_test"] == 0.611
+    assert "report_dev" not in chapter_code("q1").run_facts(recs["q1.perceptron"][0], "perceptron")
+    assert chapter_code("q1").run_facts(recs["q1.perceptron"][0], "perceptron")["report_test"] == 0.611
     changed = copy.deepcopy(recs["q1.logreg"][0])
     changed["summary"].update(best_dev_acc=0.5, best_epoch=2, test_acc=0.25)
-    f = rq1.run_facts(changed, "logreg")
+    f = chapter_code("q1").run_facts(changed, "logreg")
     assert (f["dev"], f["epoch"], f["test"]) == (0.5, 2, 0.25)
 
 
@@ -221,7 +224,7 @@ def _with_dev(records, run, acc):
 def test_grid_facts_follow_the_records(recorded):
     _, recs = recorded
     grid, hog = recs["q1.grid"], recs["q1.grid_hog"]
-    f = rq1.grid_facts(grid, hog)
+    f = chapter_code("q1").grid_facts(grid, hog)
     b, h = results.best_run(grid), results.best_run(hog)
     assert (f["best_label"], f["best_lr"], f["best_l2"], f["best_dev"], f["best_epoch"], f["best_test"]) == (
         b["config"]["feature_label"], b["config"]["lr"], b["config"]["l2"], b["summary"]["best_dev_acc"],
@@ -238,21 +241,21 @@ def test_grid_facts_follow_the_records(recorded):
         assert f[f"{feat}_lr_spread_pts"] == pytest.approx(100 * (max(devs.values()) - min(devs.values())))
         assert f[f"{feat}_l2_gap_pts"] == pytest.approx(
             100 * max(abs(devs[lr, 1e-5] - devs[lr, 1e-4]) for lr in q1.GRID_LRS))
-    assert "hog_lr" not in rq1.grid_facts(grid)       # no extra runs, no HOG facts
+    assert "hog_lr" not in chapter_code("q1").grid_facts(grid)       # no extra runs, no HOG facts
     # the labels switch when the records do
-    f = rq1.grid_facts(_with_dev(grid, "maxpool2_lr1e-02_l21e-04", 0.99))
+    f = chapter_code("q1").grid_facts(_with_dev(grid, "maxpool2_lr1e-02_l21e-04", 0.99))
     assert (f["best_label"], f["best_lr"], f["best_l2"], f["best_dev"], f["maxpool2_best_lr"]) == (
         "2×2 max pooling", 1e-2, 1e-4, 0.99, 1e-2)
-    f = rq1.grid_facts(_with_dev(grid, "raw_lr1e-04_l21e-05", 0.99))
+    f = chapter_code("q1").grid_facts(_with_dev(grid, "raw_lr1e-04_l21e-05", 0.99))
     assert (f["best_label"], f["best_lr"], f["best_l2"], f["raw_best_lr"]) == ("raw pixels", 1e-4, 1e-5, 1e-4)
 
 
 def test_feature_facts_follow_the_records(recorded):
     _, recs = recorded
     records = recs["q1.features"]
-    rows = {r["features"]: r for r in rq1.feature_summary(records)}
+    rows = {r["features"]: r for r in chapter_code("q1").feature_summary(records)}
     raw = rows["raw"]
-    f = rq1.feature_facts(records)
+    f = chapter_code("q1").feature_facts(records)
     best = max(rows.values(), key=lambda r: r["best_dev_acc"])
     assert f["raw_dev"] == raw["best_dev_acc"] and f["tolerance_pts"] == pytest.approx(1.0)
     assert (f["best_label"], f["best_dim"], f["best_dev"], f["best_lr"]) == (
@@ -263,14 +266,14 @@ def test_feature_facts_follow_the_records(recorded):
     assert (f["maxpool_label"], f["maxpool_dim"], f["maxpool_dev"]) == (mp["label"], 196, mp["best_dev_acc"])
     assert f["maxpool_gain_pts"] == pytest.approx(100 * (mp["best_dev_acc"] - raw["best_dev_acc"]))
     # the cheap map: the fastest non-raw map within the tolerance of raw pixels, or "none"
-    f = rq1.feature_facts(records, tolerance=1.0)                    # every map qualifies
+    f = chapter_code("q1").feature_facts(records, tolerance=1.0)                    # every map qualifies
     fastest = min((r for r in rows.values() if r["features"] != "raw"), key=lambda r: r["epoch_time_s"])
     assert f["cheap_label"] == fastest["label"] and f["cheap_dim"] == fastest["dim"]
-    assert rq1.feature_facts(records, tolerance=-1.0)["cheap_label"] == "none"   # none can
+    assert chapter_code("q1").feature_facts(records, tolerance=-1.0)["cheap_label"] == "none"   # none can
     # the labels switch when the records do
     for feat in ("avgpool4", "hog"):
         run = q1.run_name(feat, q1.FEATURE_LRS[0], q1.FEATURE_L2)
-        f = rq1.feature_facts(_with_dev(records, run, 0.99), tolerance=-1.0)
+        f = chapter_code("q1").feature_facts(_with_dev(records, run, 0.99), tolerance=-1.0)
         assert (f["best_label"], f["best_dim"], f["best_dev"], f["best_lr"]) == (
             rows[feat]["label"], rows[feat]["dim"], 0.99, q1.FEATURE_LRS[0])
         assert f["cheap_label"] == "none"

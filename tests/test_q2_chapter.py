@@ -8,11 +8,12 @@ import copy
 import numpy as np
 import pytest
 
+from chapter_code import chapter_code
 from conftest import bold_rows
 from hwlib.experiments import q2 as runs
 from hwlib.experiments.results import best_run
 from hwlib.models.ffn import FFNConfig
-from hwlib.report import book, errata, original, q2, q2_facts
+from hwlib.report import book, errata, original, q2
 from hwlib.report.claims import Kind, Status, find
 from hwlib.report.common import curves_figure
 from hwlib.report.fmt import acc
@@ -71,23 +72,23 @@ def test_fake_records_carry_the_summary_the_experiments_save(grid):
 
 def test_best_per_width_and_table(grid):
     bw = q2.best_per_width(grid)
-    assert list(bw) == [16, 32, 64, 128, 256] == q2.widths_of(grid)
+    assert list(bw) == [16, 32, 64, 128, 256] == chapter_code("q2").widths_of(grid)
     assert bw[256]["config"]["dropout"] == 0.2 and bw[128]["config"]["dropout"] == 0.0
     assert all(r["config"]["lr"] == 1e-3 and r["config"]["l2"] == 0 for r in bw.values())
     for w, r in bw.items():  # the same rule as the experiments' best_run, per width
         assert r is best_run([x for x in grid if x["config"]["width"] == w])
-    html = q2.width_table(grid)._repr_html_()
+    html = chapter_code("q2").width_table(grid)._repr_html_()
     assert html.count("<tr>") == 81 and len(bold_rows(html)) == 5    # the best run of each width
     assert acc(bw[256]["summary"]["best_dev_acc"]) in html
-    cmp = q2.width_comparison_table(grid)._repr_html_()
+    cmp = chapter_code("q2").width_comparison_table(grid)._repr_html_()
     assert "90.9%" in cmp and acc(bw[256]["summary"]["best_dev_acc"]) in cmp  # report's beside ours
     assert q2.hp_label(bw[256]["config"]) == "lr 10⁻³, dropout 0.2, no ℓ2" and q2.hp_label(bw[256]["config"]) in cmp
     assert q2.find_run(grid, width=32, lr=3e-4, dropout=0.2, l2=0.0)["run"] == "w032_lr=0.0003_drop=0.2_l2=0"
-    assert q2.find_run(grid, width=48) is None and q2.epochs_of(grid) == 4
+    assert q2.find_run(grid, width=48) is None and chapter_code("q2").epochs_of(grid) == 4
 
 
 def test_width_facts_follow_the_records(grid):
-    f = q2_facts.width_facts(grid)
+    f = chapter_code("q2").width_facts(grid)
     assert (f["w_first"], f["w_last"]) == (16, 256)
     assert f["dev_first"] == pytest.approx(0.70) and f["dev_last"] == pytest.approx(0.868)
     assert f["trend"] == "rises at every step"
@@ -103,7 +104,7 @@ def test_width_facts_follow_the_records(grid):
     flat = copy.deepcopy(grid)
     for r in flat:  # make every width equally good: the trend label must change
         r["summary"]["best_dev_acc"] = 0.8 + 1e-4 * r["config"]["lr"]
-    ff = q2_facts.width_facts(flat)
+    ff = chapter_code("q2").width_facts(flat)
     assert ff["trend"] != "rises at every step"
     assert ff["trend"] == "never falls by more than 0.2 points from one step to the next"
     assert ff["returns"] == "the gains per doubling do not shrink steadily"
@@ -111,20 +112,20 @@ def test_width_facts_follow_the_records(grid):
 
 
 def test_trend_labels():
-    assert q2_facts.trend([0.1, 0.2, 0.3]) == "rises at every step"
-    assert q2_facts.trend([0.3, 0.2, 0.1]) == "falls at every step"
-    assert q2_facts.trend([0.3, 0.301, 0.4]).startswith("never falls by more than 0.2 points")
-    assert q2_facts.trend([0.4, 0.399, 0.3]).startswith("never rises by more than 0.2 points")
-    assert q2_facts.trend([0.1, 0.3, 0.2]) == "is not monotone"
-    assert q2_facts.trend([0.1, 0.11, 0.12], tol=0.05).startswith("never falls by more than 5 points")
+    assert chapter_code("q2").trend([0.1, 0.2, 0.3]) == "rises at every step"
+    assert chapter_code("q2").trend([0.3, 0.2, 0.1]) == "falls at every step"
+    assert chapter_code("q2").trend([0.3, 0.301, 0.4]).startswith("never falls by more than 0.2 points")
+    assert chapter_code("q2").trend([0.4, 0.399, 0.3]).startswith("never rises by more than 0.2 points")
+    assert chapter_code("q2").trend([0.1, 0.3, 0.2]) == "is not monotone"
+    assert chapter_code("q2").trend([0.1, 0.11, 0.12], tol=0.05).startswith("never falls by more than 5 points")
 
 
 def test_factor_facts(grid):
-    eff = q2_facts.factor_effects(grid)
+    eff = chapter_code("q2").factor_effects(grid)
     assert max(eff, key=eff.get) == "lr"
     # ℓ2 costs 0.2 points everywhere; dropout 1 point below 256 and +0.3 at 256: mean 0.86 points
     assert eff["l2"] == pytest.approx(0.002) and eff["dropout"] == pytest.approx((4 * 0.01 + 0.003) / 5)
-    f = q2_facts.factor_facts(grid)
+    f = chapter_code("q2").factor_facts(grid)
     assert f["most"] == "the learning rate" and f["n_widths"] == 5
     assert f["effect_lr_pts"] == pytest.approx(100 * eff["lr"]) and f["effect_l2_pts"] == pytest.approx(0.2)
     assert f["width_span_pts"] == pytest.approx(16.8)
@@ -133,34 +134,34 @@ def test_factor_facts(grid):
     no_lr = copy.deepcopy(grid)
     for r in no_lr:  # take away the learning rate's effect: another factor must lead
         r["summary"]["best_dev_acc"] += 0.05 * abs(np.log10(r["config"]["lr"] / 1e-3))
-    assert q2_facts.factor_facts(no_lr)["most"] == "dropout"
+    assert chapter_code("q2").factor_facts(no_lr)["most"] == "dropout"
 
 
 def test_curve_facts_detect_overfitting_and_convergence():
     r = fake_record(64, 1e-3, 0.0, 0.0, 0.85, 0.95, epochs=10, best_epoch=4)
     r["history"]["dev_loss"] = [3.0, 1.0, 0.6, 0.5, 0.45, 0.47, 0.5, 0.55, 0.6, 0.66, 0.7]
     r["history"]["train_loss"] = [3.0, 1.0, 0.5, 0.3, 0.2, 0.15, 0.12, 0.0843, 0.0842, 0.0841, 0.0840]
-    f = q2_facts.curve_facts(r)
+    f = chapter_code("q2").curve_facts(r)
     assert (f["epoch"], f["epochs"]) == (4, 10) and f["dev"] == r["summary"]["best_dev_acc"]
     assert f["dev_loss_min_epoch"] == 4 and f["dev_loss_min"] == 0.45 and f["dev_loss_end"] == 0.7
     assert "overfitting" in f["overfit_label"] and "no sign" not in f["overfit_label"]
     assert f["loss_label"] == "flat" and f["k"] == 3 and f["late_change"] == pytest.approx(-0.0003)
     assert f["gap_end_pts"] == pytest.approx(10.0) and f["train_end"] == pytest.approx(0.95)
     assert f["fit_label"] == "does not fit"  # 95% < the 97% that counts as fitting the training set
-    assert q2_facts.curve_facts(r, fitted=0.9)["fit_label"] == "fits"
+    assert chapter_code("q2").curve_facts(r, fitted=0.9)["fit_label"] == "fits"
 
     r["history"]["dev_loss"] = list(np.linspace(3, 0.4, 11))
     r["history"]["train_loss"] = list(np.linspace(3, 0.3, 11))
-    f = q2_facts.curve_facts(r)
+    f = chapter_code("q2").curve_facts(r)
     assert f["overfit_label"].endswith("no sign of overfitting in the loss") and f["dev_loss_min_epoch"] == 10
     assert f["loss_label"] == "still falling"
-    assert q2_facts.curve_facts(r, flat_tolerance=5)["loss_label"] == "flat"  # the threshold is a parameter
+    assert chapter_code("q2").curve_facts(r, flat_tolerance=5)["loss_label"] == "flat"  # the threshold is a parameter
     fitted = fake_record(256, 1e-3, 0.0, 0.0, 0.88, 0.99, epochs=6)
-    assert q2_facts.curve_facts(fitted)["fit_label"] == "fits"
+    assert chapter_code("q2").curve_facts(fitted)["fit_label"] == "fits"
 
 
 def test_train_width_facts(grid):
-    f = q2_facts.train_width_facts(grid)
+    f = chapter_code("q2").train_width_facts(grid)
     tr = [r["summary"]["final_train_acc"] for r in q2.best_per_width(grid).values()]
     assert f["train_first"] == pytest.approx(tr[0]) == pytest.approx(0.7064)
     assert f["train_last"] == pytest.approx(tr[-1]) == pytest.approx(0.9704)
@@ -170,21 +171,21 @@ def test_train_width_facts(grid):
     assert f["gap_first_pts"] == pytest.approx(0.64) and f["gap_last_pts"] == pytest.approx(10.24)
     full = copy.deepcopy(grid)
     full[-1]["summary"]["final_train_acc"] = 1.0  # one width-256 run fits its training set
-    assert q2_facts.train_width_facts(full)["full_widths"] == "256"
+    assert chapter_code("q2").train_width_facts(full)["full_widths"] == "256"
 
 
 def test_depth_helpers(grid, depth):
-    html = q2.depth_table(depth)._repr_html_()
+    html = chapter_code("q2").depth_table(depth)._repr_html_()
     assert html.count("<tr>") == 6 and "52.4%" in html and len(bold_rows(html)) == 1  # report's depth-9 dev
     assert [r["config"]["depth"] for r in q2.by_depth(depth[::-1])] == [1, 3, 5, 7, 9]
-    f = q2_facts.depth_facts(depth)
+    f = chapter_code("q2").depth_facts(depth)
     assert f["best_depth"] == 3 and f["best_dev"] == pytest.approx(0.80) and f["deepest"] == 9
     assert f["deep_vs_one_pts"] == pytest.approx(-8.0) and f["n_steps"] == 4
     assert f["same_direction"] == 3  # only 1→3 rises where the report's falls
     assert (f["report_first"], f["report_last"]) == (0.817, 0.524)
     assert f["ties"] == "none" and f["train_trend"] == "is not monotone"
 
-    h = q2_facts.depth_hparams_facts(grid, depth)
+    h = chapter_code("q2").depth_hparams_facts(grid, depth)
     assert h["used"] == "these settings" and h["src_run"] == "w032_lr=0.001_drop=0_l2=0"
     assert h["n_runs"] == 16 and h["src_dev"] == pytest.approx(0.78)
     # the report's (lr 3e-4, dropout 0.2, ℓ2 0) rank among our 32-unit runs, and how far behind
@@ -195,12 +196,12 @@ def test_depth_helpers(grid, depth):
     wrong = copy.deepcopy(depth)
     for r in wrong:
         r["config"]["lr"] = 3e-4
-    assert h["used"] != q2_facts.depth_hparams_facts(grid, wrong)["used"]
-    assert q2_facts.depth_hparams_facts(grid, wrong)["used"].startswith("lr 3·10⁻⁴, no dropout, no ℓ2, not these")
+    assert h["used"] != chapter_code("q2").depth_hparams_facts(grid, wrong)["used"]
+    assert chapter_code("q2").depth_hparams_facts(grid, wrong)["used"].startswith("lr 3·10⁻⁴, no dropout, no ℓ2, not these")
 
 
 def test_depth_fit_facts(depth):
-    f = q2_facts.depth_fit_facts(depth)
+    f = chapter_code("q2").depth_fit_facts(depth)
     assert f["n_better"] == 2 and f["n_deeper"] == 4 and f["better_depths"] == "3, 5"
     assert f["peak_depth"] == 3 and f["peak_train"] == pytest.approx(0.84) and f["train_one"] == pytest.approx(0.80)
     assert f["limit"] == "optimisation" and f["overfit"] == "no overfitting"
@@ -208,13 +209,13 @@ def test_depth_fit_facts(depth):
     shallow_wins = copy.deepcopy(depth)
     for r in shallow_wins[1:]:
         r["summary"]["final_train_acc"] = 0.5
-    g = q2_facts.depth_fit_facts(shallow_wins)
+    g = chapter_code("q2").depth_fit_facts(shallow_wins)
     assert g["n_better"] == 0 and g["better_depths"] == "none" and g["peak_depth"] == 1
     deepest_best = copy.deepcopy(depth)
     deepest_best[-1]["summary"]["final_train_acc"] = 0.99
-    g = q2_facts.depth_fit_facts(deepest_best)
+    g = chapter_code("q2").depth_fit_facts(deepest_best)
     assert g["limit"] == "none seen" and g["peak_depth"] == 9 and g["overfit"] == "overfitting"
-    assert q2_facts.depth_fit_facts(depth, overfit_gap=0.03)["overfit"] == "overfitting"
+    assert chapter_code("q2").depth_fit_facts(depth, overfit_gap=0.03)["overfit"] == "overfitting"
 
 
 def test_close_results_are_called_too_close(grid, depth):
@@ -223,10 +224,10 @@ def test_close_results_are_called_too_close(grid, depth):
         r["dataset"]["sizes"] = {"dev": 20800}
         if r["config"]["width"] == 256 and r["config"]["dropout"] > 0:
             r["summary"]["best_dev_acc"] -= 0.0035  # now 0.05 points below the best without dropout
-    dropout = find(q2_facts.report_claims(close, depth), "q2.dropout")
+    dropout = find(q2.report_claims(close, depth), "q2.dropout")
     assert dropout.status is Status.TOO_CLOSE and dropout.verdict == "too close to call on the stand-in"
     assert dropout.claim == "Dropout helps at the widest setting (256 units)."
-    f = q2_facts.width_facts(close)
+    f = chapter_code("q2").width_facts(close)
     assert f["ranking"] == "not decisive" and f["rivals"] >= 1
     p = close[0]["summary"]["best_dev_acc"]
     assert q2.dev_noise(close[0]) == pytest.approx(2 * np.sqrt(p * (1 - p) / 20800))
@@ -235,16 +236,16 @@ def test_close_results_are_called_too_close(grid, depth):
     sized = copy.deepcopy(grid)
     for r in sized:
         r["dataset"]["sizes"] = {"dev": 208000}
-    assert q2_facts.width_facts(sized)["ranking"] == "decisive"
-    assert find(q2_facts.report_claims(sized, depth), "q2.dropout").status is Status.SHOWN
+    assert chapter_code("q2").width_facts(sized)["ranking"] == "decisive"
+    assert find(q2.report_claims(sized, depth), "q2.dropout").status is Status.SHOWN
     noisy_depth = copy.deepcopy(depth)
     for r in noisy_depth:
         r["dataset"]["sizes"] = {"dev": 1000}  # ±2.5 points
-    assert q2_facts.depth_facts(noisy_depth)["ties"] == "1, 5"  # within two standard errors of depth 3
+    assert chapter_code("q2").depth_facts(noisy_depth)["ties"] == "1, 5"  # within two standard errors of depth 3
     better = copy.deepcopy(depth)
     for r in better[1:]:
         r["summary"]["final_train_acc"] = 0.95
-    g = q2_facts.depth_fit_facts(better)
+    g = chapter_code("q2").depth_fit_facts(better)
     assert g["n_better"] == g["n_deeper"] == 4
 
 
@@ -252,7 +253,7 @@ def test_report_claims_are_judged_on_the_records(grid, depth):
     grid = copy.deepcopy(grid)
     for r in grid:
         r["dataset"] = {**r.get("dataset", {}), "sizes": {"dev": 4000}}   # two standard errors ±1.1 points
-    claims = {c.key: c for c in q2_facts.report_claims(grid, depth)}
+    claims = {c.key: c for c in q2.report_claims(grid, depth)}
     status = {k: c.status for k, c in claims.items()}
     # data-dependent readings say what the data shows, never "refuted"
     assert status["q2.saturation"] is Status.SHOWN and claims["q2.saturation"].verdict == "the stand-in shows it"
@@ -267,20 +268,25 @@ def test_report_claims_are_judged_on_the_records(grid, depth):
     for key in ("q2.depth_settings", "q2.depth_gap", "q2.dropout_gap", "q2.depth_width"):
         assert status[key] is Status.WRONG and claims[key].verdict == "contradicted by the report's own table", key
     assert "depth 1: 1.1" in claims["q2.depth_gap"].evidence
+    # readings a reviewer quotes, checked against the report's own settings and tables (issue 20)
+    assert status["q2.optimizer"] is Status.WRONG and "Adam" in claims["q2.optimizer"].evidence
+    assert status["q2.interpolate"] is Status.PARTLY and "94.9%" in claims["q2.interpolate"].evidence
+    assert status["q2.uat_plateau"] is Status.PARTLY and "represent" in claims["q2.uat_plateau"].evidence
     assert "4.0 points" in claims["q2.dropout_gap"].evidence
-    html = errata.blocks(q2_facts.report_claims(grid, depth), "Q2")._repr_html_()
-    assert html.count('data-tone="wrong"') == 4 and html.count('data-tone="open"') == 4
-    assert html.count("Re-check on real data with <code>" + q2_facts.RECHECK) == 4
+    html = errata.blocks(q2.report_claims(grid, depth), "Q2")._repr_html_()
+    assert html.count('data-tone="wrong"') == 5 and html.count('data-tone="partly"') == 2
+    assert html.count('data-tone="open"') == 4
+    assert html.count("Re-check on real data with <code>" + q2.RECHECK) == 4
     # the saturation rule is a parameter: in standard errors of a dev accuracy
-    strict = find(q2_facts.report_claims(grid, depth, saturation_se=0.1), "q2.saturation")
+    strict = find(q2.report_claims(grid, depth, saturation_se=0.1), "q2.saturation")
     assert strict.status is Status.NOT_SHOWN
     # on real data the labels name it
     real = copy.deepcopy(grid)
     for r in real:
         r["dataset"] = {**r["dataset"], "synthetic": False, "name": "emnist-letters"}
-    assert find(q2_facts.report_claims(real, depth), "q2.train_width").verdict == "emnist-letters shows it"
+    assert find(q2.report_claims(real, depth), "q2.train_width").verdict == "emnist-letters shows it"
     # without depth records only the width readings (and the report-internal checks) are judged
-    assert len([c for c in q2_facts.report_claims(grid, []) if c.kind is Kind.DATA_DEPENDENT]) == 3
+    assert len([c for c in q2.report_claims(grid, []) if c.kind is Kind.DATA_DEPENDENT]) == 3
 
 
 def test_report_claims_accept_numpy_numbers(grid, depth):
@@ -289,8 +295,8 @@ def test_report_claims_accept_numpy_numbers(grid, depth):
     np_grid = copy.deepcopy(grid)
     for r in np_grid:
         r["summary"]["best_dev_acc"] = np.float64(r["summary"]["best_dev_acc"])
-    assert [c.status for c in q2_facts.report_claims(np_grid, depth)] == \
-        [c.status for c in q2_facts.report_claims(grid, depth)]
+    assert [c.status for c in q2.report_claims(np_grid, depth)] == \
+        [c.status for c in q2.report_claims(grid, depth)]
 
 
 def test_figures_build(grid, depth):
@@ -299,13 +305,13 @@ def test_figures_build(grid, depth):
     assert len(fig.data) == 5
     fig.to_json()
     assert curves_figure(best, "t", log_loss=True).layout.yaxis.type == "log"
-    t = q2.grid_wall_time(grid)
+    t = chapter_code("q2").grid_wall_time(grid)
     assert t["span_s"] == 600 and t["minutes"] == 10 and t["runs"] == 80
     assert t["machine"] == "test CPU (2 cores)" and t["load_avg"] == 1.5
 
 
 def test_pivot_table(grid):
-    html = q2.width_pivot_table(grid)._repr_html_()
+    html = chapter_code("q2").width_pivot_table(grid)._repr_html_()
     assert html.count("<tr>") == 1 + 20 and html.count("<b>") == 5 and html.count("★") == 2  # one in the caption
     assert html.count("%</td>") + html.count("%</b></td>") + html.count("★</b></td>") == 80
 
@@ -350,8 +356,7 @@ def test_chapter_depth_and_width_share_one_live_run(monkeypatch):
 
 
 def test_report_table_facts_are_the_reports_numbers():
-    from hwlib.report import q2_facts
-    f = q2_facts.report_table_facts()
+    f = chapter_code("q2").report_table_facts()
     gaps = [100 * (v["train"] - v["dev"]) for v in original.Q2_DEPTH.values()]
-    assert f["depth_gap_min_pts"] == min(gaps) < f["depth_gap_max_pts"] == max(gaps) < q2_facts.GAP_LARGE_PTS
+    assert f["depth_gap_min_pts"] == min(gaps) < f["depth_gap_max_pts"] == max(gaps) < q2.GAP_LARGE_PTS
     assert f["best_width"] == 256

@@ -8,12 +8,12 @@ import pytest
 
 from hwlib.errors import ConfigError
 from hwlib.models import maps
-from hwlib.report import sliders
+from chapter_code import chapter_code
 
 
 @pytest.fixture(scope="module")
 def k2fig():
-    return sliders.k2_slider_figure()
+    return chapter_code("q3").k2_slider_figure()
 
 
 def _arr(v):
@@ -67,7 +67,7 @@ def test_k2_figure_is_offline_html(k2fig):
 
 def test_simplex_markers_follow_the_maps():
     z = (1.0, 0.4, -0.3)
-    fig = sliders.simplex_figure(z=z)
+    fig = chapter_code("q3").simplex_figure(z=z)
     meta = fig.layout.meta
     b_slider, T_slider = fig.layout.sliders
     for Ti, step in enumerate(T_slider.steps):
@@ -87,23 +87,23 @@ def test_simplex_markers_follow_the_maps():
 
 def test_figure_parameter_errors():
     with pytest.raises(ConfigError, match="must be among"):
-        sliders.k2_slider_figure(b0=0.33)
+        chapter_code("q3").k2_slider_figure(b0=0.33)
     with pytest.raises(ConfigError, match="K = 3"):
-        sliders.simplex_figure(z=(1.0, 2.0))
+        chapter_code("q3").simplex_figure(z=(1.0, 2.0))
     with pytest.raises(ConfigError, match="lo < hi"):
-        sliders.t_grid(1.0, -1.0, 10)
+        chapter_code("q3").t_grid(1.0, -1.0, 10)
 
 
 def test_static_k2_plot_draws_all_maps():
     import matplotlib.pyplot as plt
-    fig = sliders.k2_plot(bs=(0.5, 2.0))
+    fig = chapter_code("q3").k2_plot(bs=(0.5, 2.0))
     labels = [ln.get_label() for ln in fig.axes[0].lines if not ln.get_label().startswith("_")]
     assert labels == ["softmax", "sparsemax", "relumax, b = 0.5", "relumax, b = 2"]
     plt.close(fig)
 
 
 def test_jupyter_explorer_reacts_to_every_slider():
-    ex = sliders.K2Explorer(t=0.5, b=1.0, T=1.0)
+    ex = chapter_code("q3").K2Explorer(t=0.5, b=1.0, T=1.0)
     assert ex.values()["relumax"] == pytest.approx((2 / 3, 4 / 9))        # b/(2b - t), b/(2b - t)^2
     assert "0.6667" in ex.readout.value
     png, text = ex.image.value, ex.readout.value
@@ -117,3 +117,13 @@ def test_jupyter_explorer_reacts_to_every_slider():
     assert ex.values()["softmax"][0] == pytest.approx(1 / (1 + np.exp(4.0)))
     bundle = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_k2_legend_clear_of_titles_toolbar_and_sliders(k2fig):
+    """The legend hangs under the x axis (at the top it overlapped the panel titles and Plotly's
+    toolbar at 390 and 1280 px), and the sliders come after it, inside the bottom margin."""
+    legend, (b, T) = k2fig.layout.legend, k2fig.layout.sliders
+    assert legend.yanchor == "top" and legend.y < 0
+    assert legend.y > b.y > T.y
+    plot_px = k2fig.layout.height - k2fig.layout.margin.t - k2fig.layout.margin.b
+    assert -T.y * plot_px + 70 <= k2fig.layout.margin.b        # the lower slider (about 70 px) fits

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from chapter_code import chapter_code
+
 from hwlib.errors import ResultError
-from hwlib.report import errata, q1, realism
+from hwlib.report import errata, q1
 from hwlib.report.claims import Kind, Status
 
 
@@ -60,23 +62,23 @@ def _realism_record():
 def test_realism_facts_and_tables(tmp_path, monkeypatch):
     monkeypatch.setenv("HWLIB_RESULTS", str(tmp_path))
     with pytest.raises(ResultError, match="benchmarks/realism.py"):
-        realism.load()
+        chapter_code("data").load_realism()
     (tmp_path / "realism.json").write_text(json.dumps(_realism_record()))
-    rec = realism.load()
-    f = realism.facts(rec)
+    rec = chapter_code("data").load_realism()
+    f = chapter_code("data").realism_facts(rec)
     assert f["mlp_v3"] == pytest.approx(0.58) and f["mlp_met"] == "misses"
     assert f["q2_v3"] == pytest.approx(0.66) and f["q2_met"] == "meets"
     assert f["lin0_within"] == "within" and f["lin1_within"] == "outside"     # 68 vs 69.6; 76 vs 72.1
     assert (f["top_factor"], f["top_drop"]) == ("one font", 8.0)
     assert (f["second_factor"], f["second_drop"]) == ("no v2 share", 3.0)
     assert f["ref_acc"] == pytest.approx(0.87)
-    html = realism.table(rec)._repr_html_()
+    html = chapter_code("data").realism_table(rec)._repr_html_()
     assert "58.0 → 58.0" in html and "a–m, 13-way" in html
-    assert "-8.0" in realism.ablation_table(rec)._repr_html_()
+    assert "-8.0" in chapter_code("data").ablation_table(rec)._repr_html_()
     del rec["ablation"]
     (tmp_path / "realism.json").write_text(json.dumps(rec))
     with pytest.raises(ResultError, match="ablation"):
-        realism.load()
+        chapter_code("data").load_realism()
 
 
 def test_realism_benchmark_runs_on_the_fragment(tmp_path):

@@ -31,6 +31,7 @@ Q1_FEATURE_TIMES_S = {"raw": 80, "maxpool2": 35}   # "~1 min 20 s → ~35 s" of 
 Q1_POOLING_LOSS = "little accuracy lost"           # its words for what max pooling gives up
 
 # ---------------------------------------------------------------- Question 2
+Q2_SETTINGS = {"optimizer": "Adam", "activation": "relu", "epochs": 30, "batch": 64}   # every Q2 run
 Q2_WIDTH = {  # width: the best run of that width (Adam, relu, 30 epochs, batch 64)
     16: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.781, "train": 0.793, "test": 0.784},
     32: {"lr": 1e-3, "dropout": 0.0, "l2": 1e-4, "dev": 0.844, "train": 0.864, "test": 0.845},

@@ -1,8 +1,9 @@
 """Benchmark: how close is the synthetic stand-in to real EMNIST Letters? Models trained on it, scored on real letters.
 
-For each stand-in version (2 and 3, side by side in one run) it takes the models the project trains
-on it and scores them on real handwritten letters, 26-way (argmax over all classes) and restricted
-to the classes the real images cover:
+For each stand-in version compared (3 and 4, side by side in one run) it takes the models the project
+trains on it and scores them on real handwritten letters, 26-way (argmax over all 26 classes), on the
+two halves of the real images (within each class, in file order: even rank = the **tuning half**, on
+which the generator's settings were chosen; odd rank = the **held-out half**, only ever measured):
 
 * from the recorded checkpoints of the full profile (``results/synthetic-v<N>-seed42/full``), applied
   exactly as the project applies them: the perceptron, logistic regression 1.2(a), the best raw-pixel
@@ -11,13 +12,15 @@ to the classes the real images cover:
   lr 3e-4, dropout 0.2, when that version has no grid) retrained with ``hwlib.models.ffn.fit``;
 * a model the records lack is trained with the recipe (``--train-missing``; skipped otherwise).
 
-Then an **ablation** of v3 (one factor off at a time → transfer) with a short probe: 26,000 training
-images, a 784-256-26 relu MLP, Adam lr 1e-3, batch 64, 10 epochs, seed 0; and a **within-domain
-reference**: the same probe trained on part of the real images, scored on the rest.
+Then an **ablation** of v4 (one factor off at a time → transfer, on both halves) with a short probe:
+26,000 training images, a 784-256-26 relu MLP, Adam lr 1e-3, batch 64, 10 epochs, seed 0, the v3
+generator for scale; and a **within-domain reference**: the same probe trained on the tuning half,
+scored on the held-out half. The linear-model distance is the stand-in test accuracy of logistic
+regression 1.2(a) against the report's 69.6 % on real letters.
 
 Real letters: ``--real PATH`` (any real EMNIST the data layer reads; its test split is used), else the
-fragment ``../shared/data/emnist-letters.npz`` (test images of classes a–m) when present. The real
-images only measure: nothing here feeds back into the generator. ``--record`` writes the numbers as
+fragment ``../shared/data/emnist-letters.npz`` (test images of classes a–m) when present. Only the
+tuning half's numbers were ever used to choose a setting. ``--record`` writes the numbers as
 ``results/realism.json`` with provenance (refused unless the whole run finished).
 
     .venv/bin/python benchmarks/realism.py [--real PATH] [--record] [--quick] [--parts table,ablation]
@@ -49,13 +52,17 @@ from hwlib.paths import REPO_ROOT
 FRAGMENT = REPO_ROOT.parent / "shared" / "data" / "emnist-letters.npz"
 REPORT_BEST = {"width": 256, "lr": 3e-4, "dropout": 0.2, "l2": 0.0}
 
-# the v3 ablation: one factor off at a time (knob changes on synth_pen.KNOBS)
+COMPARED = (3, 4)        # stand-in versions side by side in the table
+HALVES = ("tuning", "held_out")
+REPORT_LOGREG = 69.6     # the report's test accuracy of logistic regression 1.2(a), on real letters
+
+# the v4 ablation: one factor off at a time (knob changes on synth_pen.KNOBS_V4)
 ABLATION = {
-    "v3 as generated": {},
+    "v4 as generated": {},
+    "Hershey fonts instead of handwriting fonts": {"hand_share": 0.0},
+    "half handwriting, half Hershey": {"hand_share": 0.5},
     "no per-class case mix (50/50)": {"case_mix": False},
-    "one font (roman simplex)": {"font_mix": False},
-    "no v2 share": {"v2_share": 0.0},
-    "no stroke displacement": {"stroke_shift": 0.0},
+    "no per-piece hand moves": {"stroke_shift": 0.0, "stroke_turn": 0.0, "stroke_scale": 0.0},
     "no control-point jitter": {"jitter": 0.0},
     "no elastic field": {"elastic": 0.0},
     "no affine (rotation, slant, aspect)": {"rot_sd": 0.0, "shear_sd": 0.0, "aspect_sd": 0.0},
@@ -90,12 +97,19 @@ def real_letters(path: str | None) -> tuple[Split, str, str]:
     return d.test, d.name, d.sha256
 
 
+def halves(y: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks of the tuning half (even rank within each class, in file order) and the held-out half (odd)."""
+    rank = np.empty(y.size, np.int64)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rank[idx] = np.arange(idx.size)
+    return {"tuning": rank % 2 == 0, "held_out": rank % 2 == 1}
+
+
 def scores(pred_scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(26-way accuracy, accuracy restricted to the classes present in y), in percent."""
-    present = np.unique(y)
-    a26 = float((pred_scores.argmax(1) == y).mean())
-    restricted = present[pred_scores[:, present].argmax(1)]
-    return 100 * a26, 100 * float((restricted == y).mean())
+    """26-way accuracy (%) on the (tuning half, held-out half) of the real letters y."""
+    right = pred_scores.argmax(1) == y
+    return tuple(100 * float(right[m].mean()) for m in halves(y).values())
 
 
 # ----------------------------------------------------------------------------- recorded checkpoints
@@ -138,7 +152,8 @@ def confusions(s: np.ndarray, y: np.ndarray, k: int = 6) -> list[dict]:
 
 
 def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[tuple[float, float, float], list[dict]]:
-    """((stand-in test %, real 26-way %, real restricted %), its largest confusions) of a recorded checkpoint."""
+    """((stand-in test %, real tuning half %, real held-out half %), its largest confusions on the
+    held-out half) of a recorded checkpoint."""
     feats = rec["config"].get("features", "raw")
     if rec["config"]["model"] == "mlp":
         X = course_view(real.X)
@@ -147,7 +162,8 @@ def score_record(rec: dict, train_X: np.ndarray, real: Split) -> tuple[tuple[flo
         X = add_bias(fmap.transform(real.X))
     model = _classifier(rec, results.load_arrays(rec))
     s = model.forward(np.asarray(X, np.float64))
-    return (100 * rec["summary"]["test_acc"], *scores(s, real.y)), confusions(s, real.y)
+    held = halves(real.y)["held_out"]
+    return (100 * rec["summary"]["test_acc"], *scores(s, real.y)), confusions(s[held], real.y[held])
 
 
 # ----------------------------------------------------------------------------- training
@@ -159,7 +175,7 @@ def _ffn_scores(net, real: Split) -> tuple[float, float]:
 
 
 def q2_best(slug: str, data: dict, real: Split, epochs: int | None) -> tuple[dict, float, float, float]:
-    """Retrain the Q2 best setting of a stand-in; (its config, stand-in test %, real 26-way %, restricted %)."""
+    """Retrain the Q2 best setting of a stand-in; (its config, stand-in test %, real tuning %, held-out %)."""
     from hwlib.models.ffn import FFN, FFNConfig, fit
 
     recs = [r for r in results.load_all("q2.width", slug, "full") if r.get("complete")]
@@ -173,7 +189,7 @@ def q2_best(slug: str, data: dict, real: Split, epochs: int | None) -> tuple[dic
 
 
 def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int = 0) -> tuple[float, float]:
-    """The ablation probe: 784-256-26 relu MLP, Adam 1e-3, batch 64; real 26-way and restricted %."""
+    """The ablation probe: 784-256-26 relu MLP, Adam 1e-3, batch 64; real 26-way % (tuning, held-out)."""
     torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(X[0].size, 256), torch.nn.ReLU(), torch.nn.Linear(256, N_CLASSES))
     opt = torch.optim.Adam(net.parameters(), 1e-3)
@@ -191,31 +207,27 @@ def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int
 
 
 def ablation(real: Split, per_class: int, epochs: int) -> list[dict]:
+    """The probe on v4 with one factor changed at a time, then on v3 for scale."""
     rows = []
-    for name, change in ABLATION.items():
+    variants = [(name, 4, dataclasses.replace(synth_pen.KNOBS_V4, **change), change)
+                for name, change in ABLATION.items()] + [("v3 (for scale)", 3, synth_pen.KNOBS, {})]
+    for name, version, kn, change in variants:
         t0 = time.perf_counter()
-        kn = dataclasses.replace(synth_pen.KNOBS, **change)
-        X, y = synthetic.generate(per_class, seed=7, knobs=kn, version=3)
-        a26, a_r = probe(X, y, real, epochs)
-        rows.append({"variant": name, "change": change, "real_26way": a26, "real_restricted": a_r})
-        print(f"  {name:38s} {a26:6.1f} {a_r:8.1f}   ({time.perf_counter() - t0:.0f} s)", flush=True)
-    X, y = synthetic.generate(per_class, seed=7, version=2)
-    a26, a_r = probe(X, y, real, epochs)
-    rows.append({"variant": "v2 (for scale)", "change": {}, "real_26way": a26, "real_restricted": a_r})
-    print(f"  {'v2 (for scale)':38s} {a26:6.1f} {a_r:8.1f}", flush=True)
+        X, y = synthetic.generate(per_class, seed=7, knobs=kn, version=version)
+        tune, held = probe(X, y, real, epochs)
+        rows.append({"variant": name, "change": change, "real_tuning": tune, "real_held_out": held})
+        print(f"  {name:44s} {tune:6.1f} {held:8.1f}   ({time.perf_counter() - t0:.0f} s)", flush=True)
     return rows
 
 
 def within_domain(real: Split, epochs: int) -> dict:
-    """The probe trained on 72 % of the real images (stratified), scored on the rest, restricted."""
-    rng = np.random.default_rng(0)
-    train = np.concatenate([rng.permutation(np.flatnonzero(real.y == c))[: int(0.72 * (real.y == c).sum())]
-                            for c in np.unique(real.y)])
-    test = np.setdiff1d(np.arange(len(real.y)), train)
-    _, a_r = probe(real.X[train], real.y[train], Split(real.X[test], real.y[test]), epochs)
-    print(f"  within-domain reference: probe trained on {len(train):,} real images, "
-          f"{a_r:.1f} % on {len(test):,} others (restricted to their classes)")
-    return {"n_train": int(len(train)), "n_test": int(len(test)), "real_restricted": a_r}
+    """The probe trained on the real tuning half, scored on the held-out half (26-way)."""
+    h = halves(real.y)
+    torch.manual_seed(0)
+    tune, held = probe(real.X[h["tuning"]], real.y[h["tuning"]], real, epochs)
+    print(f"  within-domain reference: probe trained on the {int(h['tuning'].sum()):,} real images of the "
+          f"tuning half, {held:.1f} % on the {int(h['held_out'].sum()):,} of the held-out half")
+    return {"n_train": int(h["tuning"].sum()), "n_test": int(h["held_out"].sum()), "real_held_out": held}
 
 
 # ----------------------------------------------------------------------------- main
@@ -225,7 +237,7 @@ def main(argv=None) -> int:
     ap.add_argument("--record", action="store_true", help="write results/realism.json")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, numbers mean nothing")
     ap.add_argument("--parts", default="table,ablation",
-                    help="comma-separated: table (v2 vs v3 models), ablation (with the within-domain reference)")
+                    help="comma-separated: table (v3 vs v4 models), ablation (with the within-domain reference)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -243,7 +255,7 @@ def main(argv=None) -> int:
 
     parts = set(args.parts.split(","))
     table = {}
-    for version in synthetic.VERSIONS if "table" in parts else ():
+    for version in COMPARED if "table" in parts else ():
         slug = f"synthetic-v{version}-seed42"
         t0 = time.perf_counter()
         data = synthetic.make_splits((20, 4, 4) if args.quick else (4000, 800, 800), seed=42, version=version)
@@ -259,22 +271,26 @@ def main(argv=None) -> int:
         rows[f"Q2 best setting (width {hp['width']})"] = tuple(vals)
         table[f"v{version}"] = {"rows": rows, "load_or_generate_s": gen_s, "q2_best": hp,
                                 "mlp_confusions": mlp_confusions}
-        print(f"v{version} MLP's largest confusions on real letters: " + ", ".join(
+        print(f"v{version} MLP's largest confusions on the held-out half: " + ", ".join(
             f"{c['true']}→{c['pred']} {c['share']:.0f}%" for c in table[f"v{version}"]["mlp_confusions"]))
-    labels = list(table["v3"]["rows"]) if table else []
-    print(f"\n{'model trained on the stand-in':34s} | {'stand-in test':>13s} | real {present[0]}–{present[-1]} 26-way "
-          f"| real restricted   (v2 → v3)")
+    labels = list(dict.fromkeys(k for t in table.values() for k in t["rows"]))
+    print(f"\n{'model trained on the stand-in':34s} | {'stand-in test':>13s} | {'real, tuning half':>17s} "
+          f"| {'real, held-out half':>19s}   (v3 → v4, 26-way)")
     for label in labels:
         cells = []
         for i in range(3):
-            pair = [table[v]["rows"].get(label) for v in ("v2", "v3")]
+            pair = [t["rows"].get(label) for t in table.values()]
             cells.append(" → ".join("  –  " if p is None else f"{p[i]:5.1f}" for p in pair))
-        print(f"{label:34s} | {cells[0]:>13s} | {cells[1]:>18s} | {cells[2]:>14s}")
+        print(f"{label:34s} | {cells[0]:>13s} | {cells[1]:>17s} | {cells[2]:>19s}")
+    logreg = table.get("v4", {}).get("rows", {}).get("logistic regression 1.2(a)")
+    if logreg:
+        print(f"linear-model distance: logistic regression 1.2(a) on v4 {logreg[0]:.1f} % vs the report's "
+              f"{REPORT_LOGREG} % on real letters ({logreg[0] - REPORT_LOGREG:+.1f} points)")
 
     abl, ref = [], None
     if "ablation" in parts:
         n = 20 if args.quick else 1000
-        print(f"\nablation probe ({26 * n:,} images, 784-256-26, Adam, 10 epochs): real 26-way, restricted")
+        print(f"\nablation probe ({26 * n:,} images, 784-256-26, Adam, 10 epochs): real 26-way, tuning / held-out half")
         abl = ablation(real, n, 1 if args.quick else 10)
         ref = within_domain(real, 1 if args.quick else 10)
     if args.record:
@@ -282,9 +298,12 @@ def main(argv=None) -> int:
             print("--record ignored with --quick (the numbers mean nothing)", file=sys.stderr)
             return 0
         prov = provenance(time.perf_counter() - t_start, started=started)
-        out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present}}
+        out = {"real": {"name": real_name, "sha256": real_sha, "n": int(len(real.y)), "classes": present,
+                        "halves": "within each class in file order: even rank = tuning half (settings chosen "
+                                  "on it), odd rank = held-out half (only measured)"},
+               "report_logreg": REPORT_LOGREG}
         if table:
-            out["versions"] = {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_26way", "real_restricted"), x)))
+            out["versions"] = {v: {"rows": {k: (None if x is None else dict(zip(("standin_test", "real_tuning", "real_held_out"), x)))
                                           for k, x in t["rows"].items()},
                                 "load_or_generate_s": t["load_or_generate_s"], "q2_best": t["q2_best"],
                                 "mlp_confusions": t["mlp_confusions"],
@@ -293,9 +312,9 @@ def main(argv=None) -> int:
         if "ablation" in parts:
             out.update(ablation=abl, within_domain=ref, ablation_provenance=prov)
         path = REPO_ROOT / "results" / "realism.json"
-        if path.exists():              # a run of some parts keeps the other parts' numbers
+        if path.exists():              # a run of some parts keeps the other parts' numbers of the same schema
             old = json.loads(path.read_text())
-            if old.get("real", {}).get("sha256") == real_sha:
+            if old.get("real", {}).get("sha256") == real_sha and "halves" in old.get("real", {}):
                 out = {**old, **out}
         results.write_json(path, out)
         print(f"recorded: {path}")

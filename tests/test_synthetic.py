@@ -72,9 +72,12 @@ def test_case_mix_follows_byclass_counts():
 
 def test_every_letter_form_has_strokes():
     from hwlib.data import synth_pen
-    pts, stroke_start, glyph_start, index, fonts = synth_pen.glyph_table()
-    assert len(index) == 26 * (len(fonts[0]) + len(fonts[1]))
+    pts, stroke_start, glyph_start, group, index = synth_pen.glyph_table()
+    assert len(index) == 26 * (len(synth_pen.FONTS_LOWER) + len(synth_pen.FONTS_UPPER))
     assert (np.diff(glyph_start) >= 1).all() and (np.diff(stroke_start) >= 2).all()
+    assert group.size == stroke_start.size - 1 and 0 <= group.min() and group.max() < synth_pen.MAX_STROKES
+    *_, hands_index = synth_pen.glyph_table(hands=True)          # v4: every form has handwriting glyphs
+    assert all(hands_index[c, case, "hand"].size >= 10 for c in range(26) for case in (0, 1))
 
 
 def test_resampling_rows_are_averages():

@@ -93,9 +93,13 @@ class Knobs:
     blur: float = 1.0            # Gaussian blur σ on the canvas (EMNIST: 1)
     emnist_frame: bool = True    # crop + 24-px box + 2-px border (False: the canvas scaled to 28)
     v2_share: float = 0.3        # share of samples drawn by the v2 renderer (synth_fonts) instead
+    hand_share: float = 0.0      # share of samples whose letter form is a handwriting font (v4)
+    hand_families: tuple = ()    # the handwriting families drawn from (empty: every family)
 
 
 KNOBS = Knobs()
+# synthetic-letters-v4: the handwriting families' letter forms (see hwlib.data.hands), the same pen
+KNOBS_V4 = Knobs(hand_share=1.0, v2_share=0.0)
 
 
 # --------------------------------------------------------------------------- glyphs
@@ -122,39 +126,78 @@ def glyph(font: str, char: str) -> list[np.ndarray]:
     return [s - mid for s in strokes]
 
 
-@functools.lru_cache(maxsize=1)
-def glyph_table():
-    """Every (class, case, font) glyph as flat segment arrays for the kernel.
+@functools.lru_cache(maxsize=2)
+def glyph_table(hands: bool = False):
+    """Every (class, case, font) glyph as flat segment arrays for the kernel: the Hershey fonts,
+    and with ``hands`` the traced handwriting families of :mod:`hwlib.data.hands` (key ``"hand"``).
 
-    Returns (points (P, 2), stroke_start (S+1,), glyph_start (G+1,), index dict (c, case, font) → g,
-    font lists per case). Glyph g owns strokes glyph_start[g]:glyph_start[g+1]; stroke s owns
-    points stroke_start[s]:stroke_start[s+1].
+    Returns (points (P, 2), stroke_start (S+1,), glyph_start (G+1,), stroke_group (S,), index dict
+    (c, case, font) → g or (c, case, "hand") → array of g). Glyph g owns strokes
+    glyph_start[g]:glyph_start[g+1]; stroke s owns points stroke_start[s]:stroke_start[s+1] and is
+    moved by the hand as part of its glyph's piece stroke_group[s] (a Hershey stroke is its own piece).
     """
-    pts, stroke_start, glyph_start, index = [], [0], [0], {}
+    pts, stroke_start, glyph_start, group, index = [], [0], [0], [], {}
+
+    def add(key, strokes, groups):
+        for s, g in zip(strokes, groups):
+            pts.append(s)
+            stroke_start.append(stroke_start[-1] + len(s))
+            group.append(min(g, MAX_STROKES - 1))
+        index[key] = len(glyph_start) - 1
+        glyph_start.append(len(stroke_start) - 1)
+
     fonts = (tuple(FONTS_LOWER), tuple(FONTS_UPPER))
     for c, letter in enumerate(LETTERS):
         for case, ch in enumerate((letter.lower(), letter.upper())):
             for f in fonts[case]:
-                for s in glyph(f, ch):
-                    pts.append(s)
-                    stroke_start.append(stroke_start[-1] + len(s))
-                index[c, case, f] = len(glyph_start) - 1
-                glyph_start.append(len(stroke_start) - 1)
+                strokes = glyph(f, ch)
+                add((c, case, f), strokes, range(len(strokes)))
+    if hands:
+        from hwlib.data.hands import traced_table
+        by_form: dict = {}
+        for (c, case, family), (strokes, groups) in traced_table().items():
+            add((c, case, family), strokes, groups)
+            by_form.setdefault((c, case), []).append(index[c, case, family])
+        for (c, case), gs in by_form.items():
+            index[c, case, "hand"] = np.array(gs, np.int64)
     return (np.concatenate(pts).astype(np.float64), np.array(stroke_start, np.int64),
-            np.array(glyph_start, np.int64), index, fonts)
+            np.array(glyph_start, np.int64), np.array(group, np.int64), index)
 
 
-@functools.lru_cache(maxsize=1)
-def _point_strokes() -> np.ndarray:
-    """(G, max points) local stroke number of each point of glyph g (capped at MAX_STROKES - 1)."""
-    _, stroke_start, glyph_start, _, _ = glyph_table()
+@functools.lru_cache(maxsize=2)
+def _centres(hands: bool = False) -> np.ndarray:
+    """(S, 2) the centre each stroke turns about: a Hershey stroke's own mean point, a traced
+    glyph's piece's mean point (summed point by point, as the kernel once did, so v3 is unchanged)."""
+    pts, stroke_start, glyph_start, group, index = glyph_table(hands)
+    out = np.empty((stroke_start.size - 1, 2))
+    hershey_end = glyph_start[26 * (len(FONTS_LOWER) + len(FONTS_UPPER))]
+    for s in range(stroke_start.size - 1):
+        a0, a1 = int(stroke_start[s]), int(stroke_start[s + 1])
+        mx = my = 0.0
+        for p in range(a0, a1):
+            mx += pts[p, 0] / (a1 - a0)
+            my += pts[p, 1] / (a1 - a0)
+        out[s] = mx, my
+    for g in range(int(np.searchsorted(glyph_start, hershey_end)), glyph_start.size - 1):
+        strokes = np.arange(glyph_start[g], glyph_start[g + 1])
+        for piece in np.unique(group[strokes]):
+            mine = strokes[group[strokes] == piece]
+            p = np.concatenate([pts[stroke_start[s]:stroke_start[s + 1]] for s in mine])
+            out[mine] = p.mean(0)
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _point_strokes(hands: bool = False) -> np.ndarray:
+    """(G, max points) the piece (stroke group) of each point of glyph g."""
+    _, stroke_start, glyph_start, group, _ = glyph_table(hands)
     G = glyph_start.size - 1
     npts = stroke_start[glyph_start[1:]] - stroke_start[glyph_start[:-1]]
     out = np.zeros((G, npts.max()), np.int64)
     for g in range(G):
         base = stroke_start[glyph_start[g]]
-        for local, s in enumerate(range(glyph_start[g], glyph_start[g + 1])):
-            out[g, stroke_start[s] - base:stroke_start[s + 1] - base] = min(local, MAX_STROKES - 1)
+        for s in range(glyph_start[g], glyph_start[g + 1]):
+            out[g, stroke_start[s] - base:stroke_start[s + 1] - base] = group[s]
     return out
 
 
@@ -223,7 +266,7 @@ def _parts(a, b):
 
 
 @numba.njit(cache=True, parallel=True)
-def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, size, pen, sigma, frame, W, out):
+def _render_kernel(pts, stroke_start, glyph_start, group, centre, g_idx, jit, turn, A, modes, size, pen, sigma, frame, W, out):
     """Steps 2-4 for every sample k; writes out[k] (28×28 float, peak 1)."""
     n = g_idx.size
     for k in numba.prange(n):
@@ -234,11 +277,8 @@ def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, s
         q = np.empty((p1 - p0, 2))
         for s in range(s0, s1):
             a0, a1 = stroke_start[s], stroke_start[s + 1]
-            mx, my = 0.0, 0.0
-            for p in range(a0, a1):
-                mx += pts[p, 0] / (a1 - a0)
-                my += pts[p, 1] / (a1 - a0)
-            ls = min(s - s0, MAX_STROKES - 1)      # each stroke turned and scaled about its centre
+            mx, my = centre[s, 0], centre[s, 1]
+            ls = group[s]                            # each piece turned and scaled about its centre
             c, sn, f = math.cos(turn[k, ls, 0]), math.sin(turn[k, ls, 0]), math.exp(turn[k, ls, 1])
             for p in range(a0, a1):
                 ux, uy = pts[p, 0] - mx, pts[p, 1] - my
@@ -319,8 +359,9 @@ def _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, s
 
 
 def letter_forms(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> tuple[np.ndarray, np.ndarray]:
-    """Step 1 for the classes y: (case 0 lower / 1 upper, glyph index into glyph_table())."""
-    _, _, _, index, _ = glyph_table()
+    """Step 1 for the classes y: (case 0 lower / 1 upper, glyph index into glyph_table()); a share
+    ``kn.hand_share`` of the samples takes a handwriting family (uniformly) instead of a Hershey font."""
+    index = glyph_table(kn.hand_share > 0)[4]
     n = y.size
     share = LOWER_SHARE if kn.case_mix else np.full(N_CLASSES, 0.5)
     case = (rng.random(n) >= share[y]).astype(int)
@@ -332,18 +373,28 @@ def letter_forms(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> 
         names, p = list(w), np.cumsum(list(w.values()))
         f = names[min(int(np.searchsorted(p / p[-1], u[k], side="right")), len(names) - 1)]
         g_idx[k] = index[int(y[k]), int(case[k]), f]
+    if kn.hand_share > 0:
+        hand, pick = rng.random(n) < kn.hand_share, rng.random(n)
+        forms = {}
+        for k in np.flatnonzero(hand):
+            key = int(y[k]), int(case[k])
+            if key not in forms:
+                forms[key] = (index[(*key, "hand")] if not kn.hand_families else
+                              np.array([index[(*key, f)] for f in kn.hand_families if (*key, f) in index]))
+            g_idx[k] = forms[key][int(pick[k] * forms[key].size)]
     return case, g_idx
 
 
 def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.ndarray:
     """Images (uint8, n × 28 × 28, upright, peak 255) of the classes y, all draws from rng."""
-    pts, stroke_start, glyph_start, _, _ = glyph_table()
+    hands = kn.hand_share > 0
+    pts, stroke_start, glyph_start, group, _ = glyph_table(hands)
     n = y.size
     _, g_idx = letter_forms(y, rng, kn)
     npts = (stroke_start[glyph_start[g_idx + 1]] - stroke_start[glyph_start[g_idx]]).max()
     jit = rng.normal(0, kn.jitter, (n, npts, 2))
     shift = rng.normal(0, kn.stroke_shift, (n, MAX_STROKES, 2))
-    jit += np.take_along_axis(shift, _point_strokes()[g_idx][:, :npts, None], axis=1)
+    jit += np.take_along_axis(shift, _point_strokes(hands)[g_idx][:, :npts, None], axis=1)
     turn = np.stack([np.deg2rad(rng.normal(0, kn.stroke_turn, (n, MAX_STROKES))),
                      rng.normal(0, kn.stroke_scale, (n, MAX_STROKES))], -1)
     theta = np.deg2rad(np.clip(rng.normal(0, kn.rot_sd, n), -2 * kn.rot_sd, 2 * kn.rot_sd))
@@ -364,7 +415,7 @@ def render(y: np.ndarray, rng: np.random.Generator, kn: Knobs = KNOBS) -> np.nda
     size = rng.uniform(kn.glyph_lo, kn.glyph_hi, n)
     pen = rng.uniform(kn.pen_lo, kn.pen_hi, n)
     img = np.zeros((n, SIDE, SIDE))
-    _render_kernel(pts, stroke_start, glyph_start, g_idx, jit, turn, A, modes, size, pen, float(kn.blur),
+    _render_kernel(pts, stroke_start, glyph_start, group, _centres(hands), g_idx, jit, turn, A, modes, size, pen, float(kn.blur),
                    bool(kn.emnist_frame), _resample_weights(), img)
     img = np.maximum(img, 0.0)
     peak = img.reshape(n, -1).max(1)
@@ -377,4 +428,4 @@ def describe(kn: Knobs = KNOBS) -> dict:
             "knobs": asdict(kn), "case_mix": "EMNIST ByClass train counts"}
 
 
-__all__ = ["KNOBS", "Knobs", "LOWER_SHARE", "describe", "glyph", "letter_forms", "render"]
+__all__ = ["KNOBS", "KNOBS_V4", "Knobs", "LOWER_SHARE", "describe", "glyph", "letter_forms", "render"]

@@ -1,10 +1,12 @@
 """The synthetic stand-in for EMNIST Letters: versions, generation, splits and the cache.
 
-The default is **synthetic-letters-v3**: each sample is drawn with a pen along a single-stroke
-letter path and converted the way EMNIST converted NIST's scans (:mod:`hwlib.data.synth_pen`), except
-a share ``v2_share`` drawn by the version-2 renderer (filled font outlines, distorted;
-:mod:`hwlib.data.synth_fonts`), because mixing the two styles transfers better to real letters than
-either alone (measured by ``benchmarks/realism.py``). Version 2 stays available for that comparison.
+The default is **synthetic-letters-v4**: each sample is drawn with a pen along the traced centre
+line of a letter from one of many handwriting fonts — letter forms of real people's hands
+(:mod:`hwlib.data.hands`) — moved by a simulated hand and converted the way EMNIST converted NIST's
+scans (:mod:`hwlib.data.synth_pen`, with ``synth_pen.KNOBS_V4``). Version 3 (the same pen along
+Hershey single-stroke fonts, plus a share ``v2_share`` drawn by the version-2 renderer: filled
+font outlines, distorted, :mod:`hwlib.data.synth_fonts`) and version 2 stay available for the
+comparison of ``benchmarks/realism.py``.
 
 Everything is deterministic from a seed; a generation is cached under the user cache, keyed by the
 version, a hash of the settings, the seed and the split sizes.
@@ -26,8 +28,8 @@ from hwlib.data import synth_fonts, synth_pen
 from hwlib.errors import ConfigError, activity
 from hwlib.paths import cache_dir, clean_stale_temps, make_temp, open_regular, shown
 
-GENERATOR_VERSION: int = 3          # the default stand-in
-VERSIONS = (2, 3)
+GENERATOR_VERSION: int = 4          # the default stand-in
+VERSIONS = (2, 3, 4)
 SIDE = 28
 SPLITS = ("train", "dev", "test")
 _BATCH = 2048    # samples per random stream (fixed: the output must not depend on anything else)
@@ -35,9 +37,9 @@ _KEYS = ("X_train", "y_train", "X_dev", "y_dev", "X_test", "y_test")
 
 
 def default_knobs(version: int = GENERATOR_VERSION):
-    """The settings of a version: synth_pen.Knobs for v3, synth_fonts.Knobs for v2."""
+    """The settings of a version: synth_pen.Knobs for v3 and v4, synth_fonts.Knobs for v2."""
     _check_version(version)
-    return synth_pen.KNOBS if version == 3 else synth_fonts.KNOBS
+    return {2: synth_fonts.KNOBS, 3: synth_pen.KNOBS, 4: synth_pen.KNOBS_V4}[version]
 
 
 def _check_version(version) -> int:
@@ -105,7 +107,14 @@ def describe(version: int = GENERATOR_VERSION) -> dict:
     version = _check_version(version)
     if version == 2:
         return {"generator_version": 2, **synth_fonts.describe()}
-    return {"generator_version": 3, **synth_pen.describe(), "v2_part": synth_fonts.describe()}
+    kn = default_knobs(version)
+    out = {"generator_version": version, **synth_pen.describe(kn)}
+    if kn.v2_share > 0:
+        out["v2_part"] = synth_fonts.describe()
+    if kn.hand_share > 0:
+        from hwlib.data import hands
+        out["handwriting_fonts"] = hands.describe()
+    return out
 
 
 def _knobs_key(version: int) -> str:

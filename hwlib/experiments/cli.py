@@ -93,6 +93,14 @@ def _data_synthetic(args) -> None:
           f"{path if cached else 'not cached (the cache folder is not writable)'}")
 
 
+def _data_fonts(args) -> None:
+    from hwlib.data import hands
+    paths = hands.fetch_all()
+    table = hands.traced_table()
+    print(f"{len(paths)} handwriting font families ready in {hands.font_dir()} "
+          f"({len(table)} letter forms traced; licences beside each font)")
+
+
 def _list(args) -> None:
     from hwlib.experiments import results
     from hwlib.data import active_profile, dataset_slug, load_letters
@@ -157,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--profile", choices=["full", "quick"])
     sp.add_argument("--seed", type=int, default=42)
     sp.set_defaults(fn=_data_synthetic)
+    sp = d.add_parser("fonts", help="fetch the handwriting fonts synthetic-letters-v4 draws (npm, ~38 MB, once)")
+    sp.set_defaults(fn=_data_fonts)
 
     sp = sub.add_parser("list", help="list experiments")
     common(sp)

@@ -124,6 +124,11 @@ def bench(data, epochs: int, n_train: int | None, with_sklearn: bool) -> list[di
     ours = FastPerceptron(D)
     # the first call of a compiled kernel loads/compiles it: not part of the timing
     FastPerceptron(D).train_epoch(Xtr_b[:2], ytr[:2], np.arange(2))
+    # read-only, as hwlib's Q1 runs pass their features: FastPerceptron then reads a float32 copy,
+    # made once per run (timed here on its own, and reported beside the per-epoch ratio)
+    for a in (Xtr_b, Xdv_b):
+        a.flags.writeable = False
+    pack_s = _timed(lambda: ours._compact(Xtr_b))
     sk = None
     if with_sklearn:
         from sklearn.linear_model import Perceptron as SkPerceptron, SGDClassifier
@@ -131,6 +136,7 @@ def bench(data, epochs: int, n_train: int | None, with_sklearn: bool) -> list[di
     compare("perceptron", lambda o: baseline_perceptron_epoch(Wb, Xtr_b, ytr, o),
             lambda X: (X @ Wb.T).argmax(1), lambda o: ours.train_epoch(Xtr_b, ytr, o), ours.predict,
             Xtr_b, Xdv_b, sk)
+    rows[-1]["pack_s"] = pack_s
     # logistic regression (a)
     lr, l2 = 1e-4, 1e-5
     Wb = np.zeros((26, D))
@@ -195,6 +201,11 @@ def main(argv=None):
             print(f"{r['model']}: weights equal the baseline's after 50 steps (asserted); final dev "
                   f"accuracy hwlib {r['dev_acc']:.4f}, baseline {r['baseline_dev_acc']:.4f}, baseline "
                   f"from 1-ulp-perturbed weights {r['baseline_1ulp_dev_acc']:.4f} (chaotic dynamics)")
+    for r in rows:
+        if "pack_s" in r:
+            per_run = r["baseline_s"] / (r["hwlib_s"] + r["pack_s"] / 20)
+            print(f"{r['model']}: one-off float32 copy of X {r['pack_s']:.3f} s per run; with it spread over a "
+                  f"20-epoch run the speed-up is {per_run:.1f}×")
     slow = [r["model"] for r in rows if r["speedup"] < args.min_speedup]
     if slow:
         print(f"BELOW TARGET (< {args.min_speedup}× the baseline): {', '.join(slow)}")

@@ -104,3 +104,25 @@ def test_default_workers(monkeypatch):
     monkeypatch.delenv("HWLIB_WORKERS", raising=False)
     assert pool.workers("quick") == 1
     assert pool.workers("full") == min(2, __import__("os").cpu_count())
+
+
+@pytest.mark.parametrize("scale", [256.0, 3.0])   # float32-exact course view, and inexact inputs
+def test_fast_perceptron_on_a_read_only_array_equals_the_readable_epoch(scale):
+    """A read-only X is read through its float32 copy when that copy is exact (else as it is): the
+    weights equal the readable model's bit for bit on exact inputs (to rounding on others)."""
+    from hwlib.fast.sgd import FastPerceptron
+    from hwlib.models.linear import Perceptron, add_bias
+    rng = np.random.default_rng(5)
+    X = add_bias(rng.integers(0, 256, (301, 40)) * (rng.random((301, 40)) < 0.3) / scale)
+    X.flags.writeable = False
+    y = rng.integers(0, 7, 301)
+    a, b = FastPerceptron(41, 7), Perceptron(41, 7)
+    for epoch in range(3):
+        order = rng.permutation(301)
+        a.train_epoch(X, y, order)
+        b.train_epoch(X, y, order)
+        if scale == 256.0:
+            assert np.array_equal(a.W, b.W), epoch
+        else:
+            np.testing.assert_allclose(a.W, b.W, rtol=1e-12, atol=1e-12)
+    assert (a._packed[1].dtype == np.float32) == (scale == 256.0)

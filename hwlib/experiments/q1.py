@@ -92,6 +92,8 @@ class _FeatureCache:
             info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0}
             if hasattr(fmap, "explained_variance_ratio_"):
                 info["explained_variance"] = float(fmap.explained_variance_ratio_.sum())
+        for m in mats:
+            m.flags.writeable = False   # shared by the runs of this map (and lets FastPerceptron keep a copy)
         self.key, self.value = key, (mats, info)
         return (*self.value, time.perf_counter() - t0)
 

@@ -53,9 +53,10 @@ def _scores(x, W, s):
 
 @njit(cache=True, fastmath=True)
 def _dot(a, b):
+    """a · b summed in float64 (also when both are float32)."""
     acc = 0.0
     for j in range(a.shape[0]):
-        acc += a[j] * b[j]
+        acc += np.float64(a[j]) * b[j]
     return acc
 
 
@@ -148,13 +149,43 @@ def _logreg_epoch(X, y, order, W, lr, l2):
                 for k in range(K):
                     W[j, k] -= lr * (v * g[k])
 
+@njit(cache=True)
+def _to_float32(X):
+    """(X as float32, whether every entry is exactly representable), in one pass."""
+    out = np.empty(X.shape, dtype=np.float32)
+    exact = True
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            v = np.float32(X[i, j])
+            out[i, j] = v
+            if v != X[i, j]:
+                exact = False
+    return out, exact
+
+
 class FastPerceptron(Perceptron):
     """``Perceptron`` whose epoch runs compiled: four samples scored per pass over W, their steps
-    then replayed in order, a later sample's scores corrected by ±x_i·x_j after a mistake on i."""
+    then replayed in order, a later sample's scores corrected by ±x_i·x_j after a mistake on i.
+
+    The epoch is bound by reading X (random rows, float64). A *read-only* X whose entries are all
+    float32 numbers (course-view pixels are k/256) is copied once into float32 and the copy reused by
+    the next epochs on that same array (half the bytes; the kernel sums in float64, so the scores are
+    the same); a writeable X may change between epochs, so it is read as it is, every epoch."""
+
+    _packed: tuple = (None, None)   # (the read-only X, its float32 copy or X itself)
 
     def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray) -> None:
         X, y, order = _check_Xy(X, y, order, self.n_features, self.n_classes)
-        _perceptron_epoch(X, y, order, self.W)
+        _perceptron_epoch(self._compact(X), y, order, self.W)
+
+    def _compact(self, X: np.ndarray) -> np.ndarray:
+        """The float32 copy of a read-only, float32-exact X (made once per array), else X."""
+        if X.flags.writeable:
+            return X
+        if self._packed[0] is not X:
+            X32, exact = _to_float32(X)
+            self._packed = (X, X32 if exact else X)
+        return self._packed[1]
 
 
 class FastLogisticRegression(LogisticRegression):

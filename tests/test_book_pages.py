@@ -323,10 +323,14 @@ def test_print_hints_and_the_pdf_link(tmp_path):
     out = screen_only_hints("<details><summary>All 80 runs: test accuracy (click to open)</summary>t</details>")
     assert out == ('<details><summary>All 80 runs: test accuracy<span class="hwlib-screen-only"> (click to open)'
                    '</span></summary>t</details>')
+    prose = "<p>The other code cells (click <em>Show code cell source</em>) show it.</p>"
+    assert screen_only_hints(prose) == ('<p>The other code cells<span class="hwlib-screen-only"> (click <em>Show '
+                                        'code cell source</em>)</span> show it.</p>')
 
     html = tmp_path / "html"
     (html / "book").mkdir(parents=True)
-    page = '<html><body><div class="sidebar-primary-items__end sidebar-primary__section">\n</div></body></html>'
+    page = ('<html><body><div class="sidebar-primary-items__end sidebar-primary__section">\n</div>'
+            '<footer><div class="bd-footer-content__inner container">\n</div></footer></body></html>')
     for name in ("book/intro.html", "search.html"):
         (html / name).write_text(page)
     pdf = tmp_path / "pdf" / "book.pdf"
@@ -339,8 +343,8 @@ def test_print_hints_and_the_pdf_link(tmp_path):
     assert (html / "book.pdf").read_bytes() == pdf.read_bytes()
     intro, search = (html / "book/intro.html").read_text(), (html / "search.html").read_text()
     assert 'href="../book.pdf"' in intro and 'href="book.pdf"' in search
-    assert "Download the book as PDF" in intro and "(1 page, printed " in intro
-    assert link_pdf(html, pdf) == 2 and (html / "book/intro.html").read_text().count("Download the book") == 1
+    assert intro.count("Download the book as PDF") == 2 and "1 page, printed " in intro   # sidebar, footer
+    assert link_pdf(html, pdf) == 2 and (html / "book/intro.html").read_text().count("Download the book") == 2
     pdf.unlink()
     assert link_pdf(html, pdf) == 0
     assert not (html / "book.pdf").exists() and (html / "book/intro.html").read_text() == page

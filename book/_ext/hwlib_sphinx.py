@@ -36,8 +36,8 @@ folder on ``sys.path``). It
   figures kept on one page, long tables and code allowed to break between rows and lines;
 * links the printed book from every page once ``make pdf`` has made it (``link_pdf``): the HTML
   build, when ``_build/pdf/book.pdf`` exists, and ``book_pdf.py``, after printing, copy it to
-  ``_build/html/book.pdf`` and add "Download the book as PDF (N pages, printed <date>)" to the
-  left sidebar; without a PDF no page links one;
+  ``_build/html/book.pdf`` and add "Download the book as PDF" (N pages, printed <date>) to the
+  left sidebar (to the footer on a phone); without a PDF no page links one;
 * gives search results their text snippets when the book is opened from a file: browsers refuse
   the ``fetch()`` of each result page that Sphinx's ``searchtools.js`` makes for the snippet, so
   ``search.html`` alone loads ``hwlib/search-pages.js`` (the text of every page's main block,
@@ -415,15 +415,22 @@ def _label_tables(app, pagename, templatename, context, doctree) -> None:
 
 _SUMMARY = re.compile(r"(<summary\b[^>]*>)(.*?)(</summary>)", re.S)
 _SCREEN_HINT = re.compile(r"\s*\((?:click|tap) to (?:open|expand|show)[^()<]*\)", re.I)
+# in the prose: "(click <em>Show code cell source</em>)", an instruction for a toggle print omits
+_PROSE_HINT = re.compile(r"\s*\((?:click|tap)\s+<em>[^<]*</em>\)", re.I)
 
 
 def screen_only_hints(body: str) -> str:
-    """In each ``<summary>``, put a hint meant for the screen ("(click to open)") in a
-    ``<span class="hwlib-screen-only">``: print leaves it out, as it prints the block open."""
+    """Put the hints meant for the screen in a ``<span class="hwlib-screen-only">``, which print
+    leaves out: "(click to open)" in a ``<summary>`` (print shows the block open) and a
+    parenthesis of the prose that says to click a toggle, e.g. "(click *Show code cell source*)"
+    (print omits the hidden code cells and their toggles)."""
+    def screen_only(h):
+        return f'<span class="hwlib-screen-only">{h.group(0)}</span>'
+
     def summary(m):
-        inner = _SCREEN_HINT.sub(lambda h: f'<span class="hwlib-screen-only">{h.group(0)}</span>', m.group(2))
-        return m.group(1) + inner + m.group(3)
-    return _SUMMARY.sub(summary, body) if "<summary" in body else body
+        return m.group(1) + _SCREEN_HINT.sub(screen_only, m.group(2)) + m.group(3)
+    body = _SUMMARY.sub(summary, body) if "<summary" in body else body
+    return _PROSE_HINT.sub(screen_only, body)
 
 
 def _screen_only_hints(app, pagename, templatename, context, doctree) -> None:
@@ -433,14 +440,17 @@ def _screen_only_hints(app, pagename, templatename, context, doctree) -> None:
 
 PDF_NAME = "book.pdf"                   # beside index.html in the HTML output
 _PDF_LINK = re.compile(r'\s*<div class="hwlib-pdf-link[^"]*">.*?</div><!-- /hwlib-pdf-link -->', re.S)
-_SIDEBAR_END = re.compile(r'(<div class="sidebar-primary-items__end[^"]*">)')
+# where the link goes: the end of the left sidebar (on a phone, the menu) and the page's footer
+# (shown only where the sidebar is not, static/hwlib-print.css)
+_PDF_PLACES = (re.compile(r'(<div class="sidebar-primary-items__end[^"]*">)'),
+               re.compile(r'(<div class="bd-footer-content__inner[^"]*">)'))
 
 
 def link_pdf(html_dir: Path, pdf: Path | None) -> int:
     """Offer the printed book on every page of the HTML output ``html_dir``: copy ``pdf``
     (``make pdf``'s ``_build/pdf/book.pdf``) to ``html_dir/book.pdf`` and add "Download the book as
-    PDF (N pages, printed <date>)" at the end of the left sidebar (the menu on a phone), linking it
-    relatively. With ``pdf`` None or missing, remove the copy and the links: no page ever links a
+    PDF" (N pages, printed <date>) at the end of the left sidebar and, where the sidebar is hidden
+    (a phone), in the page's footer, linking it relatively. With ``pdf`` None or missing, remove the copy and the links: no page ever links a
     PDF that is not there. Idempotent; returns the number of pages that link the PDF.
 
     The HTML build calls it when it finishes (with ``_build/pdf/book.pdf`` if that exists) and
@@ -460,7 +470,7 @@ def link_pdf(html_dir: Path, pdf: Path | None) -> int:
         except Exception:                 # pypdf missing or the file unreadable: no count
             pages = ""
         when = _dt.datetime.fromtimestamp(Path(pdf).stat().st_mtime, _dt.timezone.utc).strftime("%Y-%m-%d")
-        note = f"({pages}printed {when})"
+        note = f"{pages}printed {when}"
     else:
         dest.unlink(missing_ok=True)
     linked = 0
@@ -469,13 +479,14 @@ def link_pdf(html_dir: Path, pdf: Path | None) -> int:
             continue
         text = page.read_text(encoding="utf-8")
         new = _PDF_LINK.sub("", text)
-        if have and _SIDEBAR_END.search(new):
+        if have and _PDF_PLACES[0].search(new):
             rel = "../" * (len(page.relative_to(html_dir).parts) - 1) + PDF_NAME
-            link = (f'\n<div class="hwlib-pdf-link sidebar-primary-item"><a class="reference" href="{rel}" '
-                    f'title="The whole book as one PDF, printed by make pdf">'
-                    f'<i class="fa-solid fa-file-pdf"></i> Download the book as PDF</a> '
-                    f'<span class="hwlib-pdf-note">{_html.escape(note)}</span></div><!-- /hwlib-pdf-link -->')
-            new = _SIDEBAR_END.sub(lambda m: m.group(1) + link, new, count=1)
+            for place, where in zip(_PDF_PLACES, ("sidebar-primary-item", "footer-item")):
+                link = (f'\n<div class="hwlib-pdf-link {where}"><a class="reference" href="{rel}" '
+                        f'title="The whole book as one PDF, printed by make pdf">'
+                        f'<i class="fa-solid fa-file-pdf"></i> Download the book as PDF</a> '
+                        f'<span class="hwlib-pdf-note">{_html.escape(note)}</span></div><!-- /hwlib-pdf-link -->')
+                new = place.sub(lambda m: m.group(1) + link, new, count=1)
             linked += 1
         if new != text:
             page.write_text(new, encoding="utf-8")

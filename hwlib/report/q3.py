@@ -307,11 +307,54 @@ def _claims_3_5(out: list, agr: dict) -> None:
                        partly="chain rule right, inherits the 3.4 error" if gc["ours"] else None))
 
 
+REVIEWER = " (words a reviewer of the report quotes; its restated text has only the invariance arguments)"
+
+
+def _claims_extra(out: list, agr: dict) -> None:
+    """Two checks issue 20 asks for: "relumax is softmax after a constant shift", and the report's own
+    K = 2 derivative (3.3) against its own Jacobian (3.4) at z = [0, t]."""
+    z, c = np.array([0.0, -2.0]), 5.0
+    r, s = maps.relumax(z, 1.0), maps.softmax(z + c)
+    zf = np.array([0.0, -0.5])                               # full support: still not softmax
+    rf, sf = maps.relumax(zf, 1.0), maps.softmax(zf)
+    out.append(_verdict("3.2.softmax_shift", "3.2", r"Relumax is softmax after a constant shift" + REVIEWER + ".",
+                        bool(np.allclose(r, s)),
+                        rf"Softmax is positive everywhere and shift-invariant, so \(\operatorname{{softmax}}(z + c\mathbf{{1}})"
+                        rf" = \operatorname{{softmax}}(z)\) for every c; relumax is zero on every entry with \(z_j \le \max z - b\). "
+                        rf"For \(z = (0, -2)\), \(b = 1\): \({RELUMAX}_1(z) = {_tup(r)}\), \(\operatorname{{softmax}}(z + c\mathbf{{1}}) = "
+                        rf"{_tup(np.round(s, 3))}\) for every c. Even with full support the two differ: for \(z = (0, -0.5)\), "
+                        rf"\({_tup(np.round(rf, 3))}\) against \({_tup(np.round(sf, 3))}\); relumax's entries are ratios of "
+                        r"linear functions of z, softmax's of exponentials.",
+                        r"Relumax is a shifted, clipped and normalised score, \(\operatorname{relu}(z_i - \max z + b)/D\): "
+                        r"the shift is inside the relu, and there is no exponential. It equals sparsemax of \(z/D\), not "
+                        r"softmax of anything."))
+    t, b = sym.t, sym.b
+    zz = sp.Matrix([0, t])
+    agree = {}
+    for k, region, theirs in ((0, r"(-b, 0)", b / (t + 2 * b) ** 2), (1, r"[0, b]", b / (2 * b - t) ** 2)):
+        p, D = sym._regime_map(k, (0, 1), zz)
+        rep = sym.jacobian_report_elementwise(p, D, (0, 1))[1, 1]
+        agree[region] = (sp.factor(rep), sp.simplify(rep - theirs) == 0, sp.simplify(sp.diff(p[1], t) - theirs) == 0)
+    ok = all(a[1] for a in agree.values())
+    out.append(_verdict("3.4.k2_vs_jacobian", "3.4",
+                        r"The derivative of 3.3, \(b/(t+2b)^2\) and \(b/(2b-t)^2\), and the Jacobian of 3.4, "
+                        r"\((\mathbb{1}[i\in S]\,\delta_{ij} - p_i\,\mathbb{1}[j\in S])/D\), describe the same map.",
+                        ok,
+                        r"At \(z = [0, t]\) only \(z_2 = t\) moves, so \(dp_2/dt = J_{22}\). SymPy: the report's \(J_{22}\) is "
+                        + "; ".join(rf"\({sp.latex(v[0])}\) on \({reg}\), which "
+                                    + ("equals" if v[1] else "differs from") + " its 3.3 derivative"
+                                    + (" (itself correct)" if v[2] else " (itself wrong)") for reg, v in agree.items())
+                        + r". On \([0, b]\) the varying score is the maximum, the case where the 3.4 formula drops the "
+                        r"\(\delta_{kj}\) terms: the report's two answers contradict each other there, and the 3.3 one is right.",
+                        r"With the corrected Jacobian of 3.4, \(J_{22} = b/(2b - t)^2\) on \([0, b]\), as in 3.3.",
+                        confirmed="consistent"))
+
+
 def check_report_claims(agreement: dict | None = None) -> list[Claim]:
     """One ``Claim`` per Question 3 claim of the original report, its verdict computed now."""
     agr = agreement or autograd_agreement(n_per_case=10)
     out: list[Claim] = []
-    for check in (_claims_3_1, _claims_3_2, _claims_3_3, _claims_3_4, _claims_3_5):
+    for check in (_claims_3_1, _claims_3_2, _claims_3_3, _claims_3_4, _claims_3_5, _claims_extra):
         check(out, agr)
     return out
 

@@ -326,6 +326,9 @@ def test_print_hints_and_the_pdf_link(tmp_path):
     prose = "<p>The other code cells (click <em>Show code cell source</em>) show it.</p>"
     assert screen_only_hints(prose) == ('<p>The other code cells<span class="hwlib-screen-only"> (click <em>Show '
                                         'code cell source</em>)</span> show it.</p>')
+    prose = "<p>The same runs (open the block to see all of them):</p><p>(open questions)</p>"
+    assert screen_only_hints(prose) == ('<p>The same runs<span class="hwlib-screen-only"> (open the block to see '
+                                        'all of them)</span>:</p><p>(open questions)</p>')
 
     html = tmp_path / "html"
     (html / "book").mkdir(parents=True)

@@ -188,7 +188,7 @@ HEADINGS_JS = r"""() => {
 FILL_JS = """pages => { document.querySelectorAll('#hwlib-contents .hwlib-toc-page').forEach(s => {
   s.textContent = pages[s.dataset.key] !== undefined ? String(pages[s.dataset.key]) : ''; }); }"""
 
-FOOTER = ('<div style="width: 100%; font-size: 8px; font-family: sans-serif; color: #555; text-align: center;">'
+FOOTER = ('<div style="width: 100%; font-size: 9px; font-family: sans-serif; color: #444; text-align: center;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
 

@@ -415,15 +415,16 @@ def _label_tables(app, pagename, templatename, context, doctree) -> None:
 
 _SUMMARY = re.compile(r"(<summary\b[^>]*>)(.*?)(</summary>)", re.S)
 _SCREEN_HINT = re.compile(r"\s*\((?:click|tap) to (?:open|expand|show)[^()<]*\)", re.I)
-# in the prose: "(click <em>Show code cell source</em>)", an instruction for a toggle print omits
-_PROSE_HINT = re.compile(r"\s*\((?:click|tap)\s+<em>[^<]*</em>\)", re.I)
+# in the prose, an instruction for a toggle that print omits or opens: "(click <em>Show code cell
+# source</em>)", "(open the block to see all of them)"
+_PROSE_HINT = re.compile(r"\s*\((?:(?:click|tap)\s+<em>[^<]*</em>|open the (?:block|toggle)\b[^()<]*)\)", re.I)
 
 
 def screen_only_hints(body: str) -> str:
     """Put the hints meant for the screen in a ``<span class="hwlib-screen-only">``, which print
     leaves out: "(click to open)" in a ``<summary>`` (print shows the block open) and a
     parenthesis of the prose that says to click a toggle, e.g. "(click *Show code cell source*)"
-    (print omits the hidden code cells and their toggles)."""
+    (print omits the hidden code cells and their toggles) or "(open the block to see all of them)"."""
     def screen_only(h):
         return f'<span class="hwlib-screen-only">{h.group(0)}</span>'
 

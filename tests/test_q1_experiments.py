@@ -100,11 +100,20 @@ def test_saved_weights_reproduce_the_test_scores(recorded, data):
                        (LogisticRegression(N_PIXELS + 1), recs["q1.logreg"][0]),
                        (MLP(N_PIXELS, [100], N_CLASSES), recs["q1.mlp"][0])):
         w = results.load_arrays(rec)
-        assert all(v.dtype == np.float32 for v in w.values())
+        assert all(v.dtype == np.float32 for k, v in w.items() if not k.startswith("misclassified_"))
         model.load_state_dict(w)
-        loss, acc = model.evaluate(Xte if isinstance(model, MLP) else Xte_b, yte)
+        X = Xte if isinstance(model, MLP) else Xte_b
+        loss, acc = model.evaluate(X, yte)
         assert abs(acc - rec["summary"]["test_acc"]) <= tol, rec["run"]
         assert loss == pytest.approx(rec["summary"]["test_loss"], rel=1e-3), rec["run"]
+        # the test confusion matrix and the kept mistakes are those of this checkpoint
+        conf = np.array(rec["summary"]["test_confusion"])
+        assert conf.sum() == len(yte) and np.trace(conf) / len(yte) == pytest.approx(rec["summary"]["test_acc"])
+        assert np.array_equal(conf.sum(1), np.bincount(yte, minlength=N_CLASSES))
+        imgs, true, pred = (w[f"misclassified_{k}"] for k in ("images", "true", "pred"))
+        assert len(imgs) == min(40, len(yte) - np.trace(conf)) and (true != pred).all()
+        Xm = course_view(imgs) if isinstance(model, MLP) else course_view(imgs, bias=True)
+        assert (model.predict(Xm) == pred).mean() >= 0.95, rec["run"]       # float32 weights may flip a tie
 
 
 def test_grid_resumes_without_redoing_finished_runs(recorded, data):

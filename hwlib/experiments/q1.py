@@ -47,6 +47,7 @@ GRID_LRS = (1e-4, 1e-3, 1e-2)
 GRID_L2S = (1e-5, 1e-4)
 GRID_FEATURES = ("raw", "maxpool2")
 PROPOSED_FEATURES = "hog"     # our answer to (b); q1.grid_hog runs the grid's 6 settings with it
+MISCLASSIFIED_KEPT = 40      # test images a run gets wrong, kept beside its weights for the chapter
 MLP_CONFIG = {"hidden": [100], "lr": 1e-3, "init_mean": 0.1, "init_std": 0.1}
 EXTRA_SEEDS = (43, 44)        # q1.seeds: with the records' seed 42, three seeds per verdict-bearing run
 MLP_INPUT = "course view"     # the MLP's input matrix: a "feature map" of its own for the scheduler
@@ -119,9 +120,16 @@ def train_run(spec: dict) -> dict:
     t0 = time.perf_counter()
     r = fit(model, *[(X, s.y) for X, s in zip(mats, splits)], epochs=spec["epochs"],
             shuffles=numpy_shuffles(len(splits[0]), spec["seed"]), desc=spec["desc"], progress=spec["progress"])
-    return {"n_features": D, "history": r.history, "summary": {**r.summary(), **info},
-            "state": {k: np.asarray(v, dtype=np.float32) for k, v in r.state.items()}, "started": started,
-            "wall_time_s": time.perf_counter() - t0 + built_s}
+    wall = time.perf_counter() - t0 + built_s
+    pred, y = model.predict(mats[2]), splits[2].y          # the best checkpoint (fit restored it)
+    confusion = np.bincount(y * N_CLASSES + pred, minlength=N_CLASSES ** 2).reshape(N_CLASSES, N_CLASSES)
+    wrong = np.flatnonzero(pred != y)[:MISCLASSIFIED_KEPT]
+    return {"n_features": D, "history": r.history,
+            "summary": {**r.summary(), **info, "test_confusion": confusion.tolist()},
+            "state": {**{k: np.asarray(v, dtype=np.float32) for k, v in r.state.items()},
+                      "misclassified_images": np.asarray(splits[2].X[wrong], np.uint8),
+                      "misclassified_true": y[wrong], "misclassified_pred": pred[wrong]},
+            "started": started, "wall_time_s": wall}
 
 
 # ------------------------------------------------------------------------------ configurations

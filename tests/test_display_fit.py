@@ -1,6 +1,6 @@
 """What the pages display fits them: SymPy equations split before they overflow a phone's column
 (``sympy_tools.show``), provenance values without machine paths or overlong hashes
-(``book.provenance_table``). The browser check of the built pages is in ``test_book_pages``."""
+(the Data chapter's ``provenance_table``). The browser check of the built pages is in ``test_book_pages``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import sympy as sp
 
 from hwlib.paths import REPO_ROOT
-from hwlib.report import book
+from chapter_code import chapter_code
 from hwlib.theory import sympy_tools as st
 
 
@@ -50,18 +50,18 @@ def test_matrices_show_their_common_factor_and_keep_their_value():
 
 def test_provenance_shows_no_machine_path():
     home = Path.home()
-    assert book.display_path(home / ".cache" / "hwlib" / "x.npz") == "~/.cache/hwlib/x.npz"
-    assert book.display_path(REPO_ROOT / "results" / "r.json") == "results/r.json"
-    assert book.display_path("/somewhere/else/emnist-letters.npz") == "emnist-letters.npz"
+    assert chapter_code("data").display_path(home / ".cache" / "hwlib" / "x.npz") == "~/.cache/hwlib/x.npz"
+    assert chapter_code("data").display_path(REPO_ROOT / "results" / "r.json") == "results/r.json"
+    assert chapter_code("data").display_path("/somewhere/else/emnist-letters.npz") == "emnist-letters.npz"
     digest = "ab" * 32
-    cell = book.provenance_cell(f"{home}/data/e.npz (sha256 {digest}), cached at {REPO_ROOT}/x")
+    cell = chapter_code("data").provenance_cell(f"{home}/data/e.npz (sha256 {digest}), cached at {REPO_ROOT}/x")
     assert str(home) not in cell and str(REPO_ROOT) not in cell
     assert f'<code title="{digest}">{digest[:12]}…</code>' in cell
-    table = book.provenance_table({"sha256": digest, "sizes": {"train": 104000}, "notes": []}).body
+    table = chapter_code("data").provenance_table({"sha256": digest, "sizes": {"train": 104000}, "notes": []}).body
     assert "train 104,000" in table and digest[:12] + "…" in table and "<td>—</td>" in table
-    assert "https://x.org/a/b" in book.provenance_cell("see https://x.org/a/b")
+    assert "https://x.org/a/b" in chapter_code("data").provenance_cell("see https://x.org/a/b")
 
 
 def test_provenance_booleans_read_yes_or_no():
-    from hwlib.report import book
-    assert book.provenance_cell(True) == "yes" and book.provenance_cell(False) == "no"
+    from chapter_code import chapter_code
+    assert chapter_code("data").provenance_cell(True) == "yes" and chapter_code("data").provenance_cell(False) == "no"

@@ -10,7 +10,8 @@ import sympy as sp
 
 from conftest import REPO
 from hwlib.experiments import results
-from hwlib.report import errata, q1, q2, q3
+from hwlib.report import errata, q1, q2
+from hwlib.theory import verdicts as q3
 from hwlib.report.claims import Kind
 from hwlib.report.fmt import closeness, hp_words, num, pow10, rich, signed, tex
 

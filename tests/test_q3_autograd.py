@@ -11,7 +11,7 @@ import torch
 from hwlib.errors import ConfigError
 from hwlib.models import maps
 from hwlib.models import maps_torch as mt
-from hwlib.report.q3 import autograd_agreement, report_jacobian_elementwise
+from hwlib.theory.verdicts import autograd_agreement, report_jacobian_elementwise
 
 torch.set_num_threads(1)
 KS = (2, 3, 5, 12)

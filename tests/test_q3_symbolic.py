@@ -7,7 +7,7 @@ import sympy as sp
 
 from hwlib.models import maps
 from hwlib.report.claims import Status
-from hwlib.report.q3 import check_report_claims, valid_b
+from hwlib.theory.verdicts import check_report_claims, valid_b
 from hwlib.theory import symbolic as sym
 
 

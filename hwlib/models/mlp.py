@@ -3,7 +3,8 @@
 Forward, layers l = 1..L:  z_l = a_{l-1} W_l + b_l with a_0 = x;  a_l = relu(z_l) for hidden
 layers;  p = softmax(z_L), loss −log p_y.  W_l has shape (n_{l-1}, n_l).
 Backpropagation:  δ_L = p − e_y;  ∇W_l = a_{l-1} ⊗ δ_l,  ∇b_l = δ_l;
-                  δ_{l-1} = (W_l δ_l) ⊙ 1[z_{l-1} > 0]   (with W_l before its update).
+                  δ_{l-1} = (δ_l W_lᵀ) ⊙ 1[z_{l-1} > 0]   (with W_l before its update; rows as
+                  vectors, so for the 1-D δ_l of one sample the code writes it as W_l @ δ_l).
 SGD with batch size 1:  W_l ← W_l − lr·∇W_l,  b_l ← b_l − lr·∇b_l.
 Initialisation as the assignment asks: every weight ~ N(0.1, 0.1²), every bias 0.
 

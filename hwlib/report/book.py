@@ -1,5 +1,5 @@
-"""What chapter cells call besides the tables and figures: dataset banners, recorded-or-live
-results, the package source shown on the page, and the facts that the chapter's sentences quote (``facts``, read by ``{eval}`` roles).
+"""What chapter cells call besides tables and figures: dataset banners, recorded-or-live results,
+the package source on the page, and the facts the sentences quote (``{eval}`` roles).
 
 Chapters never train for minutes: ``recorded_or_live`` returns the recorded runs of the active
 dataset and profile from ``results/``; only when there are none does it run the experiment (and
@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import html
 import inspect
-import re
 import sys
 import tempfile
 import textwrap
@@ -20,7 +19,7 @@ from hwlib.data import active_profile, dataset_slug
 from hwlib.experiments import results
 from hwlib.paths import REPO_ROOT
 from hwlib.report.common import HTMLBlock, admonition
-from hwlib.report.fmt import fmt, num
+from hwlib.report.fmt import fmt
 
 
 def dataset_banner(obj, live: bool = False) -> HTMLBlock:
@@ -137,47 +136,3 @@ class Facts(dict):
         """Keep every fact of ``facts`` as ``<prefix>_<key>``."""
         for key, value in facts.items():
             dict.__setitem__(self, f"{prefix}_{key}", value)
-
-
-_ABS_PATH = re.compile(r"(?<![\w.~:/])/(?:[\w.+@-]+/)*[\w.+@-]+")
-_HEX = re.compile(r"\b[0-9a-f]{32,}\b")
-
-
-def display_path(path: str | Path) -> str:
-    """A path as a page may show it: relative to the repository, ``~/…`` under the home folder,
-    else just the file name (a page never shows where the book was built)."""
-    p = Path(path)
-    for root, shown in ((REPO_ROOT, ""), (Path.home(), "~/")):
-        try:
-            rel = p.relative_to(root).as_posix()
-        except ValueError:
-            continue
-        return shown + rel if rel != "." else (shown.rstrip("/") or ".")
-    return p.name
-
-
-def _short_hash(match) -> str:
-    h = match.group(0)
-    return f'<code title="{h}">{h[:12]}…</code>'
-
-
-def provenance_cell(value) -> str:
-    """One value of a provenance block as HTML: machine paths shortened (``display_path``), long
-    hex digests shown by their first 12 characters with the full digest in a tooltip."""
-    if isinstance(value, bool):
-        value = num(value)
-    elif isinstance(value, dict):
-        value = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        value = "; ".join(map(str, value)) or "—"
-    text = _ABS_PATH.sub(lambda m: display_path(m.group(0)), str(value))
-    return _HEX.sub(_short_hash, html.escape(text))
-
-
-def provenance_table(describe: dict) -> HTMLBlock:
-    """The dataset's provenance block (``Letters.describe()``, stored in every record) as a table
-    that fits the column and names no path of the machine that built the book."""
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{provenance_cell(v)}</td></tr>"
-                   for k, v in describe.items())
-    return HTMLBlock('<table class="table provenance"><thead><tr><th>field</th><th>value</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table>")

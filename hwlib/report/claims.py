@@ -23,6 +23,7 @@ class Status(str, enum.Enum):
     HOLDS = "holds"            # confirmed, or consistent with our measurement
     WRONG = "wrong"            # contradicted by the report's own numbers or the assignment; refuted
     PARTLY = "partly"          # right in part
+    UNSUPPORTED = "unsupported"  # the report's own evidence neither shows nor contradicts it
     SHOWN = "shown"            # a data-dependent reading our data shows
     NOT_SHOWN = "not shown"    # … our data does not show
     TOO_CLOSE = "too close"    # … within the noise of our data

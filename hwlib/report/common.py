@@ -1,6 +1,5 @@
-"""Helpers every chapter's tables and figures share, written once: the percent formatter, HTML
-tables, the offline Plotly wrapper and the per-epoch curves figure of a recorded run (numpy and
-PyTorch runs alike: both record epoch 0..E of train/dev loss and accuracy)."""
+"""Helpers the chapters' figures share: HTML blocks, the offline Plotly wrapper and the per-epoch
+curves of a recorded run (numpy and PyTorch runs alike record epochs 0..E of loss and accuracy)."""
 from __future__ import annotations
 
 import html

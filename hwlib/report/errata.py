@@ -2,10 +2,8 @@
 words, our verdict, the evidence, the correction — grouped by question, with the math typeset by
 MathJax (text may hold ``\\(…\\)`` LaTeX, see ``hwlib.report.fmt.rich``) and numbers written for people.
 
-Claims are ``hwlib.report.claims.Claim`` objects (what ``q1.report_claims``,
-``q2_facts.report_claims`` and ``q3.check_report_claims`` return). Their status is computed there;
-this module sorts them into tones by status and draws them.
-"""
+Claims (``hwlib.report.claims.Claim``) come from ``q1``/``q2.report_claims`` and
+``hwlib.theory.verdicts``, status computed there; this module sorts them into tones and draws them."""
 from __future__ import annotations
 
 import html
@@ -14,17 +12,19 @@ from hwlib.report.claims import Claim, Kind, Status
 from hwlib.report.common import HTMLBlock
 from hwlib.report.fmt import rich
 
-HOLDS, WRONG, PARTLY, OPEN, NOTE = "holds", "wrong", "partly", "open", "note"
+HOLDS, WRONG, PARTLY, UNSUPPORTED, OPEN, NOTE = "holds", "wrong", "partly", "unsupported", "open", "note"
 TONES = {  # tone: (mark, colour, what the overview calls it)
     HOLDS: ("✓", "#2e7d32", "hold"),
     WRONG: ("✗", "#c62828", "contradicted or refuted"),
     PARTLY: ("◐", "#e65100", "partly right"),
+    UNSUPPORTED: ("⊘", "#6a1b9a", "not supported by the report's own evidence"),
     OPEN: ("○", "#1565c0", "not decided by this data"),
     NOTE: ("≈", "#6d6d6d", "timed otherwise on our machine"),
 }
 PARTS = ("The report says", "Our verdict", "Evidence", "Correction")
 KIND_ORDER = {Kind.DATA_INDEPENDENT: 0, Kind.MACHINE_DEPENDENT: 1, Kind.DATA_DEPENDENT: 2}
-TONE_OF = {Status.HOLDS: HOLDS, Status.WRONG: WRONG, Status.PARTLY: PARTLY, Status.SHOWN: OPEN,
+TONE_OF = {Status.HOLDS: HOLDS, Status.WRONG: WRONG, Status.PARTLY: PARTLY, Status.UNSUPPORTED: UNSUPPORTED,
+           Status.SHOWN: OPEN,
            Status.NOT_SHOWN: OPEN, Status.TOO_CLOSE: OPEN, Status.DIFFERS: NOTE}
 
 STYLE = "<style>" + "".join(

@@ -28,12 +28,6 @@ def record(records: list[dict], run: str | None = None) -> dict:
                       "run the experiment (python -m hwlib run q1.<name>)")
 
 
-def epoch_time(records: list[dict], features: str) -> float | None:
-    """Mean training time per epoch (s) of the runs with these ``features``; None without runs."""
-    t = [r["summary"]["mean_epoch_time_s"] for r in records if r["config"]["features"] == features]
-    return float(np.mean(t)) if t else None
-
-
 def findings(recs: dict[str, list[dict]]) -> dict:
     """What Question 1 found, for the chapter's closing summary and the intro's headline table:
     ``recs`` maps experiment names ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid",
@@ -92,7 +86,9 @@ def report_claims(feature_records: list[dict]) -> list[Claim]:
         f"less than the learning rate's effect." if real else "")]
     times = original.Q1_FEATURE_TIMES_S
     theirs = times["raw"] / times["maxpool2"]
-    raw_t, pool_t = epoch_time(feature_records, "raw"), epoch_time(feature_records, "maxpool2")
+    raw_t, pool_t = (float(np.mean(t)) if t else None for t in (      # mean seconds per epoch
+        [r["summary"]["mean_epoch_time_s"] for r in feature_records if r["config"]["features"] == f]
+        for f in ("raw", "maxpool2")))
     if raw_t and pool_t:
         ours = raw_t / pool_t
         same = abs(math.log(ours / theirs)) <= math.log(1.5)

@@ -71,7 +71,7 @@ def test_every_q3_claim_is_a_block_with_four_parts_and_no_reprs(q3_claims):
         assert latex in html, latex
     assert "(round-off)" in text
     tones = [b.split('data-tone="')[1].split('"')[0] for b in blocks]
-    assert tones.count("wrong") == 4 and tones.count("partly") == 1 and tones.count("holds") == 8
+    assert tones.count("wrong") == 6 and tones.count("partly") == 1 and tones.count("holds") == 8
 
 
 def test_q1_and_q2_claims_render_with_corrections():

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwlib.data import load_letters
+from hwlib.data import load_letters, synthetic
 from hwlib.experiments import q1, q2, results
 from hwlib.experiments.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SLUG = "synthetic-v3-seed42"
+SLUG = f"synthetic-v{synthetic.GENERATOR_VERSION}-seed42"
 
 
 def cli(args, env: dict, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -91,7 +91,7 @@ def test_an_unchanged_run_is_reused_and_the_summary_names_the_best_run(res):
     assert line.startswith("[hwlib] q1.logreg (quick): 0 runs trained, 1 reused in ")
     assert (f"— best: logreg, dev {100 * s['best_dev_acc']:.1f}% (epoch {s['best_epoch']}), "
             f"test {100 * s['test_acc']:.1f}%; record ") in line
-    assert Path(line.rsplit("; record ", 1)[1]).resolve() == path.resolve()
+    assert Path(line.rsplit("; record ", 1)[1]).resolve() == path.resolve()    # nothing trained: no pool counts
 
 
 def test_the_summary_picks_the_best_run_by_dev_accuracy(res, monkeypatch, capsys):
@@ -136,7 +136,7 @@ def test_list_checks_the_hash_when_the_data_is_there(tmp_path):
     env = {"HWLIB_CACHE": os.environ["HWLIB_CACHE"], "HWLIB_RESULTS": str(tmp_path / "r")}
     d = load_letters(profile="quick")  # generates the quick letters in the session cache if needed
     p = cli(["list", "--profile", "quick"], env)
-    assert p.returncode == 0 and p.stdout.startswith(f"dataset {SLUG} (quick): synthetic-letters-v3, "
+    assert p.returncode == 0 and p.stdout.startswith(f"dataset {SLUG} (quick): synthetic-letters-v{synthetic.GENERATOR_VERSION}, "
                                                      f"sha256 {d.sha256[:12]}…"), p.stdout
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(26), 6)

@@ -105,10 +105,12 @@ UNITS = 21.0        # the glyph's larger side in synth_pen's units (a Hershey ca
 
 
 def font_dir() -> Path:
-    """Where the fonts live: ``$HWLIB_FONTS``, else ``fonts/`` in the user cache."""
+    """Where the fonts live: ``$HWLIB_FONTS``, else ``~/.cache/hwlib/fonts`` (``$XDG_CACHE_HOME``
+    honoured). Pinned and immutable, they are shared by every ``HWLIB_CACHE`` (fetched once)."""
     import os
-    from hwlib.paths import cache_dir
-    return Path(os.environ["HWLIB_FONTS"]) if os.environ.get("HWLIB_FONTS") else cache_dir() / "fonts"
+    if os.environ.get("HWLIB_FONTS"):
+        return Path(os.environ["HWLIB_FONTS"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hwlib" / "fonts"
 
 
 def _member(family: str) -> str:

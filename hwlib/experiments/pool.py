@@ -82,7 +82,10 @@ class Progress:
         return (time.perf_counter() - self.t0) * max(self.cost - self.done_cost, 0.0) / self.done_cost
 
     def line(self) -> str:
-        """The same as words, for the end of an experiment's summary line (logs have no bar)."""
+        """The same as words, for the end of an experiment's summary line (logs have no bar); empty
+        when the pool trains nothing."""
+        if not self.runs:
+            return ""
         left = self.left_s()
         eta = "" if left is None else f", about {_duration(left)} left"
         return (f" [{self.done_runs}/{self.runs} runs of the pool done in "

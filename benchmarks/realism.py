@@ -189,10 +189,10 @@ def q2_best(slug: str, data: dict, real: Split, epochs: int | None) -> tuple[dic
     return hp, 100 * r.test_acc, *_ffn_scores(net, real)
 
 
-def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int = 0) -> tuple[float, float]:
-    """The ablation probe: 784-256-26 relu MLP, Adam 1e-3, batch 64; real 26-way % (tuning, held-out)."""
+def train_probe(X: np.ndarray, y: np.ndarray, n_out: int = N_CLASSES, epochs: int = 10, seed: int = 0):
+    """The probe network: a 784-256-``n_out`` relu MLP, Adam 1e-3, batch 64, trained on images X, labels y."""
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Linear(X[0].size, 256), torch.nn.ReLU(), torch.nn.Linear(256, N_CLASSES))
+    net = torch.nn.Sequential(torch.nn.Linear(X[0].size, 256), torch.nn.ReLU(), torch.nn.Linear(256, n_out))
     opt = torch.optim.Adam(net.parameters(), 1e-3)
     Xt = torch.as_tensor(X.reshape(len(X), -1) / PIXEL_SCALE, dtype=torch.float32)
     yt = torch.as_tensor(y)
@@ -204,7 +204,12 @@ def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int
             opt.zero_grad()
             torch.nn.functional.cross_entropy(net(Xt[b]), yt[b]).backward()
             opt.step()
-    return _ffn_scores(net, real)
+    return net
+
+
+def probe(X: np.ndarray, y: np.ndarray, real: Split, epochs: int = 10, seed: int = 0) -> tuple[float, float]:
+    """The ablation probe trained on (X, y); real 26-way % (tuning, held-out)."""
+    return _ffn_scores(train_probe(X, y, epochs=epochs, seed=seed), real)
 
 
 def ablation(real: Split, per_class: int, epochs: int) -> list[dict]:
@@ -231,19 +236,7 @@ def family_scores(real: Split, per_form: int = 10, epochs: int = 15) -> dict[str
     from hwlib.data import hands
     tune = halves(real.y)["tuning"]
     present = np.unique(real.y)
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, present.size))
-    opt = torch.optim.Adam(net.parameters(), 1e-3)
-    X = torch.as_tensor(real.X[tune].reshape(-1, 784) / PIXEL_SCALE, dtype=torch.float32)
-    y = torch.as_tensor(np.searchsorted(present, real.y[tune]))
-    g = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        perm = torch.randperm(len(y), generator=g)
-        for i in range(0, len(y), 64):
-            b = perm[i:i + 64]
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(net(X[b]), y[b]).backward()
-            opt.step()
+    net = train_probe(real.X[tune], np.searchsorted(present, real.y[tune]), n_out=present.size, epochs=epochs)
     kn = dataclasses.replace(synth_pen.KNOBS_V4, hand_share=1.0, case_mix=False, jitter=0.1, stroke_shift=0.2,
                              stroke_turn=3.0, stroke_scale=0.03, elastic=0.5)
     out = {}

@@ -52,6 +52,19 @@ def _open(browser, url: str, width: int):
     return page, log
 
 
+def _overflows(built_book, browser, js: str, media: tuple, pause_ms: int, say) -> list[str]:
+    """Every element ``js`` reports on every page, at each of ``WIDTHS`` and each ``media``, in words."""
+    out = []
+    for path in _pages(built_book):
+        page, _ = _open(browser, path.as_uri(), WIDTHS[0])
+        for m in media:
+            page.emulate_media(media=m)
+            for width in _each_width(page, pause_ms=pause_ms):
+                out += [f"{path.name} @ {width}px ({m}): {say(e)}" for e in page.evaluate(js)]
+        page.context.close()
+    return out
+
+
 def _each_width(page, pause_ms: int = 300):
     """Set ``page`` to each of ``WIDTHS`` in turn, yielding the width once the layout settled."""
     for width in WIDTHS:
@@ -77,14 +90,9 @@ _OVERFLOW_JS = """() => {
 
 @pytest.mark.browser
 def test_display_math_fits_the_column(built_book, browser):
-    too_wide = []
-    for path in _pages(built_book):
-        page, _ = _open(browser, path.as_uri(), WIDTHS[0])
-        for width in _each_width(page):
-            too_wide += [f"{path.name} @ {width}px: {e['width']} px of math in {e['room']} px "
-                         f"({e['outside']} px outside the column): {e['tex']!r}"
-                         for e in page.evaluate(_OVERFLOW_JS)]
-        page.context.close()
+    too_wide = _overflows(built_book, browser, _OVERFLOW_JS, ("screen",), 300,
+                          lambda e: f"{e['width']} px of math in {e['room']} px ({e['outside']} px outside the "
+                                    f"column): {e['tex']!r}")
     assert not too_wide, "display math wider than its column:\n" + "\n".join(too_wide)
 
 
@@ -174,17 +182,9 @@ def test_code_blocks_wrap_inside_the_column(built_book, browser):
     """Code cells, their outputs and literal blocks wrap their long lines (book/_ext/static/
     hwlib-code.css): no <pre> scrolls sideways or is wider than the text column, on a desktop and a
     phone, on screen and as printed (``make pdf``), where a scrolled line would be cut off."""
-    too_wide = []
-    for path in _pages(built_book):
-        page, _ = _open(browser, path.as_uri(), WIDTHS[0])
-        for media in ("screen", "print"):
-            page.emulate_media(media=media)
-            for width in _each_width(page, pause_ms=200):
-                too_wide += [f"{path.name} @ {width}px ({media}): <pre> of {e['scroll']} px content in "
-                             f"{e['client']} px, box {e['width']} px in a {e['column']} px column "
-                             f"({e['outside']} px outside): {e['code']!r}"
-                             for e in page.evaluate(_CODE_OVERFLOW_JS)]
-        page.context.close()
+    too_wide = _overflows(built_book, browser, _CODE_OVERFLOW_JS, ("screen", "print"), 200,
+                          lambda e: f"<pre> of {e['scroll']} px content in {e['client']} px, box {e['width']} px "
+                                    f"in a {e['column']} px column ({e['outside']} px outside): {e['code']!r}")
     assert not too_wide, "code blocks wider than the column:\n" + "\n".join(too_wide)
 
 

@@ -314,11 +314,6 @@ def hang_lines(body: str) -> str:
     return _HIGHLIGHT_PRE.sub(block, body)
 
 
-def _hang_code_lines(app, pagename, templatename, context, doctree) -> None:
-    if "body" in context:
-        context["body"] = hang_lines(context["body"])
-
-
 _TABLE = re.compile(r"(<table\b)([^>]*)(>)(.*?)(</table>)", re.S)
 _THEAD = re.compile(r"<thead\b[^>]*>(.*?)</thead>", re.S)
 _TBODY = re.compile(r"(<tbody\b[^>]*>)(.*?)(</tbody>)", re.S)
@@ -408,11 +403,6 @@ def label_tables(body: str) -> str:
     return _TABLE.sub(_label_table, body)
 
 
-def _label_tables(app, pagename, templatename, context, doctree) -> None:
-    if "body" in context:
-        context["body"] = label_tables(context["body"])
-
-
 _SUMMARY = re.compile(r"(<summary\b[^>]*>)(.*?)(</summary>)", re.S)
 _SCREEN_HINT = re.compile(r"\s*\((?:click|tap) to (?:open|expand|show)[^()<]*\)", re.I)
 # in the prose, an instruction for a toggle that print omits or opens: "(click <em>Show code cell
@@ -432,11 +422,6 @@ def screen_only_hints(body: str) -> str:
         return m.group(1) + _SCREEN_HINT.sub(screen_only, m.group(2)) + m.group(3)
     body = _SUMMARY.sub(summary, body) if "<summary" in body else body
     return _PROSE_HINT.sub(screen_only, body)
-
-
-def _screen_only_hints(app, pagename, templatename, context, doctree) -> None:
-    if "body" in context:
-        context["body"] = screen_only_hints(context["body"])
 
 
 PDF_NAME = "book.pdf"                   # beside index.html in the HTML output
@@ -556,6 +541,14 @@ def _ipynb_download(app, pagename, templatename, context, doctree) -> None:
                 "label": "download-notebook-button"})
 
 
+def _on_body(rewrite):
+    """An ``html-page-context`` handler that passes the page's body through ``rewrite``."""
+    def handler(app, pagename, templatename, context, doctree) -> None:
+        if "body" in context:
+            context["body"] = rewrite(context["body"])
+    return handler
+
+
 def setup(app):
     _register_bib_style()
     app.connect("config-inited", check_data, priority=100)
@@ -565,9 +558,8 @@ def setup(app):
     app.connect("html-page-context", _ipynb_download, priority=600)
     app.connect("config-inited", _add_static)
     app.connect("html-page-context", _search_offline)
-    app.connect("html-page-context", _hang_code_lines)
-    app.connect("html-page-context", _label_tables)
-    app.connect("html-page-context", _screen_only_hints)
+    for rewrite in (hang_lines, label_tables, screen_only_hints):     # each page's HTML, rewritten in turn
+        app.connect("html-page-context", _on_body(rewrite))
     app.add_css_file("hwlib-code.css")
     app.add_css_file("hwlib-tables.css")
     app.add_css_file("hwlib-print.css")

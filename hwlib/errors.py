@@ -35,6 +35,22 @@ class Terminated(KeyboardInterrupt):
     signal_name, exit_status = "SIGTERM", 143
 
 
+_PENDING: list[KeyboardInterrupt] = []   # the CLI's last interruption, until it is handled
+
+
+def interrupted(e: KeyboardInterrupt) -> KeyboardInterrupt:
+    """Remember an interruption the CLI's signal handler is raising (see :func:`raise_pending`)."""
+    _PENDING[:] = [e]
+    return e
+
+
+def raise_pending() -> None:
+    """Raise again an interruption a library swallowed: numba's compiler catches the KeyboardInterrupt
+    of a Ctrl-C that lands while it compiles, and the command would otherwise run on to the end."""
+    if _PENDING:
+        raise _PENDING[0]
+
+
 @contextmanager
 def activity(doing: str, leaves: str):
     """Label an interruption (Ctrl-C or SIGTERM) raised inside the block: ``doing`` (e.g. "generating

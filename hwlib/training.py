@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from hwlib.errors import ConfigError, DataError
+from hwlib.errors import ConfigError, DataError, raise_pending
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
 
@@ -126,6 +126,7 @@ def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config
             t0 = time.perf_counter()
             model.train_epoch(Xtr, ytr, next(shuffles))
             seconds = time.perf_counter() - t0
+            raise_pending()                     # a Ctrl-C that numba's first compile swallowed
         tl, ta = model.evaluate(Xtr, ytr)
         dl, da = model.evaluate(Xdv, ydv)
         _check_finite(tl, epoch, desc)

@@ -147,3 +147,17 @@ def test_bad_per_class_is_a_config_error(bad):
 def test_bad_n_per_class(tmp_path):
     with pytest.raises(ConfigError, match="n_per_class"):
         synthetic.generate(0, 1)
+
+
+def test_an_interruption_a_library_swallowed_still_stops_the_generation():
+    """numba's compiler catches the KeyboardInterrupt of a Ctrl-C that lands while it compiles; the CLI
+    remembers the interruption and the generation raises it after the batch (found with the v4 kernel's
+    first compile: Ctrl-C was ignored and the full generation ran on)."""
+    from hwlib import errors
+    errors.interrupted(errors.Terminated())
+    try:
+        with pytest.raises(errors.Terminated):
+            synthetic.generate(2, seed=1)
+    finally:
+        errors._PENDING.clear()
+    assert synthetic.generate(1, seed=1)[0].shape == (26, 28, 28)      # nothing pending: runs

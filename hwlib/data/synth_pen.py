@@ -82,7 +82,7 @@ KNOBS = Knobs()
 # 61 families whose letters a model of the tuning half reads at >= 75 % (the others are ornate
 # scripts and display hands); with them the probe read the tuning half at 65.6 % (all 61 families:
 # 61.0 %, v3: 54.3 %) and logistic regression on the stand-in itself scored 68.6 % (all families:
-# 49.4 %). Milder hands, a weaker elastic field, thicker pens, a Hershey or a v2 share did not read
+# 49.4 %). Milder hands, a weaker elastic field, thicker pens or a 15 % Hershey share did not read
 # the tuning half better; the held-out half was only measured.
 V4_FAMILIES = (
     "annie-use-your-telescope", "architects-daughter", "caveat-brush", "caveat", "comic-neue",

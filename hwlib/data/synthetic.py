@@ -25,7 +25,7 @@ import numpy as np
 
 from hwlib.constants import N_CLASSES
 from hwlib.data import synth_fonts, synth_pen
-from hwlib.errors import ConfigError, activity
+from hwlib.errors import ConfigError, activity, raise_pending
 from hwlib.paths import cache_dir, clean_stale_temps, make_temp, open_regular, shown
 
 GENERATOR_VERSION: int = 4          # the default stand-in
@@ -82,6 +82,7 @@ def generate(n_per_class: int, seed: int, knobs=None, version: int = GENERATOR_V
         for s in range(0, y.size, _BATCH):
             batch_rng = np.random.default_rng([int(seed) & (2**63 - 1), s // _BATCH, 1 if version == 2 else version])
             X[s:s + _BATCH] = _render(y[s:s + _BATCH], batch_rng, version, kn)
+            raise_pending()                    # a Ctrl-C that numba's first compile swallowed
             bar.update(min(_BATCH, y.size - s))
     return X, y
 

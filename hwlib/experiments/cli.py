@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from hwlib.errors import DataError, HwlibError, Terminated, activity, interruption_line
+from hwlib.errors import _PENDING, DataError, HwlibError, Terminated, activity, interrupted, interruption_line
 from hwlib.paths import shown, special_kind
 
 
@@ -193,8 +193,10 @@ def _what(args) -> tuple[str, str]:
     return "reading the dataset", "nothing was changed"
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+def _on_signal(signum, frame):
+    """SIGTERM raises Terminated, SIGINT KeyboardInterrupt; both are remembered, so that code after
+    a library that swallowed one (``errors.raise_pending``) still stops."""
+    raise interrupted(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt())
 
 
 def _os_error_line(e: OSError) -> str:
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AttributeError, ValueError):
         pass
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)} if main_thread else {}
     try:
         with activity(*_what(args)):
             args.fn(args)
@@ -218,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        _PENDING.clear()
         print(interruption_line(e), file=sys.stderr)
         return getattr(e, "exit_status", 130)
     except BrokenPipeError:  # the reader of stdout went away (`list | head`): nothing more to say
@@ -234,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
               "pass --profile quick", file=sys.stderr)
         return 2
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        _PENDING.clear()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
     return 0

@@ -78,11 +78,21 @@ def _perceptron_block(WT, X, y, rows, S):
                 S[r, yhat] -= g
 
 
+@njit(cache=True)
+def _zero_column(X, rows, j):
+    """Feature j is 0 in every one of ``rows``."""
+    for r in rows:
+        if X[r, j] != 0.0:
+            return False
+    return True
+
+
 @njit(cache=True, fastmath=True)
 def _perceptron_epoch(X, y, order, W):
-    # Blocks of four samples: one pass over two class rows of W gives eight scores at once (each
-    # weight is loaded once for four samples; leading features that are 0 in all four are skipped),
-    # then _perceptron_block replays the four steps in order, correcting later scores for earlier
+    # Blocks of eight samples: one pass over two class rows of W gives sixteen scores at once (each
+    # weight is loaded once for eight samples; leading and trailing features that are 0 in all eight
+    # are skipped, the last feature scored apart), then _perceptron_block replays the eight steps in
+    # order, correcting later scores for earlier
     # updates. fastmath lets LLVM reorder the sums: with course-view inputs (integers / 256) every
     # weight is a multiple of 1/256 and every partial sum a multiple of 1/65536 far below 2**53, so
     # all orders give the same, exact scores, and the corrected block scores equal x @ W bit for bit
@@ -90,31 +100,44 @@ def _perceptron_epoch(X, y, order, W):
     # copy so the dot products are contiguous.
     WT = W.T.copy()
     K, D = WT.shape
-    S = np.empty((4, K))
-    for p in range(0, len(order), 4):
-        rows = order[p:p + 4]
-        if len(rows) == 4:
-            lo = 0                               # leading features that are 0 in all four rows
-            while lo < D and (X[rows[0], lo] == 0.0 and X[rows[1], lo] == 0.0
-                              and X[rows[2], lo] == 0.0 and X[rows[3], lo] == 0.0):
+    S = np.empty((8, K))
+    for p in range(0, len(order), 8):
+        rows = order[p:p + 8]
+        if len(rows) == 8:
+            lo, hi = 0, D - 1                    # features 0 in all eight rows, leading and trailing
+            while lo < D - 1 and _zero_column(X, rows, lo):
                 lo += 1
-            x0, x1, x2, x3 = X[rows[0], lo:], X[rows[1], lo:], X[rows[2], lo:], X[rows[3], lo:]
+            while hi > lo and _zero_column(X, rows, hi - 1):
+                hi -= 1
+            x0, x1, x2, x3 = X[rows[0], lo:hi], X[rows[1], lo:hi], X[rows[2], lo:hi], X[rows[3], lo:hi]
+            x4, x5, x6, x7 = X[rows[4], lo:hi], X[rows[5], lo:hi], X[rows[6], lo:hi], X[rows[7], lo:hi]
             for k in range(0, K, 2):
                 k1 = min(k + 1, K - 1)           # odd K: the last class is simply scored twice
-                w, u = WT[k, lo:], WT[k1, lo:]   # (slices, so the loop below starts at 0 and vectorises)
-                a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
-                for j in range(D - lo):
+                w, u = WT[k, lo:hi], WT[k1, lo:hi]   # (slices, so the loop below starts at 0 and vectorises)
+                a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+                b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = 0.0
+                for j in range(hi - lo):
                     v, z = w[j], u[j]
                     a0 += x0[j] * v
                     a1 += x1[j] * v
                     a2 += x2[j] * v
                     a3 += x3[j] * v
+                    a4 += x4[j] * v
+                    a5 += x5[j] * v
+                    a6 += x6[j] * v
+                    a7 += x7[j] * v
                     b0 += x0[j] * z
                     b1 += x1[j] * z
                     b2 += x2[j] * z
                     b3 += x3[j] * z
-                S[0, k], S[1, k], S[2, k], S[3, k] = a0, a1, a2, a3
-                S[0, k1], S[1, k1], S[2, k1], S[3, k1] = b0, b1, b2, b3
+                    b4 += x4[j] * z
+                    b5 += x5[j] * z
+                    b6 += x6[j] * z
+                    b7 += x7[j] * z
+                acc = ((a0, b0), (a1, b1), (a2, b2), (a3, b3), (a4, b4), (a5, b5), (a6, b6), (a7, b7))
+                for i in range(8):               # plus the last feature (the bias column, when there is one)
+                    S[i, k] = acc[i][0] + X[rows[i], D - 1] * WT[k, D - 1]
+                    S[i, k1] = acc[i][1] + X[rows[i], D - 1] * WT[k1, D - 1]
         else:
             for i in range(len(rows)):
                 for k in range(K):

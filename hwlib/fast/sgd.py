@@ -187,7 +187,7 @@ def _to_float32(X):
 
 
 class FastPerceptron(Perceptron):
-    """``Perceptron`` whose epoch runs compiled: four samples scored per pass over W, their steps
+    """``Perceptron`` whose epoch runs compiled: eight samples scored per pass over W, their steps
     then replayed in order, a later sample's scores corrected by ±x_i·x_j after a mistake on i.
 
     The epoch is bound by reading X (random rows, float64). A *read-only* X whose entries are all

@@ -16,21 +16,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 
 
-def _user_fonts() -> str:
-    from hwlib.data.hands import font_dir
-    return str(font_dir())
-
-
-USER_FONTS = _user_fonts()     # the pinned handwriting fonts are shared with the user's cache (fetched once)
-
-
 @pytest.fixture(autouse=True)
 def _private_results(tmp_path_factory, monkeypatch):
     """Tests never write into the repository's results/ nor read the user's real-data cache (the
-    sha256-pinned handwriting fonts of the stand-in excepted: they are fetched once, then shared)."""
+    stand-in's sha256-pinned fonts live apart, in ~/.cache/hwlib/fonts, fetched once and shared)."""
     monkeypatch.setenv("HWLIB_RESULTS", str(tmp_path_factory.getbasetemp() / "results"))
     monkeypatch.setenv("HWLIB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv("HWLIB_FONTS", USER_FONTS)
     monkeypatch.delenv("HWLIB_DATA", raising=False)
 
 

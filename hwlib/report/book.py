@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import html
 import inspect
+import json
 import sys
 import tempfile
 import textwrap
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from hwlib.data import active_profile, dataset_slug
 from hwlib.experiments import results
-from hwlib.paths import REPO_ROOT
+from hwlib.paths import REPO_ROOT, results_dir
 from hwlib.report.common import HTMLBlock, admonition
 from hwlib.report.fmt import fmt
 
@@ -105,9 +106,7 @@ class Source:
         return f"```python\n{self.text()}\n```\n\n{names} from " + ", ".join(f"`{f}`" for f in files)
 
 
-def show_source(*objs) -> Source:
-    """Show the package's own code of ``objs`` on the page: what the page shows is what ran."""
-    return Source(*objs)
+show_source = Source    # show the package's own code of objs on the page: what the page shows is what ran
 
 
 class Shown:
@@ -136,3 +135,14 @@ class Facts(dict):
         """Keep every fact of ``facts`` as ``<prefix>_<key>``."""
         for key, value in facts.items():
             dict.__setitem__(self, f"{prefix}_{key}", value)
+
+
+def realism_rows(record: dict) -> dict | None:
+    """How models trained on ``record``'s stand-in read real letters (rows of results/realism.json)."""
+    if not record["dataset"].get("synthetic"):
+        return None
+    try:                                   # "synthetic-letters-v4" -> the rows of "v4"
+        return json.loads((results_dir() / "realism.json").read_text())["versions"][
+            record["dataset"]["name"].rsplit("-", 1)[-1]]["rows"]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -59,7 +59,8 @@ def counts(claims: list[Claim]) -> dict:
     return out
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
+    """A text as a sentence: a capital first, a full stop last."""
     text = text.strip()
     text = text[:1].upper() + text[1:] if text and not text.startswith("\\(") else text
     return text if not text or text.endswith((".", "?", "!", "\\]")) else text + "."
@@ -67,7 +68,7 @@ def _sentence(text: str) -> str:
 
 def _correction(c: Claim) -> str:
     if c.correction:
-        return rich(_sentence(c.correction))
+        return rich(sentence(c.correction))
     t = tone(c)
     if t == OPEN:
         cmd = c.recheck
@@ -84,9 +85,9 @@ def block(c: Claim, question: str, number: int) -> str:
     ident = f"{question.lower()}-{number}"
     head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(item)}</b> · '
             f"{html.escape(c.kind.value)}</p>")
-    parts = (rich(_sentence(c.claim)),
+    parts = (rich(sentence(c.claim)),
              f'<span class="erratum-verdict">{mark} {html.escape(c.verdict)}</span>',
-             rich(_sentence(c.evidence)),
+             rich(sentence(c.evidence)),
              _correction(c))
     body = "".join(f"<dt>{name}</dt><dd>{part}</dd>" for name, part in zip(PARTS, parts))
     return (f'<div class="erratum {t}" id="{ident}" data-key="{html.escape(c.key)}" '
@@ -111,14 +112,3 @@ def overview(groups: dict[str, list[Claim]]) -> HTMLBlock:
                     + "".join(f"<td>{k[t] or ''}</td>" for t in used) + "</tr>")
     return HTMLBlock(f'<table class="table errata-overview"><thead><tr><th>question</th><th>claims checked</th>{head}'
                      f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
-
-
-def verdict_table(claims: list[Claim], question: str) -> HTMLBlock:
-    """A compact table of one question's claims — item, the report's words, the verdict — for a
-    chapter's closing note (the errata page has the evidence and corrections)."""
-    rows = "".join(f'<tr data-tone="{tone(c)}" data-key="{html.escape(c.key)}"><td>{html.escape(c.item or question)}</td>'
-                   f"<td>{rich(_sentence(c.claim))}</td>"
-                   f"<td>{TONES[tone(c)][0]} {html.escape(c.verdict)}</td></tr>" for c in claims)
-    return HTMLBlock(f'<table class="table errata-verdicts" data-question="{html.escape(question)}"><thead><tr>'
-                     "<th>item</th><th>the report says</th><th>our verdict</th></tr></thead>"
-                     f"<tbody>{rows}</tbody></table>")

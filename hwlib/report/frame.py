@@ -57,6 +57,12 @@ def best_of(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
     return ranked(frame).groupby(by, sort=True).head(1).sort_values(by)
 
 
+def seeded(run: dict, seed_records: list[dict] | None) -> list[dict]:
+    """``run`` and its re-trainings with other seeds (records whose ``seed_of`` names it)."""
+    me = f"{run.get('experiment')}/{run['run']}"
+    return [run] + [r for r in seed_records or [] if r["config"].get("seed_of") == me]
+
+
 def table(frame: pd.DataFrame, caption: str = "", bold=None, formats: dict | None = None,
           index: bool = False, classes: str = "table"):
     """An HTML table of ``frame`` (pandas' Styler): ``formats`` maps columns to a format function

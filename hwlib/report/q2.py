@@ -14,6 +14,7 @@ from hwlib.experiments.q2 import DEPTH_WIDTH, TUNED
 from hwlib.experiments.results import best_run
 from hwlib.report.claims import Claim, Kind, Status, count, find
 from hwlib.report.fmt import hp_words, pct, signed
+from hwlib.report.frame import seeded
 from hwlib.report.original import Q2_DEPTH, Q2_DEPTH_HPARAMS, Q2_SETTINGS, Q2_WIDTH, READINGS
 
 
@@ -60,12 +61,6 @@ def pairs(keys, values, fmt=pct) -> str:
 # ------------------------------------------------------------------------------ the report's readings
 RECHECK = "python -m hwlib run q2 --profile full --data PATH-TO-EMNIST"   # re-checks them on real data
 GAP_LARGE_PTS = 3.0      # a train-dev gap this large (points) would count as "large"
-
-
-def seeded(run: dict, seed_records: list[dict] | None) -> list[dict]:
-    """``run`` and its re-trainings with other seeds (records whose ``seed_of`` names it)."""
-    me = f"{run.get('experiment')}/{run['run']}"
-    return [run] + [r for r in seed_records or [] if r["config"].get("seed_of") == me]
 
 
 def measured(run: dict, seed_records: list[dict] | None, key: str = "best_dev_acc") -> tuple[float, float, int]:

@@ -1,12 +1,9 @@
-"""Errors that carry a message meant for a person: what went wrong, where, and the remedy.
+"""Errors that carry a message meant for a person: what went wrong, where, and the remedy. The CLI
+prints ``str(err)`` and exits with status 2 (no traceback) for every HwlibError.
 
-The CLI prints ``str(err)`` and exits with status 2 (no traceback) for every HwlibError.
-
-Interruptions: SIGINT raises ``KeyboardInterrupt`` and, under the CLI, SIGTERM raises
-:class:`Terminated` (a KeyboardInterrupt, so every clean-up that runs for Ctrl-C runs for it too);
-the CLI then exits with 130 (SIGINT) or 143 (SIGTERM). Code that does something a person would
-want to hear about when it is cut short wraps it in :func:`activity`, which labels the interruption
-on its way out (innermost first) with what was being done and what that leaves behind.
+Interruptions: SIGINT raises ``KeyboardInterrupt``; under the CLI SIGTERM raises :class:`Terminated`
+(a KeyboardInterrupt, so every Ctrl-C clean-up runs for it too); the CLI exits with 130 or 143.
+:func:`activity` labels an interruption with what was being done and what that leaves behind.
 """
 from __future__ import annotations
 
@@ -53,9 +50,8 @@ def raise_pending() -> None:
 
 @contextmanager
 def activity(doing: str, leaves: str):
-    """Label an interruption (Ctrl-C or SIGTERM) raised inside the block: ``doing`` (e.g. "generating
-    the synthetic letters") and ``leaves``, what that leaves behind and what to do (e.g. "nothing was
-    cached; rerun the command"). The innermost label wins."""
+    """Label an interruption raised inside the block with ``doing`` ("generating the synthetic letters")
+    and ``leaves`` ("nothing was cached; rerun the command"). The innermost label wins."""
     try:
         yield
     except KeyboardInterrupt as e:

@@ -1,16 +1,6 @@
 """Where things live on disk (the repository, the recorded results, the user cache), and how hwlib
-touches files there safely.
-
-Environment overrides: ``HWLIB_RESULTS`` (results root), ``HWLIB_CACHE`` (cache root).
-
-* :func:`open_regular` opens a file for reading only when it is a regular file: its type is checked
-  before anything opens it, and again on the descriptor (opened non-blocking, so a FIFO swapped in
-  between cannot block). A FIFO, socket or device raises :class:`SpecialFile` (an OSError).
-* :func:`make_temp` creates the temporary file of an atomic write and holds an advisory lock
-  (``flock``) on it until the writer closes it — after renaming it into place. A file left by a
-  killed writer is unlocked; :func:`clean_stale_temps` removes such files (unlocked, and either
-  non-empty or older than a minute: a live writer locks its file before writing a byte).
-* :func:`shown` shortens an absurdly long path for a one-line message.
+touches files there safely. Environment overrides: ``HWLIB_RESULTS`` (results root), ``HWLIB_CACHE``
+(cache root).
 """
 from __future__ import annotations
 
@@ -45,8 +35,7 @@ def cache_dir() -> Path:
 
 # ---------------------------------------------------------------- file types
 def special_kind(mode: int) -> str | None:
-    """"a FIFO (named pipe)", "a socket", "a character device" or "a block device" for such a file
-    mode; None for a regular file, a folder or a symbolic link."""
+    """The kind of a FIFO, socket or device file mode (e.g. "a FIFO (named pipe)"); None for any other."""
     return SPECIAL_KINDS.get(stat.S_IFMT(mode))
 
 
@@ -59,8 +48,9 @@ class SpecialFile(OSError):
 
 
 def open_regular(path: os.PathLike | str):
-    """``open(path, "rb")`` for a regular file only (see the module docstring); SpecialFile for a
-    FIFO, socket or device, IsADirectoryError for a folder, any other OSError as ``open`` raises it."""
+    """``open(path, "rb")`` for a regular file only: SpecialFile for a FIFO, socket or device,
+    IsADirectoryError for a folder, any other OSError as ``open`` raises it. The type is checked before
+    opening and again on the descriptor (opened non-blocking, so a FIFO swapped in between cannot block)."""
     kind = special_kind(os.stat(path).st_mode)
     if kind:
         raise SpecialFile(path, kind)
@@ -88,8 +78,8 @@ def shown(path, limit: int = 240) -> str:
 
 # ---------------------------------------------------------------- temporary files
 def make_temp(folder: Path, prefix: str, suffix: str = ".tmp") -> tuple[int, str]:
-    """``tempfile.mkstemp`` in ``folder``, locked until its descriptor is closed (see the module
-    docstring): close it only after renaming the file into place or deleting it."""
+    """``tempfile.mkstemp`` in ``folder``, holding an advisory lock (``flock``) until its descriptor is
+    closed: close it only after renaming the file into place or deleting it."""
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # blocks only while a cleaner looks at it (microseconds)
@@ -99,8 +89,9 @@ def make_temp(folder: Path, prefix: str, suffix: str = ".tmp") -> tuple[int, str
 
 
 def clean_stale_temps(folder: Path, pattern: str) -> list[Path]:
-    """Remove the temporary files matching ``pattern`` in ``folder`` that no live process writes any
-    more (left by a killed writer); return them. Never raises."""
+    """Remove the temporary files matching ``pattern`` in ``folder`` left by killed writers (unlocked,
+    and either non-empty or older than a minute: a live writer locks its file before writing a byte);
+    return them. Never raises."""
     removed = []
     try:
         candidates = sorted(folder.glob(pattern))

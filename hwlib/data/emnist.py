@@ -1,13 +1,9 @@
 """The official EMNIST Letters files: idx parsing, the NIST ``gzip.zip`` archive, and its download.
 
-idx format (big-endian): magic ``0x00000803`` (ubyte, 3 dims) + N, rows, cols, then N·rows·cols
-bytes for images; ``0x00000801`` + N, then N bytes for labels. EMNIST stores each image
-*transposed*, so we swap rows and columns to get upright letters; its labels are 1..26.
-
-Nothing is ever read whole into memory before it is checked: checksums stream over chunks; a
-file's stored size (or a zip member's declared size) is checked against :mod:`hwlib.data.limits`
-before it is opened, an idx header's count before its array is allocated, and decompression stops
-one chunk past what the header announced. A FIFO, socket or device is never opened.
+idx (big-endian): magic ``0x00000803`` + N, rows, cols, then the image bytes; ``0x00000801`` + N,
+then the label bytes. EMNIST stores each image *transposed* (we swap rows and columns back) and
+counts labels 1..26. Sizes are checked against :mod:`hwlib.data.limits` before anything is read or
+allocated, checksums stream over chunks, and a FIFO, socket or device is never opened.
 """
 from __future__ import annotations
 
@@ -63,8 +59,8 @@ def _sha256_stream(f, chunk: int = 1 << 20) -> str:
 
 # ---------------------------------------------------------------- the four files, folder or zip
 def _folder_openers(folder: Path) -> dict:
-    """fname → a function opening that .gz of ``folder`` as stored; each file is checked first:
-    present, a regular file (a FIFO, socket or device is never opened), within ``max_gz_bytes``."""
+    """fname → a function opening that .gz of ``folder``, each checked first: present, a regular file,
+    within ``max_gz_bytes``."""
     out = {}
     for fname in FILES:
         p = folder / fname
@@ -91,10 +87,8 @@ def _folder_openers(folder: Path) -> dict:
 
 @contextmanager
 def letters_files(path: Path, kind: str):
-    """The four letters .gz files of an ``idx-folder`` or a ``nist-zip`` (NIST's ``gzip.zip``, folder
-    ``gzip/``) as ``{fname: open()}``, each opening a binary stream of the file as stored; a zip
-    member is checked against ``max_gz_bytes`` from its declared size before it is opened (and
-    zipfile never reads past the declared size)."""
+    """The four letters .gz files of an ``idx-folder`` or a ``nist-zip`` as ``{fname: open()}``; a zip
+    member's declared size is checked against ``max_gz_bytes`` (zipfile never reads past it)."""
     if kind == "idx-folder":
         yield _folder_openers(path)
         return
@@ -143,7 +137,7 @@ def file_hashes(path: Path, kind: str) -> dict[str, str]:
 
 def check_official(hashes: dict[str, str], source: str, verify: bool = True) -> bool:
     """Whether the four files (their sha256, from :func:`file_hashes`) are the official release.
-    With ``verify`` a mismatch is a DataError — one policy for a folder and for the zip archive."""
+    With ``verify`` a mismatch is a DataError."""
     for fname, (sha, _size) in FILES.items():
         got = hashes[fname]
         if got != sha:
@@ -174,10 +168,9 @@ _CHUNK = 1 << 20
 
 
 def read_idx(open_, name: str, kind: str) -> np.ndarray:
-    """Decode one gzip-compressed idx file (``open_()`` gives the .gz stream): ``kind`` "images" →
-    (N, 28, 28) uint8 as stored, "labels" → (N,) uint8. The header's N is checked against
-    ``MAX_IDX_ITEMS`` and the memory at hand before anything is allocated; the stream must then hold
-    exactly what the header announces (decompression stops one chunk past it)."""
+    """One gzipped idx file (``open_()`` gives the .gz stream) as stored: "images" (N, 28, 28) uint8,
+    "labels" (N,) uint8. N is checked against ``MAX_IDX_ITEMS`` and the memory at hand before the
+    array is allocated; the stream must hold exactly that (decompression stops one chunk past it)."""
     want = IMAGE_MAGIC if kind == "images" else LABEL_MAGIC
     head_len = IDX_HEADER[kind]
     try:
@@ -244,37 +237,28 @@ def read_idx(open_, name: str, kind: str) -> np.ndarray:
         raise DataError(f"{name}: not a valid gzip file ({e}); it is truncated or corrupt — {REMEDY}") from None
 
 
-def decode(files: dict[str, np.ndarray], source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Official train/test images (upright, uint8) and labels (0..25, int64) from the idx arrays of
-    :func:`read_idx`, keyed by file name."""
-    arrays = {}
-    for split in ("train", "test"):
-        xn = f"emnist-letters-{split}-images-idx3-ubyte.gz"
-        yn = f"emnist-letters-{split}-labels-idx1-ubyte.gz"
-        X, y = files[xn], files[yn]
-        if len(X) != len(y):
-            raise DataError(f"{source}: {split} has {len(X)} images but {len(y)} labels — {REMEDY}")
-        if y.size and (y.min() < 1 or y.max() > N_CLASSES):
-            raise DataError(f"{source}:{yn}: labels span {y.min()}..{y.max()}, expected EMNIST letters "
-                            f"labels 1..26 — is this a letters file? {REMEDY[0].upper()}{REMEDY[1:]}")
-        arrays[split] = (np.ascontiguousarray(X.transpose(0, 2, 1)), y.astype(np.int64) - 1)
-    return (*arrays["train"], *arrays["test"])
-
-
 def read_letters(path: Path, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Train/test images and labels of an ``idx-folder`` or ``nist-zip`` (see :func:`decode`)."""
+    """Train images, train labels, test images, test labels of an ``idx-folder`` or ``nist-zip``:
+    images upright uint8, labels int64 0..25."""
     with _reading(path), letters_files(path, kind) as files:
         arrays = {fname: read_idx(open_, f"{path}:{fname}", idx_kind(fname)) for fname, open_ in files.items()}
-    return decode(arrays, str(path))
+    out = []
+    for split in ("train", "test"):
+        yn = f"emnist-letters-{split}-labels-idx1-ubyte.gz"
+        X, y = arrays[f"emnist-letters-{split}-images-idx3-ubyte.gz"], arrays[yn]
+        if len(X) != len(y):
+            raise DataError(f"{path}: {split} has {len(X)} images but {len(y)} labels — {REMEDY}")
+        if y.size and (y.min() < 1 or y.max() > N_CLASSES):
+            raise DataError(f"{path}:{yn}: labels span {y.min()}..{y.max()}, expected EMNIST letters "
+                            f"labels 1..26 — is this a letters file? {REMEDY[0].upper()}{REMEDY[1:]}")
+        out += [np.ascontiguousarray(X.transpose(0, 2, 1)), y.astype(np.int64) - 1]
+    return tuple(out)
 
 
 def download(dest: Path, url: str = URL, md5: str = ZIP_MD5, files: dict | None = None,
              progressbar: bool = True) -> Path:
-    """Fetch the NIST archive with pooch (hash-checked, resumable cache), extract only the four
-    letters files into ``dest``, check each one's sha256, and return ``dest``.
-
-    The archive (~536 MB) is kept under ``dest/../downloads`` so a second call costs nothing.
-    """
+    """Fetch the NIST archive with pooch (md5-checked, kept under ``dest/../downloads`` so a second
+    call costs nothing) and :func:`extract` the four letters files into ``dest``."""
     import pooch
 
     files = files or FILES
@@ -295,8 +279,8 @@ def download(dest: Path, url: str = URL, md5: str = ZIP_MD5, files: dict | None 
 
 
 def extract(zpath: Path, dest: Path, files: dict | None = None) -> Path:
-    """Copy the letters files out of ``gzip.zip`` into ``dest`` (atomically, sha256-checked while
-    copying; a member whose declared size is not the official one is refused before it is read)."""
+    """Copy the letters files out of ``gzip.zip`` into ``dest``: atomically, sha256-checked while
+    copying, a member of any other declared size refused before it is read."""
     files = files or FILES
     try:
         dest.mkdir(parents=True, exist_ok=True)

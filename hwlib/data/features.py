@@ -1,21 +1,16 @@
 """Feature maps for the linear models of Question 1.2(b): what a letter image becomes before ``x @ W``.
 
-Every map takes uint8 images ``(N, 28, 28)`` (0..255, upright) and returns float64 rows ``(N, D)``;
-``fit`` sees the training images only (PCA needs them; the others ignore them). The linear models
-then append the constant-1 bias feature (:func:`hwlib.models.linear.add_bias`).
+Each map takes uint8 images (N, 28, 28) and returns float64 rows (N, D), to which the linear models
+append the bias (:func:`hwlib.models.linear.add_bias`); ``fit`` sees the training images only (only PCA
+needs them); ``picture(images)`` shows per image what the map keeps.
 
-* ``raw``       the course's view: 784 pixels / 256.
-* ``maxpool2``  2×2 max pooling of the pixels / 256 → 14×14 = 196: a stroke survives if any pixel of
-  its block has ink, and a one-pixel shift inside a block changes nothing (the report's choice).
-* ``avgpool4``  4×4 average pooling → 7×7 = 49: cheapest, but thin strokes are averaged away.
-* ``pca90``     projection of the centred pixels on the 90 leading principal components of the
-  training images (eigenvectors of their covariance) → 90.
-* ``hog``       histograms of oriented gradients (Dalal & Triggs 2005): central-difference gradients,
-  unsigned orientation in 9 bins of 20° (linear vote between neighbouring bins, weighted by the
-  gradient magnitude), 7×7-pixel cells (a 4×4 grid), 2×2-cell blocks with stride 1, each block
-  L2-normalised, clipped at 0.2 and normalised again ("L2-Hys") → 3·3·36 = 324.
-
-``picture(images)`` returns, per image, a 2-D array showing what the map keeps (for the chapter).
+* ``raw``       784 pixels / 256 (the course's view).
+* ``maxpool2``  2×2 max pooling of pixels / 256 → 196: a one-pixel shift inside a block changes nothing.
+* ``avgpool4``  4×4 average pooling → 49: cheapest, but thin strokes are averaged away.
+* ``pca90``     the centred pixels on the 90 leading principal components of the training images.
+* ``hog``       histograms of oriented gradients (Dalal & Triggs 2005): central differences, 9 unsigned
+  orientation bins (linear vote, magnitude-weighted), 7×7-pixel cells, 2×2-cell blocks with stride 1,
+  each normalised L2-Hys (L2, clip at 0.2, L2) → 3·3·36 = 324.
 """
 from __future__ import annotations
 
@@ -48,7 +43,6 @@ class FeatureMap:
     """Base class: ``fit(train_images)``, ``transform(images) -> (N, D)``, ``picture(images)``."""
     name = "raw"
     label = "raw pixels"
-    fitted = True
 
     def fit(self, X: np.ndarray) -> "FeatureMap":
         return self
@@ -59,11 +53,6 @@ class FeatureMap:
 
     def picture(self, X: np.ndarray) -> np.ndarray:
         return self.transform(X).reshape(-1, 28, 28)
-
-    def _check_fitted(self):
-        if not self.fitted:
-            raise ConfigError(f"feature map {self.name!r} must be fitted on training images first: "
-                              f"call .fit(train_images)")
 
 
 class Raw(FeatureMap):
@@ -119,7 +108,9 @@ class PCA(FeatureMap):
         return self
 
     def transform(self, X):
-        self._check_fitted()
+        if not self.fitted:
+            raise ConfigError(f"feature map {self.name!r} must be fitted on training images first: "
+                              f"call .fit(train_images)")
         return (Raw().transform(X) - self.mean_) @ self.components_
 
     def picture(self, X):

@@ -1,15 +1,10 @@
 """EMNIST Letters (or its synthetic stand-in) as train/dev/test splits, with name, hash and source.
 
-``load_letters()`` resolves the data in this order: an explicit ``path`` → ``$HWLIB_DATA`` → the real
-dataset downloaded into the user cache (``python -m hwlib data download``) → the synthetic default.
-Images come back uint8 (N, 28, 28), upright, 0..255; labels int64 0..25 (a=0).
-
-Formats read from a path (see ``readers``): the course's npz (``X_train … y_test``, labels 1..26 or
-0..25), a folder of the four official idx .gz files or NIST's ``gzip.zip`` (the official train set
-split into 104,000 train + 20,800 dev by a seeded stratified split — per class, a permutation from
-``default_rng(seed)`` keeps 4,000 for train and 800 for dev; the official test set is the test split),
-or an npz of ``train_images … test_labels`` like the real fragment (dev carved from train alike).
-Profiles: ``full`` uses everything; ``quick`` takes a seeded stratified subset (100/20/20 per class).
+``load_letters()`` reads an explicit ``path`` → ``$HWLIB_DATA`` → the real dataset downloaded into the
+user cache → the synthetic default; any format of :mod:`hwlib.data.readers`. Images come back uint8
+(N, 28, 28), upright, 0..255; labels int64 0..25 (a=0). A dataset without a dev split gets one carved
+from train (seeded, stratified: 1/6 per class, so 4,000 + 800 of the official 4,800). Profiles:
+``full`` uses everything; ``quick`` takes a seeded stratified subset (100/20/20 per class).
 """
 from __future__ import annotations
 
@@ -29,7 +24,6 @@ from hwlib.errors import ConfigError, DataError, activity
 from hwlib.paths import cache_dir, shown
 
 PROFILE_SIZES = {"full": (4000, 800, 800), "quick": (100, 20, 20)}  # per class: train, dev, test
-COURSE_KEYS, NPZ_KEYS = readers.COURSE_KEYS, readers.NPZ_KEYS
 
 
 @dataclass(frozen=True)
@@ -79,44 +73,33 @@ def real_data_dir() -> Path:
 
 
 def course_view(X: np.ndarray, bias: bool = False) -> np.ndarray:
-    """The course's view of images: flattened, divided by PIXEL_SCALE (256), optionally a trailing
-    column of 1s."""
+    """The course's view of images: flattened, divided by PIXEL_SCALE (256), optionally a column of 1s."""
     X = np.asarray(X).reshape(len(X), -1).astype(np.float64) / PIXEL_SCALE
     return np.hstack([X, np.ones((len(X), 1))]) if bias else X
 
 
 # ---------------------------------------------------------------- splitting
-def stratified_indices(y: np.ndarray, per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of up to ``per_class`` items of each class (chosen by ``rng``) and of the rest."""
+def _stratified(y: np.ndarray, count, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices of ``count(n_c)`` items of each class c (chosen by ``rng``) and of the rest."""
     take, rest = [], []
     for c in range(N_CLASSES):
         idx = np.flatnonzero(y == c)
         idx = idx[rng.permutation(len(idx))]
-        take.append(idx[:per_class])
-        rest.append(idx[per_class:])
+        k = count(len(idx))
+        take.append(idx[:k])
+        rest.append(idx[k:])
     return np.sort(np.concatenate(take)), np.sort(np.concatenate(rest))
 
 
 def split_train_dev(X: np.ndarray, y: np.ndarray, dev_fraction: float = 1 / 6,
                     seed: int = 42) -> tuple[Split, Split]:
-    """Stratified, seeded split of a training set: per class, ``round(n_c * dev_fraction)`` go to dev.
-
-    On the official EMNIST train set (4,800 per class) this gives 4,000 train + 800 dev per class.
-    """
-    rng = np.random.default_rng(seed)
-    dev, train = [], []
-    for c in range(N_CLASSES):
-        idx = np.flatnonzero(y == c)
-        idx = idx[rng.permutation(len(idx))]
-        k = int(round(len(idx) * dev_fraction))
-        dev.append(idx[:k])
-        train.append(idx[k:])
-    tr, dv = np.sort(np.concatenate(train)), np.sort(np.concatenate(dev))
+    """Stratified, seeded split of a training set: per class, ``round(n_c * dev_fraction)`` go to dev."""
+    dv, tr = _stratified(y, lambda n: int(round(n * dev_fraction)), np.random.default_rng(seed))
     return Split(X[tr], y[tr]), Split(X[dv], y[dv])
 
 
 def _subset(s: Split, per_class: int, seed: int) -> Split:
-    idx, _ = stratified_indices(s.y, per_class, np.random.default_rng(seed))
+    idx, _ = _stratified(s.y, lambda n: per_class, np.random.default_rng(seed))
     return Split(s.X[idx], s.y[idx])
 
 
@@ -146,7 +129,6 @@ def is_transposed(X: np.ndarray, y: np.ndarray) -> bool:
         for t in (False, True):
             a = (m.T if t else m).ravel() - m.mean()
             score[t] += float(a @ (r.ravel() - r.mean()) / (np.linalg.norm(a) * np.linalg.norm(r - r.mean()) + 1e-12))
-    # flip only on clear evidence: mean correlation better by 0.05 (unclear data stays as stored)
     return (score[True] - score[False]) / len(classes) > 0.05
 
 
@@ -164,11 +146,8 @@ SYNTHETIC = "synthetic"
 
 
 def resolve_target(path: str | os.PathLike | None = None) -> Path | None:
-    """The dataset path that ``load_letters(path)`` would read, or None for the synthetic default.
-
-    ``path="synthetic"`` asks for the synthetic default explicitly; an empty ``path`` is an error
-    (an empty ``$HWLIB_DATA`` counts as unset).
-    """
+    """The dataset path that ``load_letters(path)`` would read, or None for the synthetic default
+    (``path="synthetic"`` asks for it). An empty ``path`` is an error; an empty ``$HWLIB_DATA`` is unset."""
     if path is not None and not str(path).strip():
         raise DataError("--data is empty; give a dataset path (" + readers.FORMATS + "), or "
                         "--data synthetic for the generated stand-in")
@@ -193,22 +172,18 @@ def _downloaded() -> bool:
                         "to a usable folder with a shorter path") from None
 
 
-def _origin(path) -> str:
-    return "--data" if path is not None else "HWLIB_DATA"
-
-
 def identify(path: str | os.PathLike | None = None, verify: bool = True) -> readers.Source | None:
     """The identified dataset ``load_letters(path)`` would read (None: the synthetic default)."""
     target = resolve_target(path)
     if target is None:
         return None
-    return readers.identify(readers.check_path(target, _origin(path)), verify)
+    origin = "--data" if path is not None else "HWLIB_DATA"
+    return readers.identify(readers.check_path(target, origin), verify)
 
 
 def dataset_slug(path: str | os.PathLike | None = None, seed: int = 42, verify: bool = True) -> str:
-    """The results-folder name of the dataset ``load_letters(path)`` would return, without decoding
-    it: ``synthetic-v3-seed42``, ``emnist-letters`` (the official files), or a name carrying the
-    content's sha256 (any other file)."""
+    """The results-folder name of the dataset ``load_letters(path)`` would return, without decoding it:
+    ``synthetic-v3-seed42``, ``emnist-letters`` (the official files), or one carrying the content's sha256."""
     src = identify(path, verify)
     if src is None:
         from hwlib.data.synthetic import GENERATOR_VERSION
@@ -220,9 +195,8 @@ def load_letters(path: str | os.PathLike | None = None, *, profile: str | None =
                  verify: bool = True, label_base: int | None = None, generate: bool = True) -> Letters | None:
     """Train/dev/test splits of EMNIST Letters (or the synthetic default) for ``profile``.
 
-    ``verify=False`` accepts idx files whose sha256 is not the official one; ``label_base`` (0 or 1)
-    says how an npz counts its labels where the labels themselves do not settle it. With
-    ``generate=False`` the synthetic default is only read from its cache: None when it is not there.
+    ``verify=False`` accepts unofficial idx files; ``label_base`` (0 or 1) says how an npz counts its
+    labels where they do not settle it; ``generate=False``: the synthetic default from its cache or None.
     """
     profile = profile or active_profile()
     if profile not in PROFILE_SIZES:

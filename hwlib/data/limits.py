@@ -1,22 +1,10 @@
 """How large a dataset file can be, and how much memory there is to load one.
 
-Every archive member (zip, npz) and every gzip stream is checked against these bounds from its
-declared size *before* it is read, and while it is read (a stream that yields more than it declared
-is cut off and reported), so a decompression bomb costs neither memory nor disk. The bounds are
-generous multiples of what EMNIST Letters holds (Cohen et al., 2017):
-
-* the official idx files: 124,800 training and 20,800 test images of 28×28 pixels; an images file is a
-  16-byte header + N·784 bytes (97,843,216 bytes for the train set), a labels file 8 + N bytes.
-  An idx file may announce at most ``MAX_IDX_ITEMS`` = 249,600 images or labels (twice the official
-  training set), i.e. at most 195.7 MB decompressed; its ``.gz`` at most that + 1 % + 1 MiB.
-* an npz (the course's ``emnist-letters.npz``, at most a few hundred MB uncompressed — its
-  104,000 + 20,800 + 20,800 images are 114 MB as uint8, 0.9 GB even as float64): at most
-  ``MAX_NPZ_MEMBERS`` = 64 arrays, each at most ``MAX_NPZ_ARRAY_BYTES`` = 1 GiB, together at most
-  ``MAX_NPZ_BYTES`` = 2 GiB uncompressed.
-
-A file within the bounds may still be too large for the memory at hand: before decoding, the loader
-asks :func:`check_memory` for ``MEMORY_FACTOR`` × the decoded bytes (the arrays, their upright or
-uint8 copies, the splits) and stops with a DataError when the machine (or its cgroup) has less free.
+Archive members and gzip streams are checked against these bounds from their declared sizes before
+they are read, so a decompression bomb costs neither memory nor disk. The bounds are generous
+multiples of EMNIST Letters (124,800 train + 20,800 test images of 28×28; Cohen et al., 2017):
+an idx file announces at most twice the official training set; an npz (the course's is ~114 MB as
+uint8) holds at most 64 arrays of at most 1 GiB each, 2 GiB together.
 """
 from __future__ import annotations
 
@@ -31,7 +19,7 @@ MAX_IDX_ITEMS = 2 * OFFICIAL_TRAIN                  # images (or labels) one idx
 MAX_NPZ_MEMBERS = 64
 MAX_NPZ_ARRAY_BYTES = 1 << 30
 MAX_NPZ_BYTES = 2 << 30
-MEMORY_FACTOR = 3
+MEMORY_FACTOR = 3   # the decoded arrays, their upright or uint8 copies, the splits
 
 
 def max_idx_bytes(kind: str) -> int:
@@ -52,13 +40,9 @@ def idx_kind(fname: str) -> str:
 
 def _read_int(path: str) -> int | None:
     try:
-        text = Path(path).read_text().strip()
+        return int(Path(path).read_text().strip())
     except (OSError, ValueError):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None  # "max": no limit
+        return None  # unreadable, or "max": no limit
 
 
 def available_memory() -> int | None:
@@ -90,8 +74,7 @@ def mib(n: int) -> str:
 
 
 def check_memory(decoded_bytes: int, what: str) -> None:
-    """A DataError naming ``what`` when decoding ``decoded_bytes`` (× MEMORY_FACTOR for the copies
-    the loader makes) would not fit in the memory available now."""
+    """A DataError naming ``what`` when ``decoded_bytes`` × MEMORY_FACTOR exceeds the memory available now."""
     need = int(decoded_bytes) * MEMORY_FACTOR
     avail = available_memory()
     if avail is not None and need > avail:
@@ -105,8 +88,3 @@ def out_of_memory(what: str, e: BaseException) -> DataError:
     return DataError(f"{what}: ran out of memory while loading it ({type(e).__name__}{f': {e}' if str(e) else ''}); "
                      "free memory (close other programs) or use a machine with more — hwlib holds the whole "
                      "dataset in memory")
-
-
-__all__ = ["IDX_HEADER", "MAX_IDX_ITEMS", "MAX_NPZ_ARRAY_BYTES", "MAX_NPZ_BYTES", "MAX_NPZ_MEMBERS",
-           "MEMORY_FACTOR", "OFFICIAL_TEST", "OFFICIAL_TRAIN", "available_memory", "check_memory",
-           "max_gz_bytes", "max_idx_bytes", "out_of_memory"]

@@ -1,19 +1,9 @@
 """Reading a dataset path: what it is (from its bytes, not its name), whether it is sound, its arrays.
 
-``identify(path)`` names the format and the content without decoding any array:
-  * a folder of the four official ``emnist-letters-*-idx?-ubyte.gz`` files, or NIST's ``gzip.zip``
-    (one sha256 policy for both: the official files, or ``verify=False``);
-  * the course's npz (``X_train, y_train, X_valid, y_valid, X_test, y_test``);
-  * an npz of ``train_images, train_labels, test_images, test_labels``.
-Its ``slug`` (the results folder) is ``emnist-letters`` for the official files and otherwise
-carries the content's sha256, so results made from one file are never taken for another's.
-``read(source)`` decodes it into ``{"train": (X, y), ["dev": (X, y),] "test": (X, y)}``: images
-uint8 (N, 28, 28) 0..255 as stored, labels int64 0..25. Every failure is a DataError that names
-the file and the remedy.
-
-Special files are refused by their type before anything opens them (a FIFO would block forever);
-archive members are held to the bounds of :mod:`hwlib.data.limits` from their declared sizes before
-anything is read or allocated, and a dataset that would not fit in the memory at hand is a DataError.
+``identify(path)`` names the format and a sha256 of the content without decoding any array; its
+``slug`` (the results folder) is ``emnist-letters`` for the official files, else carries that sha256.
+``read(source)`` decodes it into ``{"train": (X, y), ["dev": (X, y),] "test": (X, y)}``: images uint8
+(N, 28, 28) 0..255 as stored, labels int64 0..25. Every failure is a DataError naming file and remedy.
 """
 from __future__ import annotations
 
@@ -36,7 +26,6 @@ from hwlib.paths import SpecialFile, open_regular, shown, special_kind
 
 COURSE_KEYS = ("X_train", "y_train", "X_valid", "y_valid", "X_test", "y_test")
 NPZ_KEYS = ("train_images", "train_labels", "test_images", "test_labels")
-KINDS = ("idx-folder", "nist-zip", "course-npz", "images-npz")
 FORMATS = ("the course's emnist-letters.npz, a folder of the four EMNIST idx .gz files, "
            "or NIST's gzip.zip")
 
@@ -89,9 +78,8 @@ def _unreachable(path: Path, e: OSError, origin: str) -> DataError:
 
 
 def check_path(path: Path, origin: str = "--data") -> Path:
-    """``path`` resolved, or a DataError for a missing file, a dangling or looping symlink, one that
-    cannot be read, a path too long for the file system, or a FIFO, socket or device (refused by its
-    type, never opened). ``origin`` names where the path came from (``--data``, ``HWLIB_DATA``)."""
+    """``path`` resolved, or a DataError for a path that cannot be reached or a FIFO, socket or device
+    (refused by its type, never opened). ``origin`` names where it came from (``--data``, ``HWLIB_DATA``)."""
     try:
         st = os.stat(path)
     except OSError as e:
@@ -154,11 +142,8 @@ def _sniff(path: Path) -> str:
 
 def identify(path: Path, verify: bool = True) -> Source:
     """The kind and content hash of the dataset at ``path`` (checked with :func:`check_path`)."""
-    if path.is_dir():
-        hashes = emnist.file_hashes(path, "idx-folder")
-        return Source(path, "idx-folder", emnist.digest(hashes), emnist.check_official(hashes, str(path), verify))
-    kind = _sniff(path)
-    if kind == "nist-zip":
+    kind = "idx-folder" if path.is_dir() else _sniff(path)
+    if kind in ("idx-folder", "nist-zip"):
         hashes = emnist.file_hashes(path, kind)
         return Source(path, kind, emnist.digest(hashes), emnist.check_official(hashes, str(path), verify))
     try:
@@ -180,10 +165,9 @@ def _header(f, version):
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an npz, after checking every member before anything is allocated: at most
-    ``MAX_NPZ_MEMBERS`` members, each declaring at most ``MAX_NPZ_ARRAY_BYTES`` (all together at most
-    ``MAX_NPZ_BYTES``); no pickled objects; the size the header claims must be the size the member
-    declares (zipfile never reads past it, so a bomb stops there); and the whole must fit in memory."""
+    """The arrays of an npz, every member checked before anything is allocated: count and declared sizes
+    within :mod:`hwlib.data.limits`, no pickled objects, the header's size equal to the declared one
+    (zipfile never reads past it, so a bomb stops there), and the whole fitting in memory."""
     try:
         with _open(path) as fh, zipfile.ZipFile(fh) as zf:
             infos = zf.infolist()
@@ -297,32 +281,24 @@ def course_label_base(z: dict, path: Path, label_base: int | None) -> int:
 
 
 # ---------------------------------------------------------------- readers
-def _course(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str]]:
-    missing = [k for k in COURSE_KEYS if k not in z]
-    if missing:
+def _npz_arrays(z: dict, path: Path, kind: str, label_base: int | None) -> tuple[dict, list[str]]:
+    course = kind == "course-npz"
+    keys = COURSE_KEYS if course else NPZ_KEYS
+    missing = [k for k in keys if k not in z]
+    if missing and course:
         raise DataError(f"{path}: missing keys {missing}; the course npz needs {', '.join(COURSE_KEYS)} "
                         f"(found: {', '.join(sorted(z)) or 'none'}) — re-export it with np.savez under those keys")
-    base = course_label_base(z, path, label_base)
-    out = {}
-    for split, xk, yk in (("train", "X_train", "y_train"), ("dev", "X_valid", "y_valid"),
-                          ("test", "X_test", "y_test")):
-        X = check_images(z[xk], f"{path}:{xk}")
-        out[split] = (X, check_labels(z[yk], len(X), f"{path}:{yk}", base))
-    return out, (["labels shifted from 1..26 to 0..25"] if base == 1 else [])
-
-
-def _images(z: dict, path: Path, label_base: int | None) -> tuple[dict, list[str]]:
-    missing = [k for k in NPZ_KEYS if k not in z]
     if missing:
         raise DataError(f"{path}: missing keys {missing}; expected either the course keys "
                         f"({', '.join(COURSE_KEYS)}) or {', '.join(NPZ_KEYS)} — re-export it with np.savez under "
                         "one of those sets of keys")
-    base = 0 if label_base is None else label_base
+    base = course_label_base(z, path, label_base) if course else (0 if label_base is None else label_base)
+    splits = ("train", "dev", "test") if course else ("train", "test")
     out = {}
-    for split in ("train", "test"):
-        X = check_images(z[f"{split}_images"], f"{path}:{split}_images")
-        out[split] = (X, check_labels(z[f"{split}_labels"], len(X), f"{path}:{split}_labels", base))
-    notes = [] if len(out["train"][1]) else ["no training images: usable for evaluation and pictures only"]
+    for split, xk, yk in zip(splits, keys[::2], keys[1::2]):  # keys alternate images, labels
+        X = check_images(z[xk], f"{path}:{xk}")
+        out[split] = (X, check_labels(z[yk], len(X), f"{path}:{yk}", base))
+    notes = [] if course or len(out["train"][1]) else ["no training images: usable for evaluation and pictures only"]
     return out, notes + (["labels shifted from 1..26 to 0..25"] if base == 1 else [])
 
 
@@ -336,7 +312,6 @@ def read(source: Source, label_base: int | None = None) -> tuple[dict, list[str]
             if not source.official:
                 notes.append("not the official release (sha256 differs; read with --no-verify)")
             return {"train": (Xtr, ytr), "test": (Xte, yte)}, notes
-        z = load_npz(p)
-        return _course(z, p, label_base) if source.kind == "course-npz" else _images(z, p, label_base)
+        return _npz_arrays(load_npz(p), p, source.kind, label_base)
     except MemoryError as e:
         raise out_of_memory(str(p), e) from None

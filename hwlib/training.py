@@ -1,23 +1,12 @@
-"""The one training protocol of the book, for the numpy models of Question 1 and the PyTorch
-networks of Question 2 alike.
+"""The book's one training protocol, for the numpy models of Q1 and the PyTorch networks of Q2 alike.
 
-``fit`` evaluates the model on the whole train and dev splits before training (epoch 0) and after
-every epoch e = 1..epochs, where an epoch is ``model.train_epoch(X, y, order)`` over the rows in
-``order`` (a fresh permutation from ``shuffles`` each epoch). Whenever the dev accuracy beats every
-earlier epoch's (strictly: ties keep the earlier epoch) it keeps a checkpoint; at the end the model
-is put back to that checkpoint and scored once on the test split.
-
-A model needs ``train_epoch(X, y, order)``, ``evaluate(X, y) -> (mean loss, accuracy)``,
-``state_dict()`` and ``load_state_dict(state)`` — the numpy models (``hwlib.models.common.Classifier``)
-have them, and ``hwlib.models.ffn.Learner`` gives them to a PyTorch network and its optimizer.
-
-History (one entry per epoch, 0..epochs): ``epoch``, ``train_loss``, ``train_acc``, ``dev_loss``,
-``dev_acc`` and ``epoch_time_s`` (seconds spent in ``train_epoch``; 0 at epoch 0).
-
-K models trained as one (``hwlib.fast.batched.BatchedLearner``) go through the same loop with
-numpy semantics: ``evaluate`` returns arrays of K, "beats every earlier epoch" is a mask of K, and
-when only some improved, ``update_checkpoint(state, better)`` renews their part of the checkpoint.
-One model is the case K = 1. ``FitResult.split`` turns the result of K models into K results.
+``fit`` scores the model on the whole train and dev splits before training (epoch 0) and after each
+epoch ``model.train_epoch(X, y, order)`` (``order`` a fresh permutation from ``shuffles``). When the dev
+accuracy beats every earlier epoch's (strictly) it keeps a checkpoint; at the end the model goes back to
+it and is scored once on the test split. A model needs ``train_epoch``, ``evaluate(X, y) -> (mean loss,
+accuracy)``, ``state_dict()`` and ``load_state_dict(state)``. K models trained as one
+(``hwlib.fast.batched.BatchedLearner``) take the same loop elementwise: ``evaluate`` returns arrays of K
+and ``update_checkpoint(state, better)`` renews the checkpoint of the nets that improved.
 """
 from __future__ import annotations
 
@@ -35,9 +24,8 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "dev_loss", "dev_acc")
 
 @dataclass
 class FitResult:
-    """What a training run produces: per-epoch history (epoch 0 = before training), the epoch and
-    dev accuracy of the best checkpoint, that checkpoint's test loss and accuracy, its weights.
-    For K models trained as one, the numbers are arrays of K (``split`` gives one result each)."""
+    """A run's per-epoch history (epoch 0 = before training; ``epoch_time_s``: seconds in ``train_epoch``),
+    the best checkpoint's epoch, dev accuracy, test loss and accuracy, and weights (arrays of K for K models)."""
     history: dict[str, list]
     best_epoch: int | np.ndarray
     best_dev_acc: float | np.ndarray
@@ -71,9 +59,8 @@ class FitResult:
         return out
 
     def split(self, states: list, configs: list | None = None) -> list["FitResult"]:
-        """The result of K models trained as one, as K results: model k's numbers, ``states[k]``,
-        ``configs[k]``. The time is shared out: each model is charged 1/K of the wall time and of
-        every epoch's ``epoch_time_s`` (its share of the joint run)."""
+        """The result of K models trained as one, as K results (``states[k]``, ``configs[k]``), each
+        charged 1/K of the wall time and of every ``epoch_time_s``."""
         K = len(states)
         out = []
         for k in range(K):
@@ -106,12 +93,9 @@ def _pair(split, name: str):
 
 def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config=None,
         desc: str = "train", progress: bool | None = None, on_epoch=None) -> FitResult:
-    """Train ``model`` for ``epochs`` epochs, keeping the best-dev checkpoint (see the module text).
-
-    ``train``/``dev``/``test`` are ``(X, y)`` pairs in the model's own array type. A tqdm bar on
-    stderr shows progress (``progress=None``: only when stderr is a terminal). ``on_epoch(epoch,
-    history)``, if given, is called after every epoch with the history so far.
-    """
+    """Train ``model`` for ``epochs`` epochs on ``(X, y)`` pairs, keeping the best-dev checkpoint. A tqdm bar
+    on stderr shows progress (``progress=None``: when stderr is a terminal); ``on_epoch(epoch, history)``
+    is called after every epoch."""
     if int(epochs) < 0:
         raise ConfigError(f"epochs must be ≥ 0, got {epochs}")
     t_start = time.perf_counter()
@@ -136,7 +120,9 @@ def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config
         if better.any():
             best_epoch, best_acc = np.where(better, epoch, best_epoch), np.where(better, da, best_acc)
             best_state = model.state_dict() if better.all() else model.update_checkpoint(best_state, better)
-        bar.set_postfix(_progress(da, best_acc, best_epoch))
+        top = np.argmax(best_acc)           # the bar notes the best of K models
+        bar.set_postfix({"dev": f"{np.max(da):.4f}",
+                         "best": f"{np.ravel(best_acc)[top]:.4f}@{np.ravel(best_epoch)[top]}"})
         if on_epoch is not None:
             on_epoch(epoch, hist)
     bar.close()
@@ -151,12 +137,6 @@ def fit(model, train, dev, test=None, *, epochs: int, shuffles: Iterator, config
 def _plain(x):
     """A 0-d array (one model) as a Python number; an array of K as it is."""
     return x.item() if np.ndim(x) == 0 else x
-
-
-def _progress(dev_acc, best_acc, best_epoch) -> dict:
-    """The bar's note: dev accuracy now, the best so far and its epoch (of K models, the best one)."""
-    top = np.argmax(best_acc)
-    return {"dev": f"{np.max(dev_acc):.4f}", "best": f"{np.ravel(best_acc)[top]:.4f}@{np.ravel(best_epoch)[top]}"}
 
 
 def _check_finite(loss, epoch: int, desc: str) -> None:

@@ -1,34 +1,16 @@
-"""K feed-forward nets of one shape trained side by side as one batched model (the Q2 grid):
-``fit_batched`` reproduces ``hwlib.models.ffn.fit`` run on each configuration alone (see the end of
-this text for exactly how far; ``tests/test_q2_batched.py`` proves it).
+"""K feed-forward nets of one shape trained side by side as one model (the Q2 grid): ``fit_batched``
+reproduces ``hwlib.models.ffn.fit`` run on each configuration alone (``tests/test_q2_batched.py``).
 
-The width grid has 16 configurations per width that differ only in learning rate, dropout and ℓ2;
-``hwlib.experiments.q2.batch_units`` groups them into units of at most 1024 first-layer columns (16
-nets up to width 64, 8 at width 128, 4 at width 256) trained together here; the depth studies' runs
-of one depth and seed (any lr, dropout, ℓ2) form units too. The nets of a unit start from the same initial weights (same seed)
-and see the same mini-batches (same shuffles), so they can share every step: the first layer of
-all K nets is one matrix ``W_in`` of shape (784, K·w) — one matrix product per batch instead of K — and the later layers are stacked (K, ·, ·) tensors
-multiplied with ``torch.baddbmm``. Each net keeps its own learning rate, dropout rate and weight
-decay. The loss is Σ_k mean-CE_k, whose gradient with respect to net k's weights is exactly net
-k's own gradient, so one backward pass serves all K. ``backprop`` writes that gradient by hand (no
-autograd graph): ∂L/∂z = (softmax(z) − onehot(y))/B, then ∂L/∂W = hᵀ δ and δ ← (δ Wᵀ) ⊙ φ'(a) ⊙ mask
-layer by layer; ``loss`` keeps the autograd route and the tests check that both agree.
+The nets of a unit (``hwlib.experiments.q2.batch_units``: one shape and seed; lr, dropout and ℓ2 free)
+start from the same weights and see the same mini-batches, so they share every step: the first layers
+form one matrix ``W_in`` (784, K·w), one product per batch instead of K; the later ones are stacked
+(K, ·, ·) tensors for ``torch.baddbmm``. The loss Σ_k mean-CE_k has net k's own gradient in net k's
+weights; ``backprop`` writes it by hand: ∂L/∂z = (softmax(z) − onehot(y))/B, ∂L/∂W = hᵀ δ,
+δ ← (δ Wᵀ) ⊙ φ'(a) ⊙ mask; ``loss`` keeps the autograd route for the tests.
 
-Where the time goes (CPU, float32): the two first-layer products X W_in and Xᵀ δ are 60–65 % of a
-step, so they run through numpy's BLAS (OpenBLAS), faster than torch's MKL for these short, wide
-shapes on the AMD CPU we measured; the optimizer is one vectorized numba kernel
-(``hwlib.fast.optim``); two more numba kernels (``hwlib.fast.kernels``) build the dropout masks
-from raw PCG64 bits (``_mask``) and fuse the first layer's backward (transpose, mask, φ', bias
-gradient); mini-batches are contiguous slices of one per-epoch gather of the shuffled rows;
-evaluation runs in cache-sized chunks. ``benchmarks/q2_grid.py`` measures it against the textbook
-loop.
-
-What equals ``hwlib.models.ffn.fit`` run on each configuration alone: initial weights (bit for bit), the
-mini-batch order (bit for bit), and, with dropout 0, every per-epoch number up to floating-point
-rounding (batched products add in a different order; tests check agreement to ~1e-5). With
-dropout > 0 the masks are drawn from the same distribution but from a different random stream than
-``nn.Dropout`` uses (numpy's PCG64, seeded with the run's seed), so those runs are statistically,
-not numerically, the same as training alone.
+Equal to training alone: the initial weights and mini-batch order bit for bit; with dropout 0 every
+per-epoch number up to rounding (~1e-5). Dropout masks come from numpy's PCG64 seeded with the run's
+seed, not from ``nn.Dropout``'s stream: those runs are statistically, not numerically, the same.
 """
 from __future__ import annotations
 
@@ -49,18 +31,13 @@ from hwlib.training import HISTORY_KEYS, FitResult
 
 _ACT = {"relu": torch.relu, "tanh": torch.tanh}
 _ACT_INPLACE = {"relu": torch.relu_, "tanh": torch.tanh_}
-
-
 SHARED_FIELDS = ("width", "depth", "activation", "optimizer", "epochs", "batch_size", "seed")
 
 
 class BatchedFFN:
-    """K nets of the same width, depth and activation; per-net dropout rates ``p`` (K,).
-
-    Parameters (all leaf tensors in ``params``): ``w_in`` (D, K·w), ``b_in`` (K·w,), for each
-    further hidden layer ``w`` (K, w, w) and ``b`` (K, 1, w), then ``w_out`` (K, w, C), ``b_out``
-    (K, 1, C). Net k's first-layer weight is ``w_in[:, k·w:(k+1)·w]`` = its ``nn.Linear.weight.T``.
-    """
+    """K nets of one width, depth and activation, with per-net dropout rates ``p`` (K,). ``params`` (leaf
+    tensors): ``w_in`` (D, K·w), whose columns k·w:(k+1)·w are net k's first ``nn.Linear.weight.T``,
+    ``b_in`` (K·w,), per further hidden layer ``w`` (K, w, w) and ``b`` (K, 1, w), then (K, w, C), (K, 1, C)."""
 
     def __init__(self, params: list[torch.Tensor], K: int, width: int, activation: str, p):
         if activation not in ACTIVATIONS:
@@ -85,7 +62,6 @@ class BatchedFFN:
         self._grads = [torch.empty_like(t) for t in params]  # backprop writes here every step
         self._scratch: dict[tuple, torch.Tensor] = {}
 
-    # ------------------------------------------------------------------ construction
     @classmethod
     def replicate(cls, model: FFN, p: Sequence[float]) -> "BatchedFFN":
         """K = len(p) copies of ``model``'s weights (same start for every net)."""
@@ -123,7 +99,6 @@ class BatchedFFN:
                 lins[j].bias.copy_(P[2 * j + 1][k, 0])
         return model.to(P[0].device)
 
-    # ------------------------------------------------------------------ forward
     def _dropout(self, h: torch.Tensor, first: bool) -> torch.Tensor:
         m = self._mask(first, h)
         return h if m is None else h * m
@@ -156,24 +131,17 @@ class BatchedFFN:
         return F.cross_entropy(z.reshape(-1, z.shape[-1]), y.repeat(self.K), reduction="sum") / len(y)
 
     def reseed(self, seed: int) -> None:
-        """Restart the dropout random stream (numpy PCG64 on the CPU, torch's global generator
-        elsewhere): the same seed gives the same masks."""
+        """Restart the dropout stream (numpy PCG64 on the CPU, else torch's global generator)."""
         self.rng = np.random.default_rng(seed)
         if self.params[0].device.type != "cpu":
             torch.manual_seed(seed)
 
     def _mask(self, first: bool, h: torch.Tensor, slot: int | None = None) -> torch.Tensor | None:
-        """The inverted-dropout multiplier for h (None when no net drops units): 0 with probability
-        p_k, else 1/(1 − p_k), for the units of net k. ``first``: h is (B, K·w), else (K, B, w).
-        Random numbers are drawn only for the range of nets that drop units. With ``slot`` (the
-        layer, as ``backprop`` passes it) the mask is written into a buffer kept between steps, whose
-        entries outside that range stay 1.
-
-        On the CPU each unit gets 16 bits of numpy's PCG64 stream (``reseed``), four per raw 64-bit
-        word, and survives iff they read ≥ ⌊p·2¹⁶⌋ (so P(drop) is p to within 2⁻¹⁶); one numba pass
-        turns them into the mask. At width 256 this costs 0.2 ms per step where torch.rand, numpy's
-        comparison and torch's product cost 1.15 ms, as much as the output layer. Elsewhere
-        torch.rand on the device."""
+        """The inverted-dropout multiplier for h (None when no net drops): 0 with probability p_k, else
+        1/(1 − p_k), on net k's units; ``first``: h is (B, K·w), else (K, B, w). With ``slot`` (the layer)
+        it lives in a buffer kept between steps, 1 outside the range of dropping nets. On the CPU a unit
+        survives iff its 16 bits of PCG64 read ≥ ⌊p·2¹⁶⌋ (one numba pass: 0.2 ms per step at width 256,
+        against 1.15 ms for torch.rand and a product); elsewhere torch.rand."""
         if self._drop is None:
             return None
         k0, k1 = self._drop
@@ -205,9 +173,8 @@ class BatchedFFN:
 
     @torch.no_grad()
     def backprop(self, X: torch.Tensor, y: torch.Tensor) -> None:
-        """Set each parameter's ``.grad`` to the gradient of ``loss(X, y)`` (train mode, fresh dropout
-        masks), computed by hand: one forward pass keeping φ(a) and the masks, then δ backwards.
-        ``y`` holds class indices (B,) or one-hot rows (B, C) (``fit_batched`` passes the latter)."""
+        """Set each ``.grad`` to the gradient of ``loss(X, y)`` (fresh dropout masks), by hand: a forward
+        pass keeping φ(a) and the masks, then δ backwards. ``y``: class indices (B,) or one-hot (B, C)."""
         P, K, w, B = self.params, self.K, self.width, X.shape[0]
         act = _ACT[self.activation]
         G = self._grads
@@ -247,8 +214,7 @@ class BatchedFFN:
             p.grad = g
 
     def _buffer(self, name: str, shape: tuple, fill: float | None = None) -> torch.Tensor:
-        """A scratch tensor kept between steps (one per name and shape); ``fill`` sets it once, when
-        it is made."""
+        """A scratch tensor kept between steps, one per name and shape (``fill``: its value when made)."""
         t = self._scratch.get((name, shape))
         if t is None:
             t = self._scratch[(name, shape)] = self.params[0].new_empty(shape)
@@ -258,8 +224,8 @@ class BatchedFFN:
 
     @torch.no_grad()
     def evaluate(self, X: torch.Tensor, y: torch.Tensor, params=None, chunk: int | None = None):
-        """Per-net (mean cross-entropy, accuracy) in eval mode, as float64 numpy arrays (K,).
-        Rows go in chunks of about 2^20 first-layer activations (4 MB, cache-sized)."""
+        """Per-net (mean cross-entropy, accuracy) in eval mode, float64 arrays (K,); rows go in
+        chunks of about 2^20 first-layer activations (4 MB, cache-sized)."""
         if len(y) == 0:
             raise ConfigError("cannot evaluate on an empty split")
         P = [p.detach() for p in (self.params if params is None else params)]
@@ -291,9 +257,8 @@ def check_batchable(configs: Sequence[FFNConfig]) -> None:
 
 def train_epoch(net: BatchedFFN, opt: BatchedAdam | BatchedSGD, X: torch.Tensor, Y: torch.Tensor,
                 perm: torch.Tensor, batch_size: int, scratch=None) -> None:
-    """One pass over the rows ``perm`` of (X, Y) (Y one-hot), ``batch_size`` rows per optimizer
-    step. The rows are gathered once into ``scratch`` (two tensors shaped like X and Y, reused
-    between epochs), so every mini-batch is a contiguous slice."""
+    """One pass over the rows ``perm`` of (X, Y one-hot), ``batch_size`` rows a step, gathered once into
+    ``scratch`` (tensors shaped like X and Y) so that every mini-batch is a contiguous slice."""
     Xs, Ys = scratch if scratch is not None else (torch.empty_like(X), torch.empty_like(Y))
     Xs, Ys = Xs[:len(perm)], Ys[:len(perm)]
     torch.index_select(X, 0, perm, out=Xs)
@@ -304,9 +269,8 @@ def train_epoch(net: BatchedFFN, opt: BatchedAdam | BatchedSGD, X: torch.Tensor,
 
 
 class BatchedLearner:
-    """A ``BatchedFFN``, its optimizer and a batch size, seen through ``hwlib.training.fit`` (as
-    ``hwlib.models.ffn.Learner`` shows it one net): ``evaluate`` returns arrays of K; a checkpoint
-    is a copy of the stacked parameters, and ``update_checkpoint`` renews it for some nets only."""
+    """``hwlib.models.ffn.Learner`` for a ``BatchedFFN``: ``evaluate`` returns arrays of K; a checkpoint
+    is a copy of the stacked parameters, ``update_checkpoint`` renews it for some nets only."""
 
     def __init__(self, net: BatchedFFN, optimizer: BatchedAdam | BatchedSGD, batch_size: int):
         self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
@@ -341,16 +305,9 @@ class BatchedLearner:
 
 def fit_batched(configs: Sequence[FFNConfig], train, dev, test=None, *, device=None, log=None,
                 backend: str = "auto", progress: bool | None = False) -> list[FitResult]:
-    """Train every configuration at once with ``hwlib.training.fit``; one ``FitResult`` per
-    configuration, in order.
-
-    Records what ``hwlib.models.ffn.fit`` records (epochs + 1 points of train/dev loss and accuracy
-    in eval mode, best-dev checkpoint per net, its test score, ``epoch_time_s``). Each
-    configuration is charged 1/K of the shared time: ``wall_time_s`` and every ``epoch_time_s``
-    are the unit's divided by K (``FitResult.split``). ``log(epoch, hist)`` receives arrays of
-    shape (epoch + 1, K) per metric. No progress bar unless ``progress`` (units may train in
-    parallel processes).
-    """
+    """Train every configuration at once with ``hwlib.training.fit``: one ``FitResult`` per configuration,
+    in order, recording what ``hwlib.models.ffn.fit`` records, each charged 1/K of the unit's times.
+    ``log(epoch, hist)`` gets arrays (epoch + 1, K) per metric. No progress bar unless ``progress``."""
     check_batchable(configs)
     c0 = configs[0]
     t0 = time.perf_counter()

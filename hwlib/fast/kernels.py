@@ -1,14 +1,10 @@
-"""CPU helpers of the batched Q2 trainer (``hwlib.fast.batched``): numba kernels and BLAS products.
-
-* ``fast_path(t)``  whether a tensor takes the CPU float32 route (numpy BLAS + these kernels);
-* ``matmul``        the first layer's two big products through numpy's OpenBLAS;
-* ``kernels()``     the fused Adam and SGD updates (``BatchedAdam``/``BatchedSGD``, each the same
-                    formula as ``torch.optim.Adam``/``SGD``), the dropout-mask filler and the first
-                    layer's fused backward (each the same result as the torch ops it replaces in
-                    ``BatchedFFN``); the tests prove each equal to its torch counterpart.
+"""CPU helpers of the batched Q2 trainer (``hwlib.fast.batched``): numpy BLAS products and numba
+kernels (the fused Adam and SGD updates, the dropout-mask filler, the first layer's fused backward),
+each proven equal to the torch operations it replaces by the tests.
 """
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,9 +17,8 @@ def fast_path(t: torch.Tensor) -> bool:
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """out = a @ b for the first layer's two big products (X W_in and Xᵀ δ). On the CPU in float32
-    they go through numpy's BLAS (OpenBLAS): for these short-and-wide shapes (64 × 784 × K·w) it ran
-    20–35 % faster than torch's MKL on the AMD EPYC we measured (``benchmarks/q2_grid.py``)."""
+    """out = a @ b (X W_in and Xᵀ δ). CPU float32 goes through numpy's OpenBLAS: for these short, wide
+    shapes (64 × 784 × K·w) 20–35 % faster than torch's MKL on our AMD EPYC (``benchmarks/q2_grid.py``)."""
     if fast_path(out):
         np.matmul(a.numpy(), b.numpy(), out=out.numpy())
     else:
@@ -31,12 +26,13 @@ def matmul(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     return out
 
 
-
-def _numba_kernels():
-    # One pass over p, g, m, v per step. Serial: the update is memory-bound, and numba's thread
-    # pool would fight torch's OpenMP threads (setting numba's thread count even resets torch's).
-    # Parallelism comes from torch's matrix products, or from units in separate processes (hwlib.experiments.q2).
-    # error_model="numpy" drops the division-by-zero check that would stop LLVM from vectorizing.
+@functools.cache
+def kernels() -> SimpleNamespace:
+    """The numba kernels, compiled on first use (cached on disk by numba)."""
+    # Serial: the updates are memory-bound, and numba's thread pool would fight torch's OpenMP threads
+    # (setting numba's thread count even resets torch's); parallelism comes from torch's products or from
+    # units in separate processes. error_model="numpy" drops the division-by-zero check that would stop
+    # LLVM from vectorizing.
     from numba import njit
 
     opts = dict(cache=True, error_model="numpy", boundscheck=False)
@@ -105,14 +101,3 @@ def _numba_kernels():
                     acc[j] += g
 
     return SimpleNamespace(adam=adam, sgd=sgd, dropout_mask=dropout_mask, first_backward=first_backward)
-
-
-_KERNELS = None
-
-
-def kernels():
-    """The fused CPU update kernels (compiled on first use, cached on disk by numba)."""
-    global _KERNELS
-    if _KERNELS is None:
-        _KERNELS = _numba_kernels()
-    return _KERNELS

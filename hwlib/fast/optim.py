@@ -1,11 +1,7 @@
-"""Optimizers of the batched Q2 trainer: ``torch.optim.Adam`` / ``SGD`` with coupled weight decay,
-applied to the K nets of a ``BatchedFFN`` at once, each net with its own learning rate and ℓ2.
-
-Per net k:  g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;
-θ ← θ − (η_k / (1−β1^t)) · m / (√v / √(1−β2^t) + ε)  (torch.optim.Adam's order of operations).
-On the CPU one fused numba kernel (``hwlib.fast.kernels``) reads and writes each parameter once
-per step; elsewhere the same formula runs as torch operations. The tests check both against
-``torch.optim``.
+"""``torch.optim.Adam`` / ``SGD`` (coupled weight decay) for the K nets of a ``BatchedFFN`` at once, each
+with its own learning rate η_k and ℓ2 λ_k. Adam, in torch's order of operations:
+g ← g + λ_k θ;  m ← m + (1−β1)(g − m);  v ← β2 v + (1−β2) g²;  θ ← θ − (η_k / (1−β1^t)) · m / (√v / √(1−β2^t) + ε).
+On the CPU one fused numba kernel per step, elsewhere torch operations.
 """
 from __future__ import annotations
 
@@ -23,7 +19,6 @@ def model_views(net, tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """Each parameter-shaped tensor as (R, K, n): axis 1 indexes the net."""
     K = net.K
     return [t.reshape(t.shape[0] if j == 0 else 1, K, -1) for j, t in enumerate(tensors)]
-
 
 
 class _BatchedOptimizer:
@@ -58,8 +53,8 @@ class _BatchedOptimizer:
         return model_views(self.net, [p.grad for p in self.net.params])
 
     def _arrays(self) -> list[tuple[np.ndarray, ...]]:
-        """numpy (R, K, n) views of each parameter, its gradient and the optimizer's state, built
-        once while the gradients stay in the same tensors (``BatchedFFN.backprop`` reuses them)."""
+        """numpy (R, K, n) views of each parameter, its gradient and state; rebuilt only when the
+        gradients move to other tensors (``BatchedFFN.backprop`` reuses them)."""
         grads = [p.grad for p in self.net.params]
         key = [g.data_ptr() for g in grads]
         if self._arrays_key != key:

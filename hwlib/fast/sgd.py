@@ -1,15 +1,7 @@
-"""Compiled per-sample SGD epochs for Question 1 (numba): the readable models' ``train_epoch``
-without Python in the loop.
-
-* ``FastPerceptron``          reproduces ``hwlib.models.linear.Perceptron.train_epoch`` bit for bit
-                              on course-view pixels (every sum is a multiple of 1/65536, so exact);
-* ``FastLogisticRegression``  reproduces ``hwlib.models.linear.LogisticRegression.train_epoch`` up
-                              to floating-point summation order;
-* ``FastMLP``                 reproduces ``hwlib.models.mlp.MLP.train_epoch`` up to summation order.
-
-Each kernel takes the same steps in the same sample order, updates in place, allocates nothing
-per sample and skips zero inputs where that pays (adding 0·w changes nothing).
-``tests/test_q1_models.py`` proves the equalities; ``benchmarks/q1_sgd.py`` measures the speed.
+"""The Q1 models' ``train_epoch`` compiled with numba: the same steps in the same sample order, in place,
+skipping zero inputs (adding 0·w changes nothing). ``FastPerceptron`` equals ``Perceptron`` bit for bit on
+course-view pixels; ``FastLogisticRegression`` and ``FastMLP`` equal theirs up to summation order
+(``tests/test_q1_models.py``; speed: ``benchmarks/q1_sgd.py``).
 """
 from __future__ import annotations
 
@@ -41,14 +33,36 @@ def _check_Xy(X: np.ndarray, y: np.ndarray, order: np.ndarray, n_features: int, 
 
 # ----------------------------------------------------------------------------- linear models
 @njit(cache=True)
-def _scores(x, W, s):
-    """s = x @ W, accumulating over the non-zero entries of x in index order."""
-    s[:] = 0.0
+def _add_scores(x, W, s):
+    """s += x @ W, accumulating over the non-zero entries of x in index order."""
     for j in range(W.shape[0]):
         v = x[j]
         if v != 0.0:
             for k in range(W.shape[1]):
                 s[k] += W[j, k] * v
+
+
+@njit(cache=True)
+def _softmax_minus_onehot(s, y, g):
+    """g = softmax(s) − e_y, the gradient of −log softmax(s)_y."""
+    m = s.max()
+    z = 0.0
+    for k in range(s.shape[0]):
+        g[k] = np.exp(s[k] - m)
+        z += g[k]
+    for k in range(s.shape[0]):
+        g[k] = g[k] / z
+    g[y] -= 1.0
+
+
+@njit(cache=True)
+def _sgd_outer(W, x, g, lr):
+    """W ← W − lr·(x ⊗ g), skipping the zero entries of x."""
+    for j in range(W.shape[0]):
+        v = x[j]
+        if v != 0.0:
+            for k in range(W.shape[1]):
+                W[j, k] -= lr * (v * g[k])
 
 
 @njit(cache=True, fastmath=True)
@@ -89,15 +103,11 @@ def _zero_column(X, rows, j):
 
 @njit(cache=True, fastmath=True)
 def _perceptron_epoch(X, y, order, W):
-    # Blocks of eight samples: one pass over two class rows of W gives sixteen scores at once (each
-    # weight is loaded once for eight samples; leading and trailing features that are 0 in all eight
-    # are skipped, the last feature scored apart), then _perceptron_block replays the eight steps in
-    # order, correcting later scores for earlier
-    # updates. fastmath lets LLVM reorder the sums: with course-view inputs (integers / 256) every
-    # weight is a multiple of 1/256 and every partial sum a multiple of 1/65536 far below 2**53, so
-    # all orders give the same, exact scores, and the corrected block scores equal x @ W bit for bit
-    # (ties included); for other inputs they differ by rounding only. Works on a (classes × features)
-    # copy so the dot products are contiguous.
+    # Blocks of eight samples: one pass over two class rows of W scores all eight (each weight loaded
+    # once), then _perceptron_block replays the steps in order. fastmath may reorder the sums: with
+    # course-view inputs (integers / 256) every partial sum is a multiple of 1/65536 far below 2**53,
+    # so every order gives the exact scores of x @ W (ties included); otherwise they differ by rounding.
+    # WT (classes × features) keeps the dot products contiguous.
     WT = W.T.copy()
     K, D = WT.shape
     S = np.empty((8, K))
@@ -153,24 +163,16 @@ def _logreg_epoch(X, y, order, W, lr, l2):
     g = np.empty(K)
     for t in order:
         x = X[t]
-        _scores(x, W, s)
-        m = s.max()
-        z = 0.0
-        for k in range(K):
-            g[k] = np.exp(s[k] - m)
-            z += g[k]
-        for k in range(K):
-            g[k] = g[k] / z
-        g[y[t]] -= 1.0
-        # W ← W − lr·(x ⊗ g + l2·W), element by element as numpy evaluates it
-        for j in range(W.shape[0]):
-            v = x[j]
-            if l2 != 0.0:
+        s[:] = 0.0
+        _add_scores(x, W, s)
+        _softmax_minus_onehot(s, y[t], g)
+        if l2 != 0.0:   # W ← W − lr·(x ⊗ g + l2·W), element by element as numpy evaluates it
+            for j in range(W.shape[0]):
                 for k in range(K):
-                    W[j, k] -= lr * (v * g[k] + l2 * W[j, k])
-            elif v != 0.0:
-                for k in range(K):
-                    W[j, k] -= lr * (v * g[k])
+                    W[j, k] -= lr * (x[j] * g[k] + l2 * W[j, k])
+        else:
+            _sgd_outer(W, x, g, lr)
+
 
 @njit(cache=True)
 def _to_float32(X):
@@ -187,13 +189,9 @@ def _to_float32(X):
 
 
 class FastPerceptron(Perceptron):
-    """``Perceptron`` whose epoch runs compiled: eight samples scored per pass over W, their steps
-    then replayed in order, a later sample's scores corrected by ±x_i·x_j after a mistake on i.
-
-    The epoch is bound by reading X (random rows, float64). A *read-only* X whose entries are all
-    float32 numbers (course-view pixels are k/256) is copied once into float32 and the copy reused by
-    the next epochs on that same array (half the bytes; the kernel sums in float64, so the scores are
-    the same); a writeable X may change between epochs, so it is read as it is, every epoch."""
+    """``Perceptron`` with a compiled epoch. The epoch is bound by reading X: a *read-only* X of float32
+    numbers (course-view pixels are k/256) is copied once to float32 for the next epochs on that array
+    (half the bytes, the same float64 sums); a writeable X may change, so it is read as it is."""
 
     _packed: tuple = (None, None)   # (the read-only X, its float32 copy or X itself)
 
@@ -227,30 +225,14 @@ def _mlp_epoch(X, y, order, Ws, bs, zs, acts, deltas, lr):
         x = X[t]
         # forward
         for l in range(L):
-            W = Ws[l]
             z = zs[l]
             z[:] = bs[l]
-            a_in = x if l == 0 else acts[l - 1]
-            for j in range(W.shape[0]):
-                v = a_in[j]
-                if v != 0.0:
-                    for k in range(W.shape[1]):
-                        z[k] += W[j, k] * v
+            _add_scores(x if l == 0 else acts[l - 1], Ws[l], z)
             if l < L - 1:
                 a = acts[l]
                 for k in range(z.shape[0]):
                     a[k] = z[k] if z[k] > 0.0 else 0.0
-        # softmax cross-entropy, δ_L = p − e_y
-        zL = zs[L - 1]
-        d = deltas[L - 1]
-        m = zL.max()
-        s = 0.0
-        for k in range(zL.shape[0]):
-            d[k] = np.exp(zL[k] - m)
-            s += d[k]
-        for k in range(zL.shape[0]):
-            d[k] = d[k] / s
-        d[y[t]] -= 1.0
+        _softmax_minus_onehot(zs[L - 1], y[t], deltas[L - 1])   # δ_L = p − e_y
         # backward: δ_{l-1} from the old W_l, then update W_l, b_l
         for l in range(L - 1, -1, -1):
             W = Ws[l]
@@ -267,19 +249,14 @@ def _mlp_epoch(X, y, order, Ws, bs, zs, acts, deltas, lr):
                         dp[j] = acc
                     else:
                         dp[j] = 0.0
-            for j in range(W.shape[0]):
-                v = a_in[j]
-                if v != 0.0:
-                    for k in range(W.shape[1]):
-                        W[j, k] -= lr * (v * d[k])
+            _sgd_outer(W, a_in, d, lr)
             b = bs[l]
             for k in range(b.shape[0]):
                 b[k] -= lr * d[k]
 
 
 class FastMLP(MLP):
-    """``MLP`` whose epoch runs compiled: forward, backpropagation and update of each sample in
-    one kernel that reuses preallocated buffers."""
+    """``MLP`` whose epoch (forward, backpropagation, update per sample) runs compiled, in preallocated buffers."""
 
     def train_epoch(self, X: np.ndarray, y: np.ndarray, order: np.ndarray) -> None:
         X, y, order = _check_Xy(X, y, order, self.sizes[0], self.sizes[-1])

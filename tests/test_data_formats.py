@@ -147,6 +147,23 @@ def test_course_npz_stored_transposed_is_detected(tmp_path):
     assert not letters.is_transposed(s["X_train"], s["y_train"])
 
 
+def test_npz_members_of_format_version_3_are_read(tmp_path):
+    """A .npy member written in format 3.0 (utf-8 header) loads like any other (it once crashed)."""
+    import io
+    import zipfile
+    Xtr, ytr = _letters(6, 0)
+    Xte, yte = _letters(2, 1)
+    p = tmp_path / "v3.npz"
+    with zipfile.ZipFile(p, "w") as zf:
+        for name, a in {"train_images": Xtr, "train_labels": ytr, "test_images": Xte, "test_labels": yte}.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, a, version=(3, 0))
+            zf.writestr(f"{name}.npy", buf.getvalue())
+    d = load_letters(p)
+    np.testing.assert_array_equal(d.test.X, Xte)
+    assert len(d.train) + len(d.dev) == len(Xtr)
+
+
 # ------------------------------------------------------------------ images npz (fragment layout)
 def test_images_npz_layout(tmp_path):
     Xtr, ytr = _letters(6, 0)

@@ -161,7 +161,9 @@ def _header(f, version):
         return np.lib.format.read_array_header_1_0(f)
     if version == (2, 0):
         return np.lib.format.read_array_header_2_0(f)
-    return np.lib.format._read_array_header(f, version)  # noqa: SLF001 (version 3.0 has no public reader)
+    # version 3.0 (utf-8 field names) has no public reader; numpy 2 keeps the private one in _format_impl
+    private = getattr(np.lib.format, "_read_array_header", None) or np.lib._format_impl._read_array_header
+    return private(f, version)
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:

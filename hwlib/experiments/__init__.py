@@ -106,17 +106,14 @@ class Context:
         return results.load_all(experiment, self.data.slug, self.profile, self.root)
 
     def save(self, run: str, *, config: dict, history: dict, summary: dict, wall_time_s: float,
-             arrays: dict | None = None, complete: bool = True, started: str | None = None) -> dict:
-        """Record one finished run (atomic; never replaces a complete record by a partial one)."""
-        rec = results.make_record(
-            self.experiment, run, dataset=self.data.describe(), profile=self.profile,
-            config=config, history=history, summary=summary, wall_time_s=wall_time_s,
-            complete=complete, started=started)
-        path = results.save_record(rec, arrays=arrays, root=self.root)
-        rec["_path"] = str(path)
-        if complete:
-            self.reused.pop(run, None)
-            self.trained[run] = rec
+             arrays: dict | None = None, started: str | None = None) -> dict:
+        """Record one finished run, complete (atomically)."""
+        rec = results.make_record(self.experiment, run, dataset=self.data.describe(), profile=self.profile,
+                                  config=config, history=history, summary=summary, wall_time_s=wall_time_s,
+                                  started=started)
+        rec["_path"] = str(results.save_record(rec, arrays=arrays, root=self.root))
+        self.reused.pop(run, None)
+        self.trained[run] = rec
         return rec
 
     def summary(self, seconds: float) -> str:

@@ -187,12 +187,6 @@ def _on_signal(signum, frame):
     raise interrupted(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt())
 
 
-def _os_error_line(e: OSError) -> str:
-    where = f"{shown(e.filename)}: " if e.filename else ""
-    return (f"error: {where}{e.strerror or e} — check that path (--data, HWLIB_DATA, HWLIB_RESULTS or "
-            "HWLIB_CACHE) or point it at a usable folder with a shorter path")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -218,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 141
     except OSError as e:  # what the operating system refuses on a path no check foresaw
-        print(_os_error_line(e), file=sys.stderr)
+        where = f"{shown(e.filename)}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e} — check that path (--data, HWLIB_DATA, HWLIB_RESULTS or "
+              "HWLIB_CACHE) or point it at a usable folder with a shorter path", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: out of memory; free memory (close other programs), use a machine with more, or "

@@ -1,22 +1,10 @@
 """Experiments: the registry behind ``python -m hwlib run NAME``, the results store and the CLI.
 
-  results  one JSON record per run, with provenance, written atomically
-  q1, q2   the experiments of Questions 1 and 2 (configurations and runners only)
-  cli      ``python -m hwlib``
-
-An experiment is a function ``f(ctx: Context) -> None`` registered with ``@experiment("q1.name")``.
-It trains, and stores each finished run with ``ctx.save`` (one record per run), skipping runs for
-which ``ctx.done(run, config)`` is true — so an interrupted grid resumes, losing at most the run in
-flight. ``config`` is what the code would record for the run now; a record that stores any of its
-fields differently is announced and retrained (the old record stays until the new one is saved).
-An experiment that reads another's records declares it (``needs=("q2.width",)``): running it runs
-those first, on the same data and profile, and ``ctx.records_of(name)`` hands their records over.
-
-A *pooled* experiment (``pooled=True``, Question 1's) does not train itself: ``f(ctx)`` returns the
-jobs of its unfinished runs (:mod:`hwlib.experiments.pool`), and ``run`` trains the jobs of all the
-pooled experiments it runs in one pool of worker processes — an experiment is planned once those
-it needs have finished — with one progress bar (runs done / total, time left, weighted by each
-run's expected cost; ``estimate(profile, n_train)`` gives an experiment's before it is planned).
+An experiment ``f(ctx: Context)``, registered with ``@experiment("q1.name")``, saves one record per
+finished run (``ctx.save``) and skips the runs whose record holds the configuration the code sets
+now (``ctx.done``), so an interrupted grid resumes. The experiments in ``needs`` run first and
+``ctx.records_of`` hands their records over. A *pooled* experiment returns the jobs of its unfinished
+runs instead (:mod:`hwlib.experiments.pool`); consecutive pooled experiments share one pool.
 """
 from __future__ import annotations
 
@@ -40,7 +28,6 @@ class Experiment:
     fn: Callable[["Context"], None]
     help: str = ""
     needs: tuple[str, ...] = ()
-    preflight: Callable[[str], None] | None = None  # checks its settings for a profile, before training
     pooled: bool = False          # fn(ctx) returns pool jobs instead of training
     estimate: Callable[[str, int], tuple[int, float]] | None = None  # (runs, expected s) for a profile, n_train
 
@@ -48,23 +35,18 @@ class Experiment:
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, help: str = "", needs: tuple[str, ...] = (),
-               preflight: Callable[[str], None] | None = None, pooled: bool = False,
+def experiment(name: str, help: str = "", needs: tuple[str, ...] = (), pooled: bool = False,
                estimate: Callable[[str, int], tuple[int, float]] | None = None):
-    """Decorator registering ``fn`` as experiment ``name`` (e.g. ``"q1.grid"``), which reads the
-    records of the experiments in ``needs``; ``preflight(profile)`` raises on bad settings (e.g. from
-    the environment) before anything runs; ``pooled``: ``fn`` returns jobs (see the module text)."""
+    """Decorator registering ``fn`` as experiment ``name`` (e.g. ``"q1.grid"``)."""
     def deco(fn):
         _REGISTRY[name] = Experiment(name, fn, help or (fn.__doc__ or "").strip().split("\n")[0], tuple(needs),
-                                     preflight, pooled, estimate)
+                                     pooled, estimate)
         return fn
     return deco
 
 
 def registry() -> dict[str, Experiment]:
-    """All experiments, importing the modules that define them, in ``EXPERIMENT_MODULES``' order and
-    each module's order of registration (later experiments may read earlier ones), whichever module
-    happened to be imported first."""
+    """All experiments, in ``EXPERIMENT_MODULES``' order, then each module's order of registration."""
     for mod in EXPERIMENT_MODULES:
         importlib.import_module(mod)
     rank = {m: i for i, m in enumerate(EXPERIMENT_MODULES)}
@@ -92,9 +74,8 @@ class Context:
                             "`python -m hwlib data download`")
 
     def done(self, run: str, config: dict | None = None) -> bool:
-        """True when a complete record of ``run`` exists, ``force`` is off and the record stores every
-        field of ``config`` (what the code would record now) with the same value; a record that
-        differs is named with its differing fields, on one line, and counts as not done."""
+        """True when ``force`` is off and a complete record of ``run`` stores every field of ``config``
+        with the same value; a record that differs is announced (one line) and counts as not done."""
         rec = None if self.force else self.load(run)
         if rec is None:
             return False
@@ -107,8 +88,7 @@ class Context:
         return True
 
     def load(self, run: str) -> dict | None:
-        """The complete record of ``run`` made from this very data (same content sha256) whose arrays
-        are intact; None when the run has to be (re)done."""
+        """The complete record of ``run``, with intact arrays, made from this very data; else None."""
         rec = results.load_record(self.experiment, run, self.data.slug, self.profile, self.root)
         if rec is None or not rec.get("complete") or not results.arrays_ok(rec):
             return None
@@ -126,22 +106,18 @@ class Context:
         return results.load_all(experiment, self.data.slug, self.profile, self.root)
 
     def save(self, run: str, *, config: dict, history: dict, summary: dict, wall_time_s: float,
-             arrays: dict | None = None, complete: bool = True, started: str | None = None) -> dict:
-        """Record one finished run (atomic; never replaces a complete record by a partial one)."""
-        rec = results.make_record(
-            self.experiment, run, dataset=self.data.describe(), profile=self.profile,
-            config=config, history=history, summary=summary, wall_time_s=wall_time_s,
-            complete=complete, started=started)
-        path = results.save_record(rec, arrays=arrays, root=self.root)
-        rec["_path"] = str(path)
-        if complete:
-            self.reused.pop(run, None)
-            self.trained[run] = rec
+             arrays: dict | None = None, started: str | None = None) -> dict:
+        """Record one finished run, complete (atomically)."""
+        rec = results.make_record(self.experiment, run, dataset=self.data.describe(), profile=self.profile,
+                                  config=config, history=history, summary=summary, wall_time_s=wall_time_s,
+                                  started=started)
+        rec["_path"] = str(results.save_record(rec, arrays=arrays, root=self.root))
+        self.reused.pop(run, None)
+        self.trained[run] = rec
         return rec
 
     def summary(self, seconds: float) -> str:
-        """One line: runs trained now and reused, the best of them by dev accuracy (``best_run``)
-        with its test accuracy and record path."""
+        """One line: runs trained now and reused, and the best of them with its record."""
         n, m = len(self.trained), len(self.reused)
         head = (f"[hwlib] {self.experiment} ({self.profile}): {n} run{'s' * (n != 1)} trained, {m} reused "
                 f"in {seconds:.1f} s")
@@ -152,6 +128,22 @@ class Context:
         test = f", test {100 * s['test_acc']:.1f}%" if isinstance(s.get("test_acc"), (int, float)) else ""
         return (f"{head} — best: {best['run']}, dev {100 * s['best_dev_acc']:.1f}% (epoch {s['best_epoch']})"
                 f"{test}; record {_shown_path(best['_path'])}")
+
+
+def seed_run_name(run: str, seed: int) -> str:
+    """Record name of a re-run of ``run`` with another seed (q1.seeds, q2.seeds), e.g. ``perceptron_seed43``."""
+    return f"{run}_seed{seed}"
+
+
+def current_records(ctx: Context, experiment: str, want: dict[str, dict], what: str) -> list[dict]:
+    """The records of ``experiment`` (one it needs) whose config holds ``want[run]``: all of them, or a
+    ResultError naming ``what`` is missing."""
+    recs = [r for r in ctx.records_of(experiment)
+            if r["run"] in want and not record_check.config_changes(r["config"], want[r["run"]])]
+    if len(recs) < len(want):
+        raise ResultError(f"{what} has {len(recs)} of its {len(want)} records for this profile; "
+                          f"run `python -m hwlib run {experiment}` first")
+    return recs
 
 
 def _shown_path(path: str) -> str:
@@ -179,9 +171,8 @@ def _with_needs(names: list[str], reg: dict[str, Experiment]) -> list[str]:
 
 def _check_store(names: list[str], asked: list[str], data, profile: str, force: bool,
                  root: Path | None) -> None:
-    """Before any training: every unusable record (unreadable, incomplete fields, made from other
-    data) of the experiments about to run, all named in one error — or, for the experiments asked
-    for with ``force``, moved aside; then the results folder must be writable with room to spare."""
+    """Before any training: name every unusable record of ``names`` in one error (those of the
+    experiments asked for with ``force`` are moved aside instead); check the folder is writable."""
     bad, forced = [], []
     for n in names:
         _, b = results.scan(n, data.slug, profile, root, sha256=data.sha256)
@@ -202,11 +193,7 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
                    data_path: str | None = None, root: Path | None = None, seed: int = 42,
                    verify: bool = True, label_base: int | None = None) -> list[dict]:
     """Run one experiment (or ``"all"``, or a prefix such as ``"q1"``) after the experiments it
-    needs; return the complete records of the ones asked for. ``--force`` redoes only those.
-    Each experiment ends with one line (``Context.summary``): runs trained and reused, the best run.
-
-    A run counts as done only when its record was made from the same data (content sha256) and with
-    the configuration the code sets now (``Context.done``)."""
+    needs; return the complete records of the ones asked for. ``force`` redoes only those."""
     from hwlib.data import active_profile, load_letters
     settings.check_env()
     profile = profile or active_profile()
@@ -226,14 +213,11 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
         data = load_letters(data_path, profile=profile, seed=seed, verify=verify, label_base=label_base)
     chain = _with_needs(asked, reg)
     Context.check_data(chain[0], data)
-    for n in chain:
-        if reg[n].preflight:
-            reg[n].preflight(profile)
     _check_store(chain, asked, data, profile, force, root)
     got: dict[str, list[dict]] = {}
 
     def finish(ctx: Context, seconds: float, progress: str = "") -> None:
-        """The experiment's summary line, a note on records no current run owns, its records into ``out``."""
+        """The experiment's summary line, a note on records no current run owns, its records into ``got``."""
         n = ctx.experiment
         print(ctx.summary(seconds) + progress, flush=True)
         recs = ctx.records()
@@ -264,8 +248,8 @@ def run_experiment(name: str, profile: str | None = None, *, force: bool = False
 
 
 def _run_pooled(ctxs: list[Context], reg: dict[str, Experiment], finish) -> None:
-    """Train the jobs of pooled experiments in one pool (:mod:`.pool`); each experiment is planned once
-    the experiments it needs have finished, and ``finish(ctx, seconds, progress)`` ends each."""
+    """Train the jobs of pooled experiments in one pool, planning each experiment once those it needs
+    have finished; ``finish(ctx, seconds, progress)`` ends each."""
     from hwlib.experiments import pool
     profile, data = ctxs[0].profile, ctxs[0].data
     n_workers = pool.workers(profile)

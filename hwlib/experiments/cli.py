@@ -1,19 +1,11 @@
 """``python -m hwlib`` — data management and experiment runs.
 
-  python -m hwlib data info [--data PATH] [--profile P]   which dataset resolves, its sizes and hash
-  python -m hwlib data download [--dest DIR]              fetch NIST's archive, keep the letters files
-  python -m hwlib data import gzip.zip                    the same from an archive you downloaded
-  python -m hwlib data synthetic [--profile P]            generate (and cache) the synthetic default
-  python -m hwlib list                                    experiments and their records (generates no data)
+  python -m hwlib data info|download|import gzip.zip|synthetic|fonts   the dataset (see --help)
+  python -m hwlib list                                                 experiments and their records
   python -m hwlib run NAME|PREFIX|all [--profile P] [--force] [--data PATH]
-      trains each run without a record of its current settings; ends with one line per experiment
-  (data info, list and run also take --no-verify and --label-base {0,1})
 
-Errors that hwlib raises on purpose print one line and exit with status 2; so does any error the
-operating system reports for a path (a name too long, a folder that cannot be searched, …).
-An interruption prints one line saying what it cut short and what that leaves behind, and exits
-with 130 for SIGINT (Ctrl-C) and 143 for SIGTERM (128 + the signal's number, as a shell reports a
-process killed by it).
+Errors hwlib raises on purpose, and OS errors on a path, print one line and exit with status 2; an
+interruption prints what it cut short and exits with 130 (SIGINT) or 143 (SIGTERM).
 """
 from __future__ import annotations
 
@@ -49,8 +41,7 @@ def _data_info(args) -> None:
 
 
 def _data_download(args) -> None:
-    from hwlib.data import emnist
-    from hwlib.data import real_data_dir
+    from hwlib.data import emnist, real_data_dir
     dest = Path(args.dest) if args.dest else real_data_dir()
     if args.archive is not None:
         archive = Path(args.archive)
@@ -79,8 +70,7 @@ def _data_download(args) -> None:
 
 
 def _data_synthetic(args) -> None:
-    from hwlib.data import PROFILE_SIZES
-    from hwlib.data import synthetic
+    from hwlib.data import PROFILE_SIZES, synthetic
     t0 = time.perf_counter()
     per_class = PROFILE_SIZES[args.profile or "full"]
     synthetic.make_splits(per_class, seed=args.seed)
@@ -102,9 +92,8 @@ def _data_fonts(args) -> None:
 
 
 def _list(args) -> None:
-    from hwlib.experiments import results
     from hwlib.data import active_profile, dataset_slug, load_letters
-    from hwlib.experiments import registry
+    from hwlib.experiments import registry, results
     profile = args.profile or active_profile()
     verify = not args.no_verify
     d = load_letters(args.data, profile=profile, verify=verify, label_base=args.label_base, generate=False)
@@ -194,15 +183,8 @@ def _what(args) -> tuple[str, str]:
 
 
 def _on_signal(signum, frame):
-    """SIGTERM raises Terminated, SIGINT KeyboardInterrupt; both are remembered, so that code after
-    a library that swallowed one (``errors.raise_pending``) still stops."""
+    """SIGTERM raises Terminated, SIGINT KeyboardInterrupt; both are remembered (``errors.raise_pending``)."""
     raise interrupted(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt())
-
-
-def _os_error_line(e: OSError) -> str:
-    where = f"{shown(e.filename)}: " if e.filename else ""
-    return (f"error: {where}{e.strerror or e} — check that path (--data, HWLIB_DATA, HWLIB_RESULTS or "
-            "HWLIB_CACHE) or point it at a usable folder with a shorter path")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return 141
     except OSError as e:  # what the operating system refuses on a path no check foresaw
-        print(_os_error_line(e), file=sys.stderr)
+        where = f"{shown(e.filename)}: " if e.filename else ""
+        print(f"error: {where}{e.strerror or e} — check that path (--data, HWLIB_DATA, HWLIB_RESULTS or "
+              "HWLIB_CACHE) or point it at a usable folder with a shorter path", file=sys.stderr)
         return 2
     except MemoryError:
         print("error: out of memory; free memory (close other programs), use a machine with more, or "

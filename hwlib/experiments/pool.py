@@ -1,19 +1,10 @@
 """Independent training runs ("jobs") in worker processes, each holding one group's data at a time.
 
-A job names a module-level function, its picklable argument, a *group* (what the worker must build
-before training, e.g. Q1's feature map: hundreds of MB at full size, so a worker keeps one group at a
-time) and an expected cost in seconds. :func:`run_jobs` trains them in ``n_workers`` spawned
-processes (one thread each), or in this process when ``n_workers`` is 1 — the same function under
-the same thread limits, so both give the same numbers. Each worker has its own single-process
-executor, so the scheduler decides which worker gets which job:
-
-  a free worker takes the most expensive pending job of the group it already holds, else the most
-  expensive job of the group with the most pending work (so a big group is shared by the workers,
-  and the short jobs come last, when the workers finish together).
-
-``on_done(job, result)`` runs in this process as each job finishes (records are saved there, so an
-interrupted run keeps every finished job); it may return new jobs, which join the queue (an
-experiment that reads another's records is planned when they are complete).
+A job is a module-level function, its picklable argument, a *group* (what a worker builds before
+training, e.g. Q1's feature map: hundreds of MB, so a worker holds one at a time) and an expected cost
+in seconds. :func:`run_jobs` trains them in ``n_workers`` spawned processes, or in this process when
+that is 1 (the same function under the same thread limits: the same numbers). ``on_done(job, result)``
+runs here as each job ends (records are saved here) and may return new jobs, which join the queue.
 """
 from __future__ import annotations
 
@@ -35,8 +26,7 @@ _WORKER: dict = {}   # what a worker process holds: the data splits, set by _ini
 
 @dataclass
 class Job:
-    """One run to train: ``fn(arg)`` in a worker; ``key`` names it, ``group`` is what the worker builds
-    before training (jobs of one group share it), ``cost`` the expected seconds (for order and ETA)."""
+    """One run to train: ``fn(arg)`` in a worker, after it builds ``group``; ``cost``: expected seconds."""
     key: str
     fn: Callable[[Any], Any]
     arg: Any
@@ -47,8 +37,7 @@ class Job:
 
 
 class Progress:
-    """One bar for a pool: runs done / total and the time left, the work weighted by each job's
-    expected cost (``Job.cost``), so a long run counts for more than a short one."""
+    """One bar for a pool: runs done / total and the time left, the work weighted by ``Job.cost``."""
 
     def __init__(self, estimates, n_workers: int):
         """``estimates``: (runs, expected seconds) of each experiment, before it is planned."""
@@ -75,21 +64,16 @@ class Progress:
         self.bar.update(job.cost)
         self._show()
 
-    def left_s(self) -> float | None:
-        """Seconds left at the pace so far (None before the first run ends)."""
-        if not self.done_cost:
-            return None
-        return (time.perf_counter() - self.t0) * max(self.cost - self.done_cost, 0.0) / self.done_cost
-
     def line(self) -> str:
-        """The same as words, for the end of an experiment's summary line (logs have no bar); empty
-        when the pool trains nothing."""
+        """The same in words, for an experiment's summary line (logs have no bar); empty when the pool
+        trains nothing."""
         if not self.runs:
             return ""
-        left = self.left_s()
-        eta = "" if left is None else f", about {_duration(left)} left"
-        return (f" [{self.done_runs}/{self.runs} runs of the pool done in "
-                f"{_duration(time.perf_counter() - self.t0)}{eta}]")
+        elapsed = time.perf_counter() - self.t0
+        eta = ""
+        if self.done_cost:   # the time left at the pace so far
+            eta = f", about {_duration(elapsed * max(self.cost - self.done_cost, 0.0) / self.done_cost)} left"
+        return f" [{self.done_runs}/{self.runs} runs of the pool done in {_duration(elapsed)}{eta}]"
 
     def _show(self) -> None:
         self.bar.set_postfix_str(f"{self.done_runs}/{self.runs} runs, {self.n_workers} worker(s)")
@@ -104,8 +88,8 @@ def _duration(s: float) -> str:
 
 
 def threads() -> int:
-    """Threads per training process: $HWLIB_THREADS, else 1 (on a small shared CPU one thread per
-    process beats threads that wait on each other)."""
+    """Threads per training process: $HWLIB_THREADS, else 1 (on a small shared CPU, threads only wait
+    on each other)."""
     return settings.env_count("HWLIB_THREADS") or 1
 
 
@@ -132,7 +116,9 @@ def _init_worker(train, dev, test, n_threads: int) -> None:
 
 
 def next_job(pending: list[Job], held: str | None) -> Job:
-    """The job a worker holding group ``held`` takes next (see the module text); removed from ``pending``."""
+    """The job a worker holding group ``held`` takes next (removed from ``pending``): the most expensive
+    of that group, else the most expensive of the group with the most pending work (so a big group is
+    shared and the short jobs come last)."""
     mine = [j for j in pending if j.group == held]
     if not mine:
         work: dict[str, float] = {}

@@ -36,29 +36,25 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware() -> dict:
-    """CPU (and GPU, when torch is loaded and sees one) the run used."""
-    hw = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        hw["gpu"] = torch.cuda.get_device_name(0)
-    return hw
-
-
 def provenance(wall_time_s: float, started: str | None = None, command: str | None = None) -> dict:
-    """Who/what/where produced a record: git commit, command, library versions, hardware, time."""
+    """Who/what/where produced a record: git commit, command, library versions, hardware (the GPU too
+    when torch is loaded and sees one), time."""
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for mod in ("torch", "numba"):
         m = sys.modules.get(mod)
         if m is not None:
             versions[mod] = getattr(m, "__version__", "?")
+    hardware = {"cpu": _cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        hardware["gpu"] = torch.cuda.get_device_name(0)
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "git_commit": _git("rev-parse", "HEAD"),
         "git_dirty": bool(status) if status is not None else None,
         "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "versions": versions,
-        "hardware": hardware(),
+        "hardware": hardware,
         "started": started,
         "finished": now(),
         "wall_time_s": round(float(wall_time_s), 3),

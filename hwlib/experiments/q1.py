@@ -1,24 +1,16 @@
 """Question 1 experiments (``python -m hwlib run q1.<name>``): configurations and runners.
 
-Experiments — one record per run, skipped when a complete record of the configuration the code sets
-now exists (so an interrupted grid resumes; a run whose settings changed here is retrained):
-  q1.perceptron  multi-class perceptron on raw pixels (+ bias), 20 epochs
-  q1.logreg      logistic regression (a): lr 1e-4, ℓ2 1e-5, 20 epochs
+  q1.perceptron  multi-class perceptron on raw pixels (+ bias)
+  q1.logreg      logistic regression (a): lr 1e-4, ℓ2 1e-5
   q1.features    (b) every feature map of :mod:`hwlib.data.features` × lr {1e-4, 1e-3, 1e-2}, ℓ2 1e-5
   q1.grid        (c) lr {1e-4, 1e-3, 1e-2} × ℓ2 {1e-5, 1e-4} × {raw, 2×2 max pooling} = 12 runs
-                 (the report's feature choice, so the 12 numbers compare one to one)
-  q1.grid_hog    the same 6 (lr, ℓ2) settings with HOG, the features this book proposes in (b)
-  q1.mlp         one hidden layer of 100 relu units, lr 1e-3, weights ~ N(0.1, 0.1²), 20 epochs
-  q1.seeds       the runs a verdict rests on, again with seeds ``EXTRA_SEEDS`` (43, 44): the
-                 perceptron, logreg (a), the MLP, and the best raw, best 2×2-max-pooling (q1.grid)
-                 and best HOG run (q1.grid_hog), read from their records; run ``<run>_seed43`` …
-The quick profile runs the same code for ``EPOCHS["quick"]`` epochs on the small data subset.
-Every run follows ``hwlib.training.fit``: batch size 1, shuffle per epoch from ``default_rng(seed)``
-(seed 42 unless named), train/dev loss and accuracy before training and after each epoch, best-dev
-checkpoint, whose weights are stored (float32) beside the record and whose test accuracy is the
-run's answer. The models are the readable ones of ``hwlib.models`` with their compiled epochs
-(``hwlib.fast.sgd``). Each experiment *plans* its runs as jobs of :mod:`hwlib.experiments.pool`
-(grouped by feature map; full profile: 2 worker processes), and each record is saved as its run ends.
+  q1.grid_hog    the grid's 6 (lr, ℓ2) settings with HOG, the features this book proposes in (b)
+  q1.mlp         one hidden layer of 100 relu units, lr 1e-3, weights ~ N(0.1, 0.1²)
+  q1.seeds       the verdict-bearing runs again with seeds ``EXTRA_SEEDS`` (``<run>_seed43`` …)
+
+Every run follows ``hwlib.training.fit`` (batch size 1, seed 42 unless named) with the compiled
+epochs of ``hwlib.fast.sgd``, and stores its best-dev checkpoint (float32) beside its record. Each
+experiment plans its runs as jobs of :mod:`hwlib.experiments.pool`, grouped by feature map.
 """
 from __future__ import annotations
 
@@ -32,7 +24,7 @@ from hwlib.constants import N_CLASSES
 from hwlib.data import course_view
 from hwlib.data.features import FEATURES, make_feature
 from hwlib.errors import ResultError
-from hwlib.experiments import Context, experiment, pool, record_check
+from hwlib.experiments import Context, current_records, experiment, pool, seed_run_name
 from hwlib.experiments.provenance import now
 from hwlib.experiments.results import best_run
 from hwlib.fast.sgd import FastLogisticRegression, FastMLP, FastPerceptron
@@ -63,51 +55,42 @@ def expected_seconds(features: str, epochs: int, n_train: int) -> float:
 
 
 # ------------------------------------------------------------------------------ in a worker
-class _FeatureCache:
-    """The most recently built feature matrices (one feature map at a time: full-size matrices
-    are hundreds of MB), keyed by dataset hash and feature name."""
-
-    def __init__(self):
-        self.key, self.value = None, None
-
-    def get(self, splits, data_key: str, name: str, progress: bool | None):
-        """((train, dev, test) matrices, info, seconds spent building now) for ``splits`` (train, dev,
-        test) of the data ``data_key`` names: the linear models' features with the bias column, or
-        the MLP's course view."""
-        key = (data_key, name)
-        if key == self.key:
-            return (*self.value, 0.0)
-        self.key = self.value = None
-        t0 = time.perf_counter()
-        info: dict = {}
-        if name == MLP_INPUT:
-            mats = [course_view(s.X) for s in splits]
-        else:
-            with tqdm(total=sum(map(len, splits)), desc=f"{name} features", unit="img",
-                      disable=None if progress is None else not progress, leave=False) as bar:
-                fmap = make_feature(name).fit(splits[0].X)
-                mats = []
-                for s in splits:
-                    mats.append(add_bias(fmap.transform(s.X)))
-                    bar.update(len(s))
-            info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0}
-            if hasattr(fmap, "explained_variance_ratio_"):
-                info["explained_variance"] = float(fmap.explained_variance_ratio_.sum())
-        for m in mats:
-            m.flags.writeable = False   # shared by the runs of this map (and lets FastPerceptron keep a copy)
-        self.key, self.value = key, (mats, info)
-        return (*self.value, time.perf_counter() - t0)
+_FEATURES: dict = {}  # the latest feature matrices: one map at a time (full size: hundreds of MB)
 
 
-_FEATURES = _FeatureCache()
+def _features(splits, data_key: str, name: str, progress: bool | None):
+    """((train, dev, test) matrices, info, seconds spent building now) of feature map ``name`` for the
+    data ``data_key`` names: the linear models' features with the bias column, or the MLP's course view."""
+    if _FEATURES.get("key") == (data_key, name):
+        return (*_FEATURES["value"], 0.0)
+    _FEATURES.clear()
+    t0 = time.perf_counter()
+    info: dict = {}
+    if name == MLP_INPUT:
+        mats = [course_view(s.X) for s in splits]
+    else:
+        with tqdm(total=sum(map(len, splits)), desc=f"{name} features", unit="img",
+                  disable=None if progress is None else not progress, leave=False) as bar:
+            fmap = make_feature(name).fit(splits[0].X)
+            mats = []
+            for s in splits:
+                mats.append(add_bias(fmap.transform(s.X)))
+                bar.update(len(s))
+        info = {"dim": int(mats[0].shape[1] - 1), "feature_time_s": time.perf_counter() - t0}
+        if hasattr(fmap, "explained_variance_ratio_"):
+            info["explained_variance"] = float(fmap.explained_variance_ratio_.sum())
+    for m in mats:
+        m.flags.writeable = False   # shared by the runs of this map (and lets FastPerceptron keep a copy)
+    _FEATURES.update(key=(data_key, name), value=(mats, info))
+    return mats, info, time.perf_counter() - t0
 
 
 def train_run(spec: dict) -> dict:
-    """Train one run as ``spec`` says (model, features, lr, l2, seed, epochs, data, desc, progress) on
-    the data of :func:`pool.worker_data`; return its history, summary, weights and timings."""
+    """Train one run as ``spec`` says on the data of :func:`pool.worker_data`; return its history,
+    summary, weights and timings."""
     splits = [pool.worker_data(k) for k in ("train", "dev", "test")]
     started = now()
-    mats, info, built_s = _FEATURES.get(splits, spec["data"], spec["features"], spec["progress"])
+    mats, info, built_s = _features(splits, spec["data"], spec["features"], spec["progress"])
     D = mats[0].shape[1]
     if spec["model"] == "perceptron":
         model = FastPerceptron(D)
@@ -138,11 +121,6 @@ def run_name(features: str, lr: float, l2: float) -> str:
     return f"{features}_lr{lr:.0e}_l2{l2:.0e}"
 
 
-def seed_run_name(run: str, seed: int) -> str:
-    """Run name of a q1.seeds run, e.g. ``perceptron_seed43``."""
-    return f"{run}_seed{seed}"
-
-
 def _config(ctx: Context, config: dict, seed: int | None = None) -> dict:
     """``config`` plus the protocol fields every Q1 run records: classes, epochs, batch size, seed."""
     return {**config, "n_classes": N_CLASSES, "epochs": EPOCHS[ctx.profile], "batch_size": 1,
@@ -151,8 +129,7 @@ def _config(ctx: Context, config: dict, seed: int | None = None) -> dict:
 
 def linear_config(ctx: Context, model: str, features: str, lr: float | None = None,
                   l2: float | None = None, seed: int | None = None) -> dict:
-    """The configuration a perceptron or logistic-regression run records, known before training
-    (the data adds only ``n_features``)."""
+    """The configuration a perceptron or logistic-regression run records (training adds ``n_features``)."""
     config = {"model": model, "features": features, "feature_label": make_feature(features).label,
               "init": "zeros", "bias": "constant-1 feature (last row of W)"}
     if model == "logreg":
@@ -163,20 +140,20 @@ def linear_config(ctx: Context, model: str, features: str, lr: float | None = No
 
 
 def mlp_config(ctx: Context, seed: int | None = None) -> dict:
-    """The configuration the MLP run records, known before training (the data adds ``n_features``)."""
+    """The configuration the MLP run records (training adds ``n_features``)."""
     cfg = MLP_CONFIG
     return _config(ctx, {"model": "mlp", "features": "raw", **cfg, "activation": "relu",
                          "init": f"weights ~ N({cfg['init_mean']}, {cfg['init_std']}^2), biases 0"}, seed)
 
 
 def _job(ctx: Context, run: str, config: dict) -> list[pool.Job]:
-    """The job training ``run`` with ``config`` (none when a record of it exists); its result is
-    saved by ``ctx`` as soon as it ends."""
+    """The job training ``run`` with ``config`` (none when a record of it exists), saved as it ends."""
     if ctx.done(run, config):
         return []
     features = MLP_INPUT if config["model"] == "mlp" else config["features"]
     spec = {k: config.get(k) for k in ("model", "lr", "l2", "seed", "epochs")}
-    spec.update(features=features, data=f"{ctx.data.sha256}/{ctx.profile}", desc=f"{ctx.experiment}/{run}", progress=None if ctx.in_process else False)
+    spec.update(features=features, data=f"{ctx.data.sha256}/{ctx.profile}", desc=f"{ctx.experiment}/{run}",
+                progress=None if ctx.in_process else False)
 
     def save(res: dict) -> None:
         ctx.save(run, config={**config, "n_features": res["n_features"]}, history=res["history"],
@@ -254,12 +231,7 @@ def _grid_records(ctx: Context, name: str, features, lrs, l2s) -> list[dict]:
     """The records of grid ``name`` made by its current configurations — all of them, or a ResultError."""
     want = {run_name(f, lr, l2): linear_config(ctx, "logreg", f, lr, l2)
             for f, lr, l2 in itertools.product(features, lrs, l2s)}
-    recs = [r for r in ctx.records_of(name)
-            if r["run"] in want and not record_check.config_changes(r["config"], want[r["run"]])]
-    if len(recs) < len(want):
-        raise ResultError(f"{name} has {len(recs)} of its {len(want)} records for this profile; "
-                          f"run `python -m hwlib run {name}` first")
-    return recs
+    return current_records(ctx, name, want, name)
 
 
 @experiment("q1.seeds", needs=("q1.grid", "q1.grid_hog"), pooled=True,

@@ -1,26 +1,13 @@
 """Question 2 experiments (``python -m hwlib run q2.<name>``): configurations and runners.
 
-  q2.width         2.2: one hidden layer, widths {16, 32, 64, 128, 256} × lr {1e-4, 3e-4, 1e-3, 3e-3}
-                   × dropout {0, 0.2} × ℓ2 {0, 1e-4} = 80 runs; Adam, relu, batch 64, 30 epochs.
-  q2.depth         2.3: width 32, depth L ∈ {1, 3, 5, 7, 9}, with the hyper-parameters of the best
-                   32-unit run of *our recorded* width grid (read from its records; ``needs`` makes
-                   ``run q2.depth`` complete the grid first). One record per depth, ``depth=L``.
-  q2.depth_report  the same depths at the settings the original report used for its depth study
-                   (``REPORT_DEPTH_HPARAMS``: lr 3e-4, dropout 0.2, ℓ2 0), so that the effect of depth
-                   can be told apart from that of the settings. Records ``depth=L``.
-  q2.seeds         the runs a verdict rests on, again with seeds ``EXTRA_SEEDS`` (43, 44): the best run
-                   of each width of q2.width (``<run>_seed43``), every depth of q2.depth
-                   (``depth=L_seed43``) and of q2.depth_report (``report_depth=L_seed43``). A seed
-                   sets the initial weights, the mini-batch order and the dropout masks.
+  q2.width         2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu, batch 64
+  q2.depth         2.3: width 32, depth 1/3/5/7/9, with the settings of the best 32-unit run of q2.width
+  q2.depth_report  the same depths at the original report's settings (``REPORT_DEPTH_HPARAMS``)
+  q2.seeds         the verdict-bearing runs again with seeds ``EXTRA_SEEDS``
 
-Runs that may share a batched model (``hwlib.fast.batched``: same width, depth, seed…, any lr,
-dropout, ℓ2) form *units* (``batch_units``) of at most ``UNIT_MAX_COLUMNS`` first-layer columns
-(K nets × width): wider units spill the weights, Adam state and activations out of the caches and
-ran slower per net with two workers on the 2-core machine. Each unit is one job of
-:mod:`hwlib.experiments.pool` (full profile: 2 worker processes, one thread each), the most expensive
-first (``unit_seconds``), and its records are saved as soon as it ends, so an interrupted experiment
-resumes with the unfinished units. The quick profile runs the same code for ``EPOCHS["quick"]``
-epochs on the small data subset.
+Runs that may share one batched model (``hwlib.fast.batched``) form *units* of at most
+``UNIT_MAX_COLUMNS`` first-layer columns (wider units ran slower per net on the 2-core machine);
+each unit is one job of :mod:`hwlib.experiments.pool`, the most expensive first.
 """
 from __future__ import annotations
 
@@ -30,8 +17,7 @@ import time
 
 import torch
 
-from hwlib.errors import ResultError
-from hwlib.experiments import Context, experiment, pool, record_check
+from hwlib.experiments import Context, current_records, experiment, pool, seed_run_name
 from hwlib.experiments.provenance import now
 from hwlib.experiments.results import best_run
 from hwlib.fast.batched import SHARED_FIELDS, fit_batched
@@ -75,29 +61,11 @@ def depth_run_name(depth: int) -> str:
     return f"depth={depth}"
 
 
-def seed_run_name(run: str, seed: int) -> str:
-    """Record name of a q2.seeds run, e.g. ``depth=3_seed43`` (q1.seeds' convention)."""
-    return f"{run}_seed{seed}"
-
-
-def matches(rec: dict | None, cfg: FFNConfig | None) -> bool:
-    """``rec`` is a record of exactly this configuration (every field of ``cfg`` equal)."""
-    return rec is not None and cfg is not None and not record_check.config_changes(rec["config"], cfg.to_dict())
-
-
-def is_done(ctx: Context, run: str, cfg: FFNConfig) -> bool:
-    """A complete record of ``run`` exists *for this configuration* (``Context.done``: a record left
-    by other settings, e.g. another number of epochs, is announced, retrained and replaced); always
-    False with ``--force``."""
-    return ctx.done(run, cfg.to_dict())
-
-
 # ------------------------------------------------------------------------------ units and their cost
 def batch_units(cfgs: list[FFNConfig], max_columns: int | None = None) -> list[list[FFNConfig]]:
     """Distinct configurations grouped into units ``fit_batched`` can train together (equal
-    ``SHARED_FIELDS``), each of at most ``max_columns`` // width nets (at least one). Inside a unit
-    the dropout nets come last (the masks cover one contiguous range); units are ordered by
-    ``unit_seconds``, largest first."""
+    ``SHARED_FIELDS``), each of at most ``max_columns`` // width nets (at least one), the dropout
+    nets last (the masks cover one contiguous range); the largest ``unit_seconds`` first."""
     cap = UNIT_MAX_COLUMNS if max_columns is None else max_columns
     groups: dict[tuple, list[FFNConfig]] = {}
     for c in dict.fromkeys(cfgs):
@@ -111,15 +79,14 @@ def batch_units(cfgs: list[FFNConfig], max_columns: int | None = None) -> list[l
 
 
 def grid_units(cfgs: list[FFNConfig]) -> list[list[FFNConfig]]:
-    """The units of the width grid (``batch_units``): all 16 runs of a width up to width 64, 8 of
-    one dropout rate at width 128, 4 at width 256."""
+    """The units of the width grid: all 16 runs of a width up to 64, 8 at width 128, 4 at width 256."""
     return batch_units(cfgs)
 
 
 def unit_seconds(unit: list[FFNConfig], n_train: int = 104_000) -> float:
-    """A unit's expected wall time in one of two workers on the 2-core machine (scheduling and the
-    ETA only; never recorded): per epoch, a fixed cost, the first layer's products (∝ K·w, 784
-    inputs), a per-net and a per-layer overhead; fitted to the recorded full runs."""
+    """A unit's expected wall time in one of two workers on the 2-core machine (scheduling and ETA
+    only, never recorded): per epoch, a fixed cost, the first layer (∝ K·w), per-net and per-layer
+    overheads; fitted to the recorded full runs."""
     c, K = unit[0], len(unit)
     per_epoch = (0.44 + 0.0092 * K * c.width + 0.04 * K
                  + (c.depth - 1) * (0.08 + 0.016 * K) * max(1.0, c.width / 32) ** 2)
@@ -139,9 +106,8 @@ def _tensors(data_key: str) -> list:
 
 
 def train_unit(spec: dict):
-    """Train the configurations ``spec["configs"]`` as one batched model (``fit_batched``) on the data
-    of :func:`pool.worker_data`, with ``pool.threads()`` torch threads; return (results, start time,
-    seconds)."""
+    """Train ``spec["configs"]`` as one batched model with ``pool.threads()`` torch threads; return
+    (results, start time, seconds)."""
     t0, started = time.perf_counter(), now()
     prev = torch.get_num_threads()
     torch.set_num_threads(pool.threads())
@@ -156,11 +122,11 @@ def train_unit(spec: dict):
 def unit_jobs(ctx: Context, runs: dict[str, tuple[FFNConfig, dict]], note, make_units=None) -> list[pool.Job]:
     """The jobs training every run of ``runs`` (name → (configuration, extra config fields)) without a
     record of its configuration, in the units ``make_units(configurations)`` (``batch_units``). Runs of
-    one configuration are trained once and recorded under each name. ``note(unit, wall, fits)``
-    prints a line as each unit is saved."""
+    one configuration are trained once and recorded under each name; ``note(unit, wall, fits)`` prints
+    a line as each unit is saved."""
     todo: dict[FFNConfig, list[str]] = {}
     for name, (cfg, _) in runs.items():
-        if not is_done(ctx, name, cfg):
+        if not ctx.done(name, cfg.to_dict()):
             todo.setdefault(cfg, []).append(name)
     jobs = []
     for unit in (make_units or batch_units)(list(todo)):
@@ -196,18 +162,11 @@ def _note(experiment: str, name):
 
 
 # ------------------------------------------------------------------------------ experiments
-def check_env(profile: str) -> None:
-    """HWLIB_WORKERS and HWLIB_THREADS are read (and refused when malformed) before any training."""
-    pool.workers(profile)
-    pool.threads()
-
-
 workers, _threads = pool.workers, pool.threads  # the settings the pool runs Q2 with
 
 
 def _estimate(units_of):
-    """An ``estimate(profile, n_train)``: (jobs, expected seconds) of the units ``units_of(epochs)`` (a
-    job of Q2 is a unit, so the pool's bar counts units)."""
+    """An ``estimate(profile, n_train)``: (jobs, expected seconds) of the units ``units_of(epochs)``."""
     def estimate(profile: str, n_train: int) -> tuple[int, float]:
         units = units_of(EPOCHS[profile])
         return len(units), sum(unit_seconds(u, n_train) for u in units)
@@ -215,7 +174,7 @@ def _estimate(units_of):
 
 
 @experiment("q2.width", help="Q2.2: 80 one-hidden-layer nets (5 widths × 4 lr × 2 dropout × 2 ℓ2), Adam, relu",
-            preflight=check_env, pooled=True, estimate=_estimate(lambda e: grid_units(width_grid_configs(e))))
+            pooled=True, estimate=_estimate(lambda e: grid_units(width_grid_configs(e))))
 def width_study(ctx: Context) -> list[pool.Job]:
     """Jobs training every unfinished run of the width grid, in the units of ``grid_units``."""
     runs = {run_name(c): (c, {}) for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
@@ -224,22 +183,14 @@ def width_study(ctx: Context) -> list[pool.Job]:
 
 def width_records(ctx: Context) -> list[dict]:
     """The 80 records of the width grid made by its current configurations, or a ResultError."""
-    grid = {run_name(c): c for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
-    recs = [r for r in ctx.records_of("q2.width") if matches(r, grid.get(r["run"]))]
-    if len(recs) < len(grid):
-        raise ResultError(f"the width grid has {len(recs)} of its {len(grid)} records for this profile; "
-                          "run `python -m hwlib run q2.width` first")
-    return recs
+    want = {run_name(c): c.to_dict() for c in width_grid_configs(EPOCHS[ctx.profile], ctx.seed)}
+    return current_records(ctx, "q2.width", want, "the width grid")
 
 
 def depth_hparams(width_records: list[dict]) -> tuple[dict, dict]:
     """(lr/dropout/ℓ2 of the best 32-unit run, that run's record) — read from records, never typed."""
     rec = best_run([r for r in width_records if r["config"]["width"] == DEPTH_WIDTH])
     return {k: rec["config"][k] for k in TUNED}, rec
-
-
-def _depth_note(experiment: str):
-    return _note(experiment, lambda c: f"depth {c.depth}")
 
 
 def _tuned_extra(src: dict) -> dict:
@@ -249,7 +200,7 @@ def _tuned_extra(src: dict) -> dict:
 REPORT_EXTRA = {"hparams_from": "the original report's depth study (lr 3e-4, dropout 0.2, ℓ2 0)"}
 
 
-@experiment("q2.depth", needs=("q2.width",), preflight=check_env, pooled=True,
+@experiment("q2.depth", needs=("q2.width",), pooled=True,
             estimate=_estimate(lambda e: [[c] for c in depth_configs(REPORT_DEPTH_HPARAMS, e, 42)]),
             help="Q2.3: width 32, depth 1/3/5/7/9 with the best 32-unit hyper-parameters of q2.width")
 def depth_study(ctx: Context) -> list[pool.Job]:
@@ -257,17 +208,17 @@ def depth_study(ctx: Context) -> list[pool.Job]:
     hp, src = depth_hparams(width_records(ctx))
     print(f"[q2.depth] hyper-parameters from {src['run']} (best dev {src['summary']['best_dev_acc']:.4f}): {hp}")
     runs = {depth_run_name(c.depth): (c, _tuned_extra(src)) for c in depth_configs(hp, EPOCHS[ctx.profile], ctx.seed)}
-    return unit_jobs(ctx, runs, _depth_note("q2.depth"))
+    return unit_jobs(ctx, runs, _note("q2.depth", lambda c: f"depth {c.depth}"))
 
 
-@experiment("q2.depth_report", preflight=check_env, pooled=True,
+@experiment("q2.depth_report", pooled=True,
             estimate=_estimate(lambda e: [[c] for c in depth_configs(REPORT_DEPTH_HPARAMS, e, 42)]),
             help="Q2.3 at the report's settings: width 32, depth 1/3/5/7/9, lr 3e-4, dropout 0.2, ℓ2 0")
 def depth_report_study(ctx: Context) -> list[pool.Job]:
     """Jobs training each unfinished depth at the original report's depth-study settings."""
     runs = {depth_run_name(c.depth): (c, REPORT_EXTRA)
             for c in depth_configs(REPORT_DEPTH_HPARAMS, EPOCHS[ctx.profile], ctx.seed)}
-    return unit_jobs(ctx, runs, _depth_note("q2.depth_report"))
+    return unit_jobs(ctx, runs, _note("q2.depth_report", lambda c: f"depth {c.depth}"))
 
 
 def seed_runs(ctx: Context, width_recs: list[dict], seeds=EXTRA_SEEDS) -> dict[str, tuple[FFNConfig, dict]]:
@@ -296,11 +247,10 @@ def _seed_estimate(epochs: int) -> list[list[FFNConfig]]:
     return batch_units(cfgs)
 
 
-@experiment("q2.seeds", needs=("q2.width",), preflight=check_env, pooled=True, estimate=_estimate(_seed_estimate),
+@experiment("q2.seeds", needs=("q2.width",), pooled=True, estimate=_estimate(_seed_estimate),
             help="seeds 43, 44 of the best run of each width and of every depth of q2.depth and q2.depth_report")
 def seeds(ctx: Context) -> list[pool.Job]:
-    """Jobs retraining the verdict-bearing runs with the seeds ``EXTRA_SEEDS``; a depth of both depth
-    studies with one seed forms one unit of 2 nets, and the best 32-unit run is the same training as
-    ``depth=1`` of q2.depth (trained once, recorded under both names)."""
+    """Jobs retraining the verdict-bearing runs with the seeds ``EXTRA_SEEDS``; the best 32-unit run is
+    the same training as ``depth=1`` of q2.depth (trained once, recorded under both names)."""
     runs = seed_runs(ctx, width_records(ctx))
     return unit_jobs(ctx, runs, _note("q2.seeds", lambda c: f"w{c.width} L{c.depth} lr={c.lr:g} drop={c.dropout:g}"))

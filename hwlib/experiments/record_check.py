@@ -1,8 +1,5 @@
-"""What makes a parsed result record usable: every field the code or the book reads has the right
-type, numbers are finite, accuracies lie in [0, 1], nesting is bounded, the arrays file is
-``<run>.npz`` beside the record (a regular file of bounded size), and a complete record lies where
-it says it belongs. ``problems(record, path)`` lists what is wrong, in words; empty when usable.
-``config_changes`` and ``describe_changes`` say how a record's configuration differs from the code's.
+"""What makes a parsed result record usable (``problems``: what is wrong, in words), and how a
+record's configuration differs from the code's (``config_changes``, ``describe_changes``).
 """
 from __future__ import annotations
 
@@ -33,8 +30,7 @@ def _type(v: Any) -> str:
 
 
 def _plain_json(v: Any, depth: int = MAX_NESTING) -> bool:
-    """``v`` is JSON nested at most ``depth`` deep, with finite numbers (the check recurses at most
-    ``depth`` levels, whatever ``v`` holds)."""
+    """``v`` is JSON nested at most ``depth`` deep (checked no deeper, whatever it holds), numbers finite."""
     if isinstance(v, float):
         return math.isfinite(v)
     if isinstance(v, _JSON_SCALARS):
@@ -53,10 +49,9 @@ def _number(v: Any) -> bool:
 
 
 def problems(rec: dict, path: Path) -> list[str]:
-    """Everything wrong with a parsed record, whatever its JSON holds: a field of the wrong type (every
-    field the code or the book reads), absurd nesting, an arrays file outside the record's folder or
-    not a regular file; for a complete record also a missing field or a place that disagrees with
-    the record. Empty when the record is usable."""
+    """Everything wrong with a parsed record: a field the code or the book reads of the wrong type, a
+    number not finite, an accuracy outside [0, 1], absurd nesting, a bad arrays file; for a complete
+    record also a missing field or a place that disagrees with it. Empty when the record is usable."""
     bad = []
     complete = rec.get("complete", False)
     if not isinstance(complete, bool):
@@ -116,8 +111,7 @@ def problems(rec: dict, path: Path) -> list[str]:
 
 
 def _arrays_file_problems(name: Any, path: Path) -> list[str]:
-    """A record's ``arrays_file`` must name its own weights, ``<run>.npz`` beside it (never a path
-    elsewhere), and where that file exists it must be a regular file."""
+    """``arrays_file`` must be ``<run>.npz`` beside the record: where it exists, a regular file of bounded size."""
     own = path.with_suffix(".npz")
     if name != own.name:
         return [f"'arrays_file' is {name!r:.80}, not {own.name!r} (a record's arrays lie beside it)"]

@@ -1,9 +1,7 @@
 """Recorded results: one JSON record per training run, with provenance, written atomically.
 
 Layout: ``results/<dataset slug>/<profile>/<experiment>/<run>.json`` (+ ``<run>.npz`` for arrays such
-as best-checkpoint weights). A write goes to a temporary file in the same folder and is renamed over
-the target (``os.replace``), so a reader never sees half a file; a *complete* record is never
-replaced by an incomplete one.
+as best-checkpoint weights); a *complete* record is never replaced by an incomplete one.
 """
 from __future__ import annotations
 
@@ -78,10 +76,8 @@ WRITE_TEST_PATTERN = ".hwlib-write-test.*"  # those of check_writable
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file renamed over ``path``; the file gets the umask's permissions.
-    Any OS error (read-only folder, full disk) becomes a ResultError and leaves ``path`` untouched.
-    The temporary file is locked until it is renamed (hwlib.paths.make_temp): one left by a killed
-    process is removed by the next ``run`` (:func:`clean_temps`)."""
+    """Write through a locked temporary file renamed over ``path`` (a reader never sees half a file),
+    with the umask's permissions; an OS error becomes a ResultError and leaves ``path`` untouched."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = make_temp(path.parent, f".{path.name}.", ".tmp")
@@ -120,9 +116,8 @@ MIN_FREE_BYTES = 8 << 20  # a record is tens of kB, its weights up to a few MB
 
 
 def check_writable(folder: Path, min_free: int = MIN_FREE_BYTES) -> None:
-    """Fail before training when records could not be written into ``folder`` (created if needed):
-    not creatable, read-only, or less than ``min_free`` bytes free. Safe when several processes
-    create the same folders at once; folders it made are removed again when it fails."""
+    """Fail before training when ``folder`` (created if needed, also by several processes at once) is
+    not writable or has less than ``min_free`` bytes free; folders it made are removed again then."""
     made = []
     try:
         for p in reversed([folder, *folder.parents]):
@@ -157,11 +152,8 @@ def check_writable(folder: Path, min_free: int = MIN_FREE_BYTES) -> None:
 
 def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
                 root: Path | None = None) -> Path:
-    """Write ``record`` (and ``arrays`` as an .npz beside it) atomically; return the JSON path.
-
-    Refuses (ResultError) to replace a complete record with an incomplete one; an unreadable record
-    in the way is moved aside (``<run>.json.corrupt``), never silently lost.
-    """
+    """Write ``record`` (and ``arrays`` as an .npz beside it) atomically; return the JSON path. Refuses
+    to replace a complete record with an incomplete one; an unreadable record in the way is moved aside."""
     record = {k: v for k, v in record.items() if not k.startswith("_")}
     slug = record["dataset"]["slug"]
     path = record_path(record["experiment"], record["run"], slug, record["profile"], root)
@@ -181,8 +173,7 @@ def save_record(record: dict, arrays: dict[str, np.ndarray] | None = None,
 
 
 def move_aside(path: Path, suffix: str = ".corrupt") -> Path:
-    """Rename an unusable record (and its arrays) to ``<name><suffix>[.N]``, which no reader globs.
-    A record another process has moved meanwhile is left to it."""
+    """Rename an unusable record (and its arrays) to ``<name><suffix>[.N]``, which no reader globs."""
     dest = path.with_name(path.name + suffix)
     n = 1
     while os.path.lexists(dest):
@@ -214,8 +205,7 @@ def write_json(path: Path, obj: Any) -> Path:
 
 
 def _parse(path: Path) -> tuple[dict | None, str | None]:
-    """(record, None), or (None, what is wrong with the file). Never raises for what a file holds,
-    and never opens a FIFO, socket or device."""
+    """(record, None), or (None, what is wrong with the file); never opens a FIFO, socket or device."""
     try:
         with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
@@ -244,7 +234,11 @@ def _parse(path: Path) -> tuple[dict | None, str | None]:
     return rec, None
 
 
-def _read_json(path: Path) -> dict:
+def load_record(experiment: str, run: str, slug: str, profile: str, root: Path | None = None) -> dict | None:
+    """The record of one run, or None if there is none (a ResultError if it is unusable)."""
+    path = record_path(experiment, run, slug, profile, root)
+    if not os.path.lexists(path):
+        return None
     rec, why = _parse(path)
     if why:
         raise ResultError(f"cannot use result record {path}: {why}; rerun with --force to move it aside "
@@ -252,16 +246,10 @@ def _read_json(path: Path) -> dict:
     return rec
 
 
-def load_record(experiment: str, run: str, slug: str, profile: str, root: Path | None = None) -> dict | None:
-    """The record of one run, or None if there is none."""
-    path = record_path(experiment, run, slug, profile, root)
-    return _read_json(path) if os.path.lexists(path) else None
-
-
 def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
          sha256: str | None = None) -> tuple[list[dict], list[tuple[Path, str]]]:
     """(readable records, [(path, what is wrong)]) of an experiment for one dataset and profile; with
-    ``sha256``, a complete record made from other data (another content hash) counts as wrong."""
+    ``sha256``, a complete record made from other data counts as wrong."""
     folder = record_path(experiment, "x", slug, profile, root).parent
     good, bad = [], []
     try:
@@ -284,8 +272,7 @@ def scan(experiment: str, slug: str, profile: str, root: Path | None = None,
 
 
 def bad_records_error(bad: list[tuple[Path, str]], experiments: list[str]) -> ResultError:
-    """One line naming every unusable record and the remedy: ``run EXPERIMENT --force`` for each
-    experiment that holds one."""
+    """One line naming every unusable record and the remedy, ``run EXPERIMENT --force``."""
     listed = "; ".join(f"{p} ({why})" for p, why in bad)
     commands = " and ".join(f"`python -m hwlib run {e} --force`" for e in dict.fromkeys(experiments))
     return ResultError(f"{len(bad)} unusable result record{'s' if len(bad) > 1 else ''}: {listed} — rerun with "
@@ -295,7 +282,7 @@ def bad_records_error(bad: list[tuple[Path, str]], experiments: list[str]) -> Re
 def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
              complete_only: bool = True) -> list[dict]:
     """Every record of an experiment for one dataset and profile, sorted by run name (a ResultError
-    naming every unreadable one, if any)."""
+    naming every unreadable one)."""
     recs, bad = scan(experiment, slug, profile, root)
     if bad:
         raise bad_records_error(bad, [experiment])
@@ -303,8 +290,7 @@ def load_all(experiment: str, slug: str, profile: str, root: Path | None = None,
 
 
 def arrays_path(record: dict) -> Path | None:
-    """The arrays file of a record read by this module: ``<run>.npz`` beside the record, or None when
-    it has none. Nothing else is ever built from a record's content."""
+    """The arrays file of a record: ``<run>.npz`` beside it (never a path built from its content), or None."""
     name = record.get("arrays_file")
     if not name:
         return None
@@ -345,8 +331,7 @@ def arrays_ok(record: dict) -> bool:
 
 
 def load_arrays(record: dict) -> dict[str, np.ndarray]:
-    """The arrays (e.g. best-checkpoint weights) saved with a record; each member is held to
-    MAX_ARRAYS_BYTES from its declared size before it is read."""
+    """The arrays (e.g. best-checkpoint weights) saved with a record, at most MAX_ARRAYS_BYTES as declared."""
     path = arrays_path(record)
     if path is None:
         return {}
@@ -365,8 +350,7 @@ def load_arrays(record: dict) -> dict[str, np.ndarray]:
 
 
 def best_run(records: list[dict]) -> dict:
-    """The run with the highest best-dev accuracy; ties go to the run that reached it at an earlier
-    epoch, then to the run name's order."""
+    """The best run by ``rank_key``."""
     if not records:
         raise ResultError("no records to choose the best run from; run the experiment first "
                           "(python -m hwlib run NAME)")

@@ -1,12 +1,6 @@
-"""Settings that ``run`` reads from the environment, validated in one place before anything loads.
-
-  HWLIB_THREADS  threads per training process (default 1)
-  HWLIB_WORKERS  processes training Q2 grid units in parallel (default: 2 on a CPU for the full
-                 profile, else 1)
-
-Each must be a positive integer; a value above the CPU count is capped, with one warning.
-:func:`check_env` (called by ``run_experiment`` first, for every experiment) refuses a malformed
-value with a ConfigError; :func:`env_count` is what the training code reads.
+"""HWLIB_THREADS (threads per training process) and HWLIB_WORKERS (worker processes), read from the
+environment: positive integers, capped at the CPU count with one warning; :func:`check_env` refuses a
+malformed one (ConfigError) before anything loads.
 """
 from __future__ import annotations
 
@@ -20,8 +14,8 @@ _WARNED: set[str] = set()
 
 
 def env_count(name: str) -> int | None:
-    """A positive integer from the environment (None when unset or empty), at most the CPU count
-    (more is capped, with a warning: oversubscribed threads or processes only wait on each other)."""
+    """A positive integer from the environment (None when unset or empty), capped at the CPU count
+    (oversubscribed threads or processes only wait on each other)."""
     env = os.environ.get(name)
     if not env:
         return None

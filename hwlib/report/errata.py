@@ -74,17 +74,12 @@ def _correction(c: Claim) -> str:
 def block(c: Claim, question: str, number: int) -> str:
     """One claim as an HTML block with its four parts."""
     t = tone(c)
-    mark = TONES[t][0]
-    item = c.item or question
-    ident = f"{question.lower()}-{number}"
-    head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(item)}</b> · '
+    head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(c.item or question)}</b> · '
             f"{html.escape(c.kind.value)}</p>")
-    parts = (rich(sentence(c.claim)),
-             f'<span class="erratum-verdict">{mark} {html.escape(c.verdict)}</span>',
-             rich(sentence(c.evidence)),
-             _correction(c))
+    parts = (rich(sentence(c.claim)), f'<span class="erratum-verdict">{TONES[t][0]} {html.escape(c.verdict)}</span>',
+             rich(sentence(c.evidence)), _correction(c))
     body = "".join(f"<dt>{name}</dt><dd>{part}</dd>" for name, part in zip(PARTS, parts))
-    return (f'<div class="erratum {t}" id="{ident}" data-key="{html.escape(c.key)}" '
+    return (f'<div class="erratum {t}" id="{question.lower()}-{number}" data-key="{html.escape(c.key)}" '
             f'data-question="{html.escape(question)}" data-tone="{t}">'
             f"{head}<dl>{body}</dl></div>")
 

@@ -44,10 +44,7 @@ def by_depth(depth_records: list[dict]) -> list[dict]:
 
 def find_run(records: list[dict], **config) -> dict | None:
     """The record whose config has these values (e.g. width=32, lr=3e-4, dropout=0.2, l2=0)."""
-    for r in records:
-        if all(np.isclose(r["config"][k], v) for k, v in config.items()):
-            return r
-    return None
+    return next((r for r in records if all(np.isclose(r["config"][k], v) for k, v in config.items())), None)
 
 
 def pairs(keys, values, fmt=pct) -> str:

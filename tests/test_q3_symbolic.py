@@ -7,8 +7,25 @@ import sympy as sp
 
 from hwlib.models import maps
 from hwlib.report.claims import Status
-from hwlib.theory.verdicts import check_report_claims, valid_b
+from hwlib.theory.verdicts import check_report_claims
 from hwlib.theory import symbolic as sym
+
+
+def valid_b(z) -> tuple[float, float]:
+    """All b > 0 with relumax_b(z) = sparsemax(z), as an interval (lo, hi]; lo == hi means unique.
+
+    Unique (b = max z - tau) when the support of sparsemax(z) holds two different values; if all
+    support entries equal max z (e.g. sparsemax is one-hot) every b up to max z - (largest entry
+    off the support) works (np.inf if the support is everything).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    p = maps.sparsemax(z)
+    on = p > 0
+    b_star = float(maps.sparsemax_b(z))
+    if np.ptp(z[on]) > 0:
+        return b_star, b_star
+    off = z[~on]
+    return 0.0, float(z.max() - off.max()) if off.size else np.inf
 
 
 def test_3_1_kkt_gives_relu():

@@ -1,10 +1,5 @@
-"""What chapter cells call besides tables and figures: dataset banners, recorded-or-live results,
-the package source on the page, and the facts the sentences quote (``{eval}`` roles).
-
-Chapters never train for minutes: ``recorded_or_live`` returns the recorded runs of the active
-dataset and profile from ``results/``; only when there are none does it run the experiment (and
-the ones it needs) in the *quick* profile, into one throw-away folder per session, and says so.
-"""
+"""What chapter cells call besides tables and figures: dataset banners, recorded-or-live results (chapters never
+train for minutes), the package source on the page, and the facts the sentences quote (``{eval}`` roles)."""
 from __future__ import annotations
 
 import functools
@@ -24,10 +19,7 @@ from hwlib.report.fmt import fmt
 
 
 def dataset_banner(obj, live: bool = False) -> HTMLBlock:
-    """Name the dataset (and profile, hash, provenance) behind a page, a table or a figure.
-
-    ``obj`` is a ``Letters``, a record, or a list of records.
-    """
+    """Name the dataset (and profile, hash, provenance) behind ``obj``: a ``Letters``, a record or a list of records."""
     if isinstance(obj, list):
         obj = obj[0] if obj else None
     if obj is None:
@@ -43,8 +35,9 @@ def dataset_banner(obj, live: bool = False) -> HTMLBlock:
         ds, extra = obj.describe(), ""
     synth = ds.get("synthetic")
     sizes = ", ".join(f"{k} {v:,}" for k, v in ds.get("sizes", {}).items())
-    body = (f"<p><b>{html.escape(ds['name'])}</b>{' — <b>synthetic letters drawn from vector fonts, not real handwriting</b>' if synth else ''}; "
-            f"profile <code>{html.escape(ds['profile'])}</code> ({sizes}); sha256 <code>{ds['sha256'][:16]}…</code>.{extra}</p>")
+    fake = " — <b>synthetic letters drawn from vector fonts, not real handwriting</b>" if synth else ""
+    body = (f"<p><b>{html.escape(ds['name'])}</b>{fake}; profile <code>{html.escape(ds['profile'])}</code> ({sizes}); "
+            f"sha256 <code>{ds['sha256'][:16]}…</code>.{extra}</p>")
     if live:
         body += ("<p><b>No recorded full-profile results exist for this dataset, so these numbers were "
                  "computed live in the quick profile</b> (a small subset, few epochs): they show the code "
@@ -59,9 +52,8 @@ def _live_root() -> Path:
 
 @functools.lru_cache(maxsize=None)
 def small_letters():
-    """The letters a chapter trains on live, in seconds: the quick profile of the page's dataset
-    (100 training, 20 dev and 20 test letters per class), or of the synthetic letters when that
-    dataset has no training images (e.g. ``HWLIB_DATA`` names the real test-only fragment)."""
+    """The letters a chapter trains on live, in seconds: the quick profile of the page's dataset, or of the
+    synthetic letters when that dataset has no training images (e.g. the real test-only fragment)."""
     from hwlib.data import load_letters
     data = load_letters(profile="quick")
     if len(data.train) == 0:
@@ -79,8 +71,8 @@ def _live(experiment: str, slug: str) -> tuple[dict, ...]:
 
 
 def recorded_or_live(experiment: str, profile: str | None = None) -> tuple[list[dict], bool]:
-    """(records, live): recorded runs for the active dataset + profile, else a live quick run
-    (experiments that need others share one live folder, so nothing is trained twice)."""
+    """(records, live): recorded runs for the active dataset + profile, else a live quick run into one throw-away
+    folder per session (experiments that need others share it, so nothing is trained twice)."""
     profile = profile or active_profile()
     slug = dataset_slug()
     recs = results.load_all(experiment, slug, profile)
@@ -90,8 +82,7 @@ def recorded_or_live(experiment: str, profile: str | None = None) -> tuple[list[
 
 
 class Source:
-    """The source code of a function or class of hwlib, displayed as a highlighted code block
-    (Markdown in the book and in Jupyter), with the file it comes from."""
+    """The source code of hwlib's functions or classes as a highlighted code block, with the files they come from."""
 
     def __init__(self, *objs):
         self.objs = objs
@@ -122,10 +113,8 @@ class Shown:
 
 
 class Facts(dict):
-    """The numbers and labels a chapter's sentences quote, read by inline ``{eval}`` roles:
-    ``facts["perc_dev:acc"]`` is the fact ``perc_dev`` printed as the book prints an accuracy
-    (``hwlib.report.fmt.KINDS``: "61.3%"), ``facts["perc_epoch"]`` is it as is. The same role renders
-    in the built book (myst-nb) and in JupyterLab (jupyterlab-myst), so every number shows in both."""
+    """The numbers and labels a chapter's sentences quote with ``{eval}`` roles: ``facts["perc_dev:acc"]`` is the fact
+    ``perc_dev`` as the book prints an accuracy (``hwlib.report.fmt.KINDS``), ``facts["perc_epoch"]`` is it as is."""
 
     def __getitem__(self, key: str) -> Shown:
         name, _, kind = key.partition(":")

@@ -1,9 +1,5 @@
-"""One type for every claim of the original report that the book checks, in Questions 1 to 3.
-
-A ``Claim`` has a stable ``key`` ("q2.saturation"), the report's words, the ``kind`` of evidence that
-can settle it and a ``status``; its verdict, evidence and correction are words for people. The errata
-page, the chapters' findings, the intro's headline table and the tests count claims by status and find
-them by key. Nothing decodes a verdict's English.
+"""One type for every claim of the original report that the book checks: a stable ``key`` ("q2.saturation"), the
+``kind`` of evidence that can settle it and a ``status`` to count and find claims by; the rest is words for people.
 """
 from __future__ import annotations
 

@@ -43,8 +43,7 @@ class PlotlyFigure:
 
 
 def show_plotly(fig) -> PlotlyFigure:
-    """Use instead of ``fig.show()`` (whose output the book would drop); the figure fills the text
-    column and its text is at least ``FONT_PX - 1`` pixels (``polish``)."""
+    """Use instead of ``fig.show()`` (whose output the book would drop); styled by ``polish``."""
     return PlotlyFigure(polish(fig))
 
 
@@ -89,9 +88,8 @@ def recorded_title(record: dict, what: str) -> str:
 
 
 def curves_figure(record, title: str | None = None, log_loss: bool = False):
-    """Two panels per epoch (0 = before training): train and dev loss; train and dev accuracy;
-    the best-dev epoch marked, with its test accuracy in the legend. ``record`` is a recorded run
-    or a ``hwlib.training.FitResult`` just trained."""
+    """Train and dev loss, and accuracy, per epoch (0 = before training), the best-dev epoch marked with its test
+    accuracy in the legend; ``record`` is a recorded run or a ``hwlib.training.FitResult``."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     if not isinstance(record, dict):              # a FitResult

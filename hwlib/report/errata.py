@@ -1,9 +1,5 @@
-"""The errata page, written to be scanned: one block per claim of the original report — the report's
-words, our verdict, the evidence, the correction — grouped by question, with the math typeset by
-MathJax (text may hold ``\\(…\\)`` LaTeX, see ``hwlib.report.fmt.rich``) and numbers written for people.
-
-Claims (``hwlib.report.claims.Claim``) come from ``q1``/``q2.report_claims`` and
-``hwlib.theory.verdicts``, status computed there; this module sorts them into tones and draws them."""
+"""The errata page's blocks, one per claim of the original report (the report's words, our verdict, the evidence,
+the correction), each claim's tone (mark, colour) and the counts per question."""
 from __future__ import annotations
 
 import html
@@ -24,8 +20,7 @@ TONES = {  # tone: (mark, colour, what the overview calls it)
 PARTS = ("The report says", "Our verdict", "Evidence", "Correction")
 KIND_ORDER = {Kind.DATA_INDEPENDENT: 0, Kind.MACHINE_DEPENDENT: 1, Kind.DATA_DEPENDENT: 2}
 TONE_OF = {Status.HOLDS: HOLDS, Status.WRONG: WRONG, Status.PARTLY: PARTLY, Status.UNSUPPORTED: UNSUPPORTED,
-           Status.SHOWN: OPEN,
-           Status.NOT_SHOWN: OPEN, Status.TOO_CLOSE: OPEN, Status.DIFFERS: NOTE}
+           Status.SHOWN: OPEN, Status.NOT_SHOWN: OPEN, Status.TOO_CLOSE: OPEN, Status.DIFFERS: NOTE}
 
 STYLE = "<style>" + "".join(
     [".erratum{border:1px solid rgba(128,128,128,.35);border-left:6px solid #888;border-radius:4px;"
@@ -35,13 +30,13 @@ STYLE = "<style>" + "".join(
      ".erratum dt{font-weight:600;margin:0}.erratum dd{margin:0;min-width:0;overflow-wrap:anywhere}",
      ".erratum-verdict{font-weight:700}",
      "@media (max-width:640px){.erratum dl{grid-template-columns:minmax(0,1fr)}.erratum dd{margin-bottom:.35em}}"]
-    + [f".erratum.{t}{{border-left-color:{c}}}.erratum.{t} .erratum-verdict{{color:{c}}}" for t, (_, c, _) in TONES.items()]
+    + [f".erratum.{t}{{border-left-color:{c}}}.erratum.{t} .erratum-verdict{{color:{c}}}"
+       for t, (_, c, _) in TONES.items()]
 ) + "</style>"
 
 
 def tone(claim: Claim) -> str:
-    """Which kind of answer a claim's status is: holds, wrong, partly right, open (a data-dependent
-    reading), or a machine-dependent note."""
+    """Which kind of answer a claim's status is (a key of ``TONES``)."""
     return TONE_OF[claim.status]
 
 
@@ -71,26 +66,20 @@ def _correction(c: Claim) -> str:
         return rich(sentence(c.correction))
     t = tone(c)
     if t == OPEN:
-        cmd = c.recheck
         return ("No correction from this data: it can neither confirm nor refute a reading of real EMNIST."
-                + (f" Re-check on real data with <code>{html.escape(cmd)}</code>." if cmd else ""))
+                + (f" Re-check on real data with <code>{html.escape(c.recheck)}</code>." if c.recheck else ""))
     return "No correction needed." if t == HOLDS else "—"
 
 
 def block(c: Claim, question: str, number: int) -> str:
     """One claim as an HTML block with its four parts."""
     t = tone(c)
-    mark = TONES[t][0]
-    item = c.item or question
-    ident = f"{question.lower()}-{number}"
-    head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(item)}</b> · '
+    head = (f'<p class="erratum-head"><b>{html.escape(question)} · {html.escape(c.item or question)}</b> · '
             f"{html.escape(c.kind.value)}</p>")
-    parts = (rich(sentence(c.claim)),
-             f'<span class="erratum-verdict">{mark} {html.escape(c.verdict)}</span>',
-             rich(sentence(c.evidence)),
-             _correction(c))
+    parts = (rich(sentence(c.claim)), f'<span class="erratum-verdict">{TONES[t][0]} {html.escape(c.verdict)}</span>',
+             rich(sentence(c.evidence)), _correction(c))
     body = "".join(f"<dt>{name}</dt><dd>{part}</dd>" for name, part in zip(PARTS, parts))
-    return (f'<div class="erratum {t}" id="{ident}" data-key="{html.escape(c.key)}" '
+    return (f'<div class="erratum {t}" id="{question.lower()}-{number}" data-key="{html.escape(c.key)}" '
             f'data-question="{html.escape(question)}" data-tone="{t}">'
             f"{head}<dl>{body}</dl></div>")
 

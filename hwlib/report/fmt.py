@@ -1,17 +1,10 @@
-"""Numbers, math and run settings written for people: no numpy reprs, no "-0", tiny floating-point
-residues called what they are, SymPy objects as rendered LaTeX, run ids as words.
-
-Text meant for the page may hold inline LaTeX between ``\\(`` and ``\\)``; ``rich`` turns such text
-into HTML whose math MathJax typesets (the same ``<span class="math">`` Sphinx writes for ``$…$``).
-"""
+"""Numbers, math and run settings written for people: no numpy reprs, no "-0", round-off called so, run settings
+as words; text with inline LaTeX (``\\(…\\)``) as HTML for MathJax (``rich``)."""
 from __future__ import annotations
 
 import html
 import math
 import re
-
-__all__ = ["KINDS", "ROUND_OFF", "acc", "closeness", "fmt", "hp_words", "math_html", "num", "pct", "pow10", "rich",
-           "sci", "signed", "superscript", "tex"]
 
 ROUND_OFF = 1e-9          # a |difference| below this, between float64 computations, is round-off
 _SUP = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
@@ -79,8 +72,7 @@ def closeness(x: float, tol: float = ROUND_OFF) -> str:
 
 
 def pow10(x: float) -> str:
-    """A hyper-parameter value as people write it: 1e-3 -> "10⁻³", 3e-4 -> "3·10⁻⁴", 0 -> "0",
-    0.2 -> "0.2"."""
+    """A hyper-parameter value as people write it: 1e-3 -> "10⁻³", 3e-4 -> "3·10⁻⁴", 0 -> "0", 0.2 -> "0.2"."""
     x = float(x)
     if x == 0:
         return "0"
@@ -95,8 +87,7 @@ def pow10(x: float) -> str:
 
 
 def hp_words(c: dict) -> str:
-    """The settings of a run in words, never its id: Q1 runs ("raw pixels, lr 10⁻³, ℓ2 10⁻⁵"), Q2 runs
-    ("width 32, lr 0.001, no dropout, ℓ2 10⁻⁴"), depth-study runs ("3 layers of 32, …")."""
+    """The settings of a run in words, never its id: "raw pixels, lr 10⁻³, ℓ2 10⁻⁵", "3 layers of 32, lr 10⁻³, …"."""
     parts = []
     if "features" in c:
         parts.append(c.get("feature_label") or c["features"])
@@ -128,8 +119,8 @@ _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 
 
 def rich(text: str) -> str:
-    """Plain text with inline ``\\(…\\)`` and display ``\\[…\\]`` LaTeX -> HTML (text escaped, math
-    wrapped for MathJax as Sphinx wraps it)."""
+    """Plain text with inline ``\\(…\\)`` and display ``\\[…\\]`` LaTeX -> HTML: text escaped, math wrapped as Sphinx
+    wraps it."""
     out, last = [], 0
     for m in _MATH.finditer(text):
         out.append(html.escape(text[last:m.start()], quote=False))

@@ -1,14 +1,4 @@
-"""Records as one pandas table, and the book's tables rendered from frames.
-
-``records_frame(records)`` flattens each record into a row: ``experiment``, ``run``, ``profile``,
-``dataset``, ``synthetic``; its summary with short names for what tables show most — ``dev`` (best dev
-accuracy), ``epoch`` (its epoch), ``train`` (final train accuracy), ``test`` (test accuracy of the
-best-dev checkpoint) — and every other summary field as recorded; every configuration field (``width``,
-``lr``, …); ``git``, ``started``, ``finished``, ``cpu`` from the provenance; ``record``, the record itself.
-
-``best(frame)`` is the best run by the book's one rule (``hwlib.experiments.results.rank_key``:
-the highest dev accuracy, then the earlier epoch, then the run's name). ``table(frame, …)`` renders a frame with pandas' Styler.
-"""
+"""Records as one pandas table, and the book's tables rendered from frames with pandas' Styler."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,7 +12,9 @@ SHORT = {"best_dev_acc": "dev", "best_epoch": "epoch", "final_train_acc": "train
 
 
 def records_frame(records: list[dict]) -> pd.DataFrame:
-    """One row per record (see the module text); an empty frame for no records."""
+    """One row per record: ``experiment``, ``run``, ``profile``, ``dataset``, ``synthetic``; the summary (``dev``: best
+    dev accuracy, ``epoch``: its epoch, ``train``: final train accuracy, ``test``: test accuracy at that epoch); the
+    configuration; ``git``, ``started``, ``finished``, ``cpu`` from the provenance; ``record``, the record itself."""
     rows = []
     for r in records:
         prov = r.get("provenance", {})
@@ -40,7 +32,8 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def ranked(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows from best to worst by the book's one rule (``results.rank_key``)."""
+    """The rows from best to worst by the book's one rule (``results.rank_key``: the highest dev accuracy, then the
+    earlier epoch, then the run's name)."""
     return frame.sort_values("record", key=lambda recs: recs.map(rank_key))
 
 
@@ -65,10 +58,8 @@ def seeded(run: dict, seed_records: list[dict] | None) -> list[dict]:
 
 def table(frame: pd.DataFrame, caption: str = "", bold=None, formats: dict | None = None,
           index: bool = False, classes: str = "table"):
-    """An HTML table of ``frame`` (pandas' Styler): ``formats`` maps columns to a format function
-    (``hwlib.report.fmt``), rows where ``bold`` (a boolean mask) is true are bold, cells are not
-    escaped (they may hold markup made by hwlib), the index is shown only with ``index``; yes/no
-    stand for booleans."""
+    """An HTML table of ``frame``: ``formats`` maps columns to format functions, rows where the mask ``bold`` is true
+    are bold, cells are not escaped (they may hold hwlib's markup), booleans read yes/no."""
     frame = frame.map(lambda v: num(v) if isinstance(v, (bool, np.bool_)) else v)
     st = frame.style.format(formats or {}, na_rep="—")
     if bold is not None:
@@ -82,7 +73,6 @@ def table(frame: pd.DataFrame, caption: str = "", bold=None, formats: dict | Non
 
 
 def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None, caption: str = ""):
-    """``table`` of a few rows given as lists (one per row, in ``header``'s order); rows whose index
-    is in ``highlight`` are bold."""
+    """``table`` of a few rows given as lists in ``header``'s order; rows whose index is in ``highlight`` are bold."""
     highlight = highlight or set()
     return table(pd.DataFrame(rows, columns=header), caption or "", bold=[i in highlight for i in range(len(rows))])

@@ -1,11 +1,8 @@
-"""The original report in one place: the numbers it prints and the readings it states, as its own text
-gives them (restated in the project's brief, ``shared/brief/original-report.md``), and, apart and
-attributed, the numbers of other groups that the book sets beside them. All on real EMNIST Letters with
-the course's split. Nothing else in hwlib types a number of the report.
+"""The original report's printed numbers and readings, as its text gives them (``shared/brief/original-report.md``),
+and apart, the numbers of other groups the book sets beside them; all on real EMNIST Letters with the course's split.
+Nothing else in hwlib types a number of the report.
 """
 from __future__ import annotations
-
-OTHER_GROUPS = "other groups' reports (the same course code, seed 42)"
 
 # ---------------------------------------------------------------- Question 1
 # For 1.1 and 1.2(a) the report prints only the test accuracy of the best-validation checkpoint.
@@ -14,7 +11,7 @@ Q1 = {
     "logreg": {"test_acc": 0.696},
     "mlp": {"best_dev_acc": 0.878, "best_epoch": 20, "test_acc": 0.878},
 }
-Q1_OTHER_GROUPS = {   # source: OTHER_GROUPS
+Q1_OTHER_GROUPS = {   # other groups' reports (the same course code, seed 42)
     "perceptron": {"best_dev_acc": 0.6127, "best_epoch": 6, "test_acc": 0.6111},
     "logreg": {"best_dev_acc": 0.697, "best_epoch": 20, "test_acc": 0.6975},
 }

@@ -1,7 +1,4 @@
-"""Question 1's facts that several pages share: the report's Q1 claims (errata page, chapter) and
-what Question 1 found (the chapter's summary, the intro's headline). The chapter's own tables,
-figures and facts are in its cells (book/q1.md).
-"""
+"""Question 1's facts several pages share: the report's Q1 claims and what Question 1 found."""
 from __future__ import annotations
 
 import math
@@ -29,11 +26,9 @@ def record(records: list[dict], run: str | None = None) -> dict:
 
 
 def findings(recs: dict[str, list[dict]]) -> dict:
-    """What Question 1 found, for the chapter's closing summary and the intro's headline table:
-    ``recs`` maps experiment names ("q1.perceptron", "q1.logreg", "q1.features", "q1.grid",
-    "q1.grid_hog", "q1.mlp") to their records. Test accuracies of best-validation checkpoints
-    (``*_test``) beside the report's (``*_report``), the best grid run's settings in words, the
-    HOG runs' gain, and how many of the report's Q1 claims its own numbers contradict."""
+    """What Question 1 found (``recs``: experiment name -> records): test accuracies of the best-validation
+    checkpoints (``*_test``) beside the report's (``*_report``), the best grid run's settings, the HOG runs' gain,
+    and how many of the report's Q1 claims its own numbers contradict."""
     perc, logreg = record(recs["q1.perceptron"], "perceptron"), record(recs["q1.logreg"], "logreg")
     mlp = record(recs["q1.mlp"], "mlp_h100")
     grid = best_run(recs["q1.grid"])
@@ -55,12 +50,8 @@ def findings(recs: dict[str, list[dict]]) -> dict:
 
 
 def report_claims(feature_records: list[dict]) -> list[Claim]:
-    """The report's Q1 claims about its feature map, each a ``Claim``.
-
-    What max pooling costs in accuracy is decided by the report's own grid (data-independent): the loss
-    is real when it exceeds ``NOISE_SE`` standard errors of a validation accuracy on the report's
-    validation split. The time ratio is set beside ours: how much cheaper an epoch gets depends on
-    the dimension, not on the data, but the seconds depend on the machine."""
+    """The report's Q1 claims about its feature map: what max pooling costs in accuracy, from the report's own grid
+    (real beyond ``NOISE_SE`` standard errors of a validation accuracy), and its time ratio beside ours."""
     grid = original.Q1_GRID
     best = {feat: max(v for k, v in grid.items() if k[0] == feat) for feat in GRID_FEATURES}
     loss = 100 * (best["maxpool2"] - best["raw"])
@@ -77,7 +68,8 @@ def report_claims(feature_records: list[dict]) -> list[Claim]:
         Status.PARTLY if real else Status.HOLDS,
         "holds in part: the loss is real, and small beside the learning rate's effect" if real else "holds",
         f"Its best validation accuracy: raw pixels {best['raw']:.4f}, max pooling {best['maxpool2']:.4f} "
-        f"({signed(loss)} points); per learning rate " + ", ".join(f"lr {pow10(x)}: {signed(d)}" for x, d in per_lr.items())
+        f"({signed(loss)} points); per learning rate "
+        + ", ".join(f"lr {pow10(x)}: {signed(d)}" for x, d in per_lr.items())
         + f" points. Two standard errors of a validation accuracy on its {REPORT_DEV_N:,} validation images: "
         f"±{noise:.1f} points. The learning rate alone moves raw pixels' best validation accuracy by "
         f"{lr_effect:.1f} points.",
@@ -93,11 +85,11 @@ def report_claims(feature_records: list[dict]) -> list[Claim]:
         ours = raw_t / pool_t
         same = abs(math.log(ours / theirs)) <= math.log(1.5)
         out.append(Claim(
-            "q1.pooling_time", "1.2(b)", Kind.MACHINE_DEPENDENT, "Max pooling trains in ~35 s instead of ~1 min 20 s.",
+            "q1.pooling_time", "1.2(b)", Kind.MACHINE_DEPENDENT,
+            "Max pooling trains in ~35 s instead of ~1 min 20 s.",
             Status.HOLDS if same else Status.DIFFERS,
             "consistent with our measurement" if same else f"we measure {ours:.1f}× rather than {theirs:.1f}×",
             f"The report's times make max pooling {theirs:.1f}× faster. Our logistic regression epochs: raw pixels "
-            f"{raw_t:.2f} s, max pooling {pool_t:.2f} s "
-            f"({ours:.1f}× faster), on the machine named in the records.",
+            f"{raw_t:.2f} s, max pooling {pool_t:.2f} s ({ours:.1f}× faster), on the machine named in the records.",
             "" if same else f"The speed-up depends on the machine; on ours it is {ours:.1f}×."))
     return out

@@ -1,8 +1,5 @@
-"""Question 2's facts that several pages share: the report's Q2 claims (the chapter, the errata page)
-and what Question 2 found (the chapter's summary, the intro's headline), with the few helpers they
-need. The chapter's own tables, figures and facts are in its cells (book/q2.md).
-
-Accuracies are fractions; differences of accuracies are in percentage points (``*_pts``).
+"""Question 2's facts several pages share: the report's Q2 claims and what Question 2 found, with the helpers they
+need. Accuracies are fractions; differences of accuracies are in percentage points (``*_pts``).
 """
 from __future__ import annotations
 
@@ -47,10 +44,7 @@ def by_depth(depth_records: list[dict]) -> list[dict]:
 
 def find_run(records: list[dict], **config) -> dict | None:
     """The record whose config has these values (e.g. width=32, lr=3e-4, dropout=0.2, l2=0)."""
-    for r in records:
-        if all(np.isclose(r["config"][k], v) for k, v in config.items()):
-            return r
-    return None
+    return next((r for r in records if all(np.isclose(r["config"][k], v) for k, v in config.items())), None)
 
 
 def pairs(keys, values, fmt=pct) -> str:
@@ -64,9 +58,8 @@ GAP_LARGE_PTS = 3.0      # a train-dev gap this large (points) would count as "l
 
 
 def measured(run: dict, seed_records: list[dict] | None, key: str = "best_dev_acc") -> tuple[float, float, int]:
-    """(mean over seeds, uncertainty, number of seeds) of a run's ``key``. The uncertainty is one standard
-    error of the mean over the seeds (training noise) and of a dev accuracy of that size (test-set noise),
-    added in quadrature: √(sd²/k + p(1−p)/n)."""
+    """(mean over seeds, uncertainty, number of seeds) of a run's ``key``; the uncertainty adds the standard errors of
+    the seeds' mean and of a dev accuracy in quadrature: √(sd²/k + p(1−p)/n)."""
     v = np.array([r["summary"][key] for r in seeded(run, seed_records)])
     sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
     return float(v.mean()), float(np.hypot(sd / np.sqrt(v.size), dev_noise(run) / 2)), int(v.size)
@@ -74,15 +67,9 @@ def measured(run: dict, seed_records: list[dict] | None, key: str = "best_dev_ac
 
 def report_claims(width_records: list[dict], depth_records: list[dict], depth_report_records: list[dict] | None = None,
                   seed_records: list[dict] | None = None, n_se: float = 2.0) -> list[Claim]:
-    """The report's Q2 claims, each a ``Claim``.
-
-    *Data-dependent* readings of accuracies (saturation with width, dropout, depth) are judged on our
-    records and labelled with the data that shows them ("the stand-in shows it" / "… does not show
-    it"), never as refuted; ``RECHECK`` re-runs them on real data. Each reading uses the mean over the
-    seeds a run was trained with (``seed_records``, ``q2.seeds``) and calls a difference "too close"
-    when it is within ``n_se`` combined standard errors — training noise (the seeds' spread) and
-    test-set noise (the dev split's size) together (:func:`measured`). *Data-independent* claims —
-    the protocol, and readings the report's own tables contradict or do not support — get a firm verdict."""
+    """The report's Q2 claims. Its readings of accuracies are judged on our records (means over seeds, "too close"
+    within ``n_se`` standard errors of ``measured``) and labelled with the data that shows them, never refuted;
+    claims its own tables and the assignment settle get a firm verdict."""
     bw = best_per_width(width_records)
     ws = list(bw)
     dev = {w: measured(r, seed_records) for w, r in bw.items()}
@@ -123,7 +110,8 @@ def report_claims(width_records: list[dict], depth_records: list[dict], depth_re
     rising = all(tr[b][0] - tr[a][0] > 0 for a, b in zip(ws, ws[1:]))
     add("train_width", "2.2(c)", Status.SHOWN if rising else Status.NOT_SHOWN,
         "final train accuracy of the best run per width (" + seeds_note(tr[ws[-1]][2]) + "): "
-        + pairs(ws, [tr[w][0] for w in ws]) + f"; the widest ends {100 * (1 - tr[ws[-1]][0]):.1f} points short of 1")
+        + pairs(ws, [tr[w][0] for w in ws])
+        + f"; the widest ends {100 * (1 - tr[ws[-1]][0]):.1f} points short of 1")
     wmax = ws[-1]
     with_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] > 0]
     no_do = [r for r in width_records if r["config"]["width"] == wmax and r["config"]["dropout"] == 0]
@@ -201,13 +189,14 @@ def internal_claims() -> list[Claim]:
               Status.HOLDS if large else Status.UNSUPPORTED,
               "holds" if large else "not supported by the report's own table",
               "train − dev in its depth table: " + ", ".join(f"depth {d}: {g:.1f}" for d, g in gaps.items())
-              + f" points. The words come from a fragment of the report's text that did not survive extraction "
-              f"intact, so what they referred to cannot be read back; the table is what the report shows",
+              + " points. The words come from a fragment of the report's text that did not survive extraction "
+              "intact, so what they referred to cannot be read back; the table is what the report shows",
               "" if large else
               f"The report's own depth table shows train − dev gaps between {min(gaps.values()):.1f} and "
               f"{max(gaps.values()):.1f} points, while training accuracy itself falls from "
               f"{pct(Q2_DEPTH[min(Q2_DEPTH)]['train'])} to {pct(Q2_DEPTH[max(Q2_DEPTH)]['train'])}: the deeper "
-              "networks fit their own training data worse (underfitting), which a generalization gap does not describe."),
+              "networks fit their own training data worse (underfitting), which a generalization gap does not "
+              "describe."),
         Claim("q2.dropout_gap", "2.2(a)", Kind.DATA_INDEPENDENT, "Dropout narrows the generalization gap at width 256.",
               Status.UNSUPPORTED, "not supported by the report's own table",
               f"its table has one run per width, the best: width 256 with dropout {Q2_WIDTH[256]['dropout']:g} "
@@ -216,8 +205,10 @@ def internal_claims() -> list[Claim]:
               "with that of dropout",
               "Whether dropout narrows the gap at 256 units needs the 256-unit runs without dropout, which the "
               "report trained (its grid has them) but does not print; the gap printed at 256 with dropout is "
-              + ("smaller" if narrows else "no smaller") + " than at 128 without, which says nothing about dropout alone."),
-        claim("depth_width", "2.3", best_w == DEPTH_WIDTH, f"Width {DEPTH_WIDTH} is the best width of the width study.",
+              + ("smaller" if narrows else "no smaller")
+              + " than at 128 without, which says nothing about dropout alone."),
+        claim("depth_width", "2.3", best_w == DEPTH_WIDTH,
+              f"Width {DEPTH_WIDTH} is the best width of the width study.",
               f"width {DEPTH_WIDTH} is fixed by the assignment for the depth study; the best width in the "
               f"report's table is {best_w} (dev {pct(Q2_WIDTH[best_w]['dev'])}, "
               f"width {DEPTH_WIDTH}: {pct(Q2_WIDTH[DEPTH_WIDTH]['dev'])})",
@@ -236,10 +227,11 @@ def reviewer_claims() -> list[Claim]:
     dev, tr = [Q2_WIDTH[w]["dev"] for w in ws], [Q2_WIDTH[w]["train"] for w in ws]
     steps = lambda v: ", ".join(f"{a}→{b}: {signed(100 * (y - x))}" for a, b, x, y in zip(ws, ws[1:], v, v[1:]))
     rising, slowing = bool((np.diff(tr) > 0).all()), bool((np.diff(np.diff(dev)) < 0).all())
-    top = Q2_WIDTH[max(ws, key=lambda w: Q2_WIDTH[w]["dev"])]
+    top = Q2_WIDTH[REPORT_BEST_WIDTH]
     sgd = Q2_SETTINGS["optimizer"].lower() == "sgd"
     return [
-        Claim("q2.optimizer", "2.2", Kind.DATA_INDEPENDENT, "The networks are trained in a vanilla SGD-style setup" + REVIEWER,
+        Claim("q2.optimizer", "2.2", Kind.DATA_INDEPENDENT,
+              "The networks are trained in a vanilla SGD-style setup" + REVIEWER,
               Status.HOLDS if sgd else Status.WRONG, "holds" if sgd else "contradicted by the report's own settings",
               f"the report's settings for every width and depth run: {Q2_SETTINGS['optimizer']}, "
               f"{Q2_SETTINGS['activation']}, {Q2_SETTINGS['epochs']} epochs, batch {Q2_SETTINGS['batch']}. Adam divides "
@@ -249,7 +241,8 @@ def reviewer_claims() -> list[Claim]:
         Claim("q2.interpolate", "2.2(c)", Kind.DATA_INDEPENDENT,
               "Training accuracy rises toward 1.0 with width, so that the widest networks interpolate" + REVIEWER,
               Status.PARTLY if rising else Status.WRONG,
-              "holds in part: it rises, but no width interpolates" if rising else "contradicted by the report's own table",
+              "holds in part: it rises, but no width interpolates" if rising
+              else "contradicted by the report's own table",
               "final training accuracy of the best run per width in the report's table: "
               + pairs(ws, tr) + f" (steps {steps(tr)} points); its best model ends at {pct(top['train'])}, "
               f"{100 * (1 - top['train']):.1f} points short of fitting every training letter",
@@ -272,17 +265,16 @@ def reviewer_claims() -> list[Claim]:
 
 def findings(width_records: list[dict], depth_records: list[dict], depth_report_records: list[dict] | None = None,
              seed_records: list[dict] | None = None) -> dict:
-    """What Question 2 found, for the chapter's closing summary and the intro's headline table: the
-    best run of the grid and the best depth (test accuracy of the best-dev checkpoint) beside the
-    report's, the verdict on each of the report's readings (``saturation``, ``train_width``,
-    ``dropout``, ``depth``), and how many of its claims its own tables contradict."""
+    """What Question 2 found: the best run of the grid and the best depth beside the report's, the verdict on each of
+    the report's readings (``*_verdict``), and how many of its claims its own tables contradict."""
     top = best_run(width_records)
     rep_w = REPORT_BEST_WIDTH
     claims = report_claims(width_records, depth_records, depth_report_records, seed_records)
     verdict = {key: getattr(find(claims, f"q2.{key}"), "verdict", "not judged (no runs)")
                for key in ("saturation", "train_width", "dropout", "depth")}
     bw = best_per_width(width_records)
-    out = {"data": data_name(width_records), "synthetic": bool(width_records[0].get("dataset", {}).get("synthetic", True)),
+    out = {"data": data_name(width_records),
+           "synthetic": bool(width_records[0].get("dataset", {}).get("synthetic", True)),
            "runs": len(width_records), "top_width": top["config"]["width"], "top_hp": hp_label(top["config"]),
            "top_dev": top["summary"]["best_dev_acc"], "top_test": top["summary"]["test_acc"],
            "report_width": rep_w, "report_hp": hp_label(Q2_WIDTH[rep_w]), "report_test": Q2_WIDTH[rep_w]["test"],
@@ -291,11 +283,10 @@ def findings(width_records: list[dict], depth_records: list[dict], depth_report_
            "independent": sum(c.kind is Kind.DATA_INDEPENDENT for c in claims),
            "dependent": sum(c.kind is Kind.DATA_DEPENDENT for c in claims),
            "widest": list(bw)[-1],
-           "gain_after_128_pts": (100 * (bw[list(bw)[-1]]["summary"]["best_dev_acc"] - bw[128]["summary"]["best_dev_acc"])
-                                  if 128 in bw else None)}
+           "gain_after_128_pts": (100 * (bw[list(bw)[-1]]["summary"]["best_dev_acc"]
+                                         - bw[128]["summary"]["best_dev_acc"]) if 128 in bw else None)}
     if depth_records:
-        recs = by_depth(depth_records)
-        best = best_run(recs)
+        best = best_run(depth_records)
         rep_d = max(Q2_DEPTH, key=lambda d: Q2_DEPTH[d]["dev"])
         out.update(best_depth=best["config"]["depth"], depth_test=best["summary"]["test_acc"],
                    report_depth=rep_d, report_depth_test=Q2_DEPTH[rep_d]["test"])

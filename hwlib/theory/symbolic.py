@@ -1,12 +1,5 @@
 """Question 3 re-derived with SymPy: each function derives a result from the definitions and returns
 sympy objects (for the chapter to display) and booleans (for the tests to assert on).
-
-3.1 argmin_{y >= 0} (y - z)^2 = relu(z) by the KKT conditions; the objective is separable.
-3.2 shift invariance of softmax / sparsemax (general K) and relumax (K = 3, every ordering);
-    the T -> 0+ limits; the offsets b with relumax_b(z) = sparsemax(z) (b = max z - tau, not unique).
-3.3 K = 2, z = [0, t]: the three maps as piecewise expressions found by enumerating supports, and d/dt.
-3.4 the relumax Jacobian in every (argmax, support) regime for K = 3, against the closed form.
-3.5 the gradient of L = -log((p_i + eps)/(1 + K eps)) in every regime, against -J_ij / (p_i + eps).
 """
 from __future__ import annotations
 
@@ -29,19 +22,13 @@ _r = sp.Symbol("r", positive=True)          # free positive parameter that sweep
 # ============================================================================ 3.1
 @lru_cache(maxsize=None)
 def relu_projection() -> dict:
-    """argmin_{y >= 0} (y - z)^2 from the KKT conditions of L(y, mu) = (y - z)^2 - mu y.
-
-    Stationarity 2(y - z) - mu = 0 and complementary slackness mu y = 0 give two candidates;
-    primal (y >= 0) and dual (mu >= 0) feasibility decide which one holds for a given z.
-    """
+    """argmin_{y >= 0} (y - z)^2 from the KKT conditions of L(y, mu) = (y - z)^2 - mu y: stationarity and
+    complementary slackness give the candidates, primal and dual feasibility where each holds."""
     z, y, mu = sp.symbols("z y mu", real=True)
     objective = (y - z) ** 2
     lagrangian = objective - mu * y
     cands = sp.solve([sp.diff(lagrangian, y), mu * y], [y, mu], dict=True)
-    cases = []
-    for s in cands:
-        feasible = sp.reduce_inequalities([s[y] >= 0, s[mu] >= 0], z)
-        cases.append((s[y], s[mu], feasible))
+    cases = [(s[y], s[mu], sp.reduce_inequalities([s[y] >= 0, s[mu] >= 0], z)) for s in cands]
     cases.sort(key=lambda case: case[0] == 0)            # the interior candidate y = z first
     argmin = sp.Piecewise(*[(yy, cond) for yy, _, cond in cases])
     zp, zn = sp.Symbol("z_p", positive=True), sp.Symbol("z_n", negative=True)
@@ -50,20 +37,15 @@ def relu_projection() -> dict:
     # separability: ||y - z||^2 for K = 3 has a diagonal Hessian, so the problem splits per coordinate
     ys, zs = sp.symbols("y1:4", real=True), sp.symbols("z1:4", real=True)
     hess = sp.hessian(sum((yi - zi) ** 2 for yi, zi in zip(ys, zs)), ys)
-    return {"objective": objective, "lagrangian": lagrangian, "cases": cases, "argmin": argmin,
-            "equals_relu": bool(equals_relu), "convex": bool(convex), "hessian": hess,
-            "separable": hess == 2 * sp.eye(3)}
+    return {"cases": cases, "argmin": argmin, "equals_relu": bool(equals_relu), "convex": bool(convex),
+            "hessian": hess, "separable": hess == 2 * sp.eye(3)}
 
 
 # ============================================================================ 3.2
 @lru_cache(maxsize=None)
 def shift_invariance() -> dict:
-    """f(z + c 1) == f(z) for the three maps, by symbolic simplification.
-
-    softmax: general K (exp(c) factors out of the sum). sparsemax: general K and support size k
-    (tau(z + c 1) = tau(z) + c and the support test is unchanged). relumax: K = 3 for every
-    ordering of the entries, written as (m, m - g1, m - g1 - g2) with gaps g >= 0 (ties included).
-    """
+    """f(z + c 1) == f(z) by symbolic simplification: softmax and sparsemax for general K (sparsemax: tau shifts by c,
+    the support test is unchanged), relumax for K = 3, every ordering of (m, m - g1, m - g1 - g2), gaps g >= 0."""
     i, j = sp.symbols("i j", integer=True)
     K, k = sp.symbols("K k", integer=True, positive=True)
     z = sp.IndexedBase("z")
@@ -97,11 +79,8 @@ def relumax_vector(z: sp.Matrix, b_):
 
 @lru_cache(maxsize=None)
 def zero_temperature() -> dict:
-    """lim_{T -> 0+} f(z / T) for K = 3, z = (m, m - g1, m - g1 - g2) with gaps g > 0 (distinct entries).
-
-    softmax: sympy.limit of the closed form. sparsemax and relumax are piecewise in T: we derive the
-    interval (0, T*) on which the output is constant and equal to e_1, so the limit is e_1.
-    """
+    """lim_{T -> 0+} f(z / T) for K = 3, z = (m, m - g1, m - g1 - g2), gaps g > 0: softmax by sympy.limit;
+    sparsemax and relumax from the interval (0, T*] on which they equal e_1."""
     m = sp.Symbol("m", real=True)
     g1, g2 = sp.symbols("g1 g2", positive=True)
     zs = [m, m - g1, m - g1 - g2]
@@ -127,11 +106,8 @@ def zero_temperature() -> dict:
 
 @lru_cache(maxsize=None)
 def relumax_sparsemax_b() -> dict:
-    """b = max z - tau makes relumax_b(z) = sparsemax(z); on the support S (|S| = k, tau from sum = 1):
-    relu(z_i - max z + b) = relu(z_i - tau) = sparsemax_i and the denominator is sum_S (z_i - tau) = 1.
-
-    K = 2, z = [0, t]: the set of all b > 0 with relumax_b = sparsemax, solved from the closed forms.
-    """
+    """b = max z - tau makes relumax_b(z) = sparsemax(z): on the support S the numerators are relu(z_i - tau) and
+    the denominator sum_S (z_i - tau) = 1. For K = 2, z = [0, t]: b(t), checked against the closed forms."""
     i, j = sp.symbols("i j", integer=True)
     k = sp.Symbol("k", integer=True, positive=True)
     z, m = sp.IndexedBase("z"), sp.Symbol("m", real=True)
@@ -144,8 +120,8 @@ def relumax_sparsemax_b() -> dict:
     interior = [-1 / (1 + _r), 1 / (1 + _r)]            # sweep (-1, 0) and (0, 1)
     b_of_t_ok = all(sp.simplify(piece_at(p_r.subs(b, piece_at(b_of_t, t, p)), t, p) - piece_at(p_s, t, p)) == 0
                     for p in interior)
-    return {"b_star": bstar, "tau": tau, "numerator_ok": bool(numerator_ok),
-            "denominator": denominator, "b_of_t": b_of_t, "b_of_t_ok": bool(b_of_t_ok)}
+    return {"numerator_ok": bool(numerator_ok), "denominator": denominator, "b_of_t": b_of_t,
+            "b_of_t_ok": bool(b_of_t_ok)}
 
 
 @lru_cache(maxsize=None)
@@ -200,16 +176,15 @@ def k2_sparsemax() -> dict:
     """Enumerate the supports S of z = [0, t]: tau from sum_S (z_j - tau) = 1, region from
     z_j - tau > 0 on S and <= 0 off S; p2 = t - tau if 2 in S else 0."""
     tau_ = sp.Symbol("tau", real=True)
-    pieces, taus, supports = [], [], []
+    pieces, supports = [], []
     for S in ((0,), (1,), (0, 1)):
         tau_S = sp.solve(sum(Z2[j] - tau_ for j in S) - 1, tau_)[0]
         region = _region([Z2[j] - tau_S > 0 if j in S else Z2[j] - tau_S <= 0 for j in (0, 1)])
         p_S = Z2[1] - tau_S if 1 in S else sp.Integer(0)
         pieces.append((p_S, region))
-        taus.append((tau_S, region))
         supports.append((tuple(j + 1 for j in S), tau_S, region))
     p = sp.Piecewise(*_left_to_right(pieces))
-    return {"p": p, "dp": sp.diff(p, t), "tau": sp.Piecewise(*_left_to_right(taus)), "supports": supports}
+    return {"p": p, "dp": sp.diff(p, t), "supports": supports}
 
 
 @lru_cache(maxsize=None)
@@ -232,9 +207,8 @@ def k2_relumax() -> dict:
 
 def k2_forms() -> dict:
     """{name: (p2, dp2/dt)} for the three maps, as derived above."""
-    return {"softmax": (k2_softmax()["p"], k2_softmax()["dp"]),
-            "sparsemax": (k2_sparsemax()["p"], k2_sparsemax()["dp"]),
-            "relumax": (k2_relumax()["p"], k2_relumax()["dp"])}
+    return {name: (f()["p"], f()["dp"]) for name, f in (("softmax", k2_softmax), ("sparsemax", k2_sparsemax),
+                                                        ("relumax", k2_relumax))}
 
 
 # where the pieces of p2 meet, and a step that stays inside the neighbouring pieces
@@ -242,8 +216,7 @@ K2_BOUNDARIES = {"sparsemax": ((-1, 1), sp.Rational(1, 2)), "relumax": ((-b, 0, 
 
 
 def k2_kinks(name: str) -> list:
-    """Boundaries of p2's pieces where dp2/dt does not exist: the derivatives of the two pieces
-    that meet there (their one-sided limits) differ."""
+    """Boundaries of p2's pieces where dp2/dt does not exist: the one-sided derivatives differ."""
     _, dp = k2_forms()[name]
     points, h = K2_BOUNDARIES.get(name, ((), 0))
     return [x for x in points
@@ -251,8 +224,7 @@ def k2_kinks(name: str) -> list:
 
 
 def k2_derivative_display(name: str) -> sp.Expr:
-    """dp2/dt as a Piecewise that says "undefined" at the kinks (SymPy's own derivative of a
-    Piecewise assigns those points a piece's value)."""
+    """dp2/dt saying "undefined" at the kinks (SymPy's derivative of a Piecewise gives them a piece's value)."""
     _, dp = k2_forms()[name]
     kinks = k2_kinks(name)
     if not kinks:
@@ -285,18 +257,16 @@ def k2_report_check() -> dict:
 
 @lru_cache(maxsize=None)
 def k2_relumax_vs_sparsemax(b_value=1) -> dict:
-    """The report's "relumax_b -> sparsemax as b -> 1": compare relumax_1 with sparsemax piece by piece;
-    sup_t |relumax_1 - sparsemax| on (0, 1) is attained where the derivative of the difference vanishes."""
-    bv = sp.nsimplify(b_value)
-    pr, ps = k2_relumax()["p"].subs(b, bv), k2_sparsemax()["p"]
-    diff_right = sp.simplify(branch(ps, t, sp.Rational(1, 2)) - branch(pr, t, sp.Rational(1, 2)))
-    diff_left = sp.simplify(branch(ps, t, -sp.Rational(1, 2)) - branch(pr, t, -sp.Rational(1, 2)))
+    """The report's "relumax_b -> sparsemax as b -> 1": relumax_1 against sparsemax piece by piece; the sup of
+    the gap on (0, 1) is where the derivative of the difference vanishes."""
+    pr, ps = k2_relumax()["p"].subs(b, sp.nsimplify(b_value)), k2_sparsemax()["p"]
+    half = sp.Rational(1, 2)
+    diff_right, diff_left = (sp.simplify(branch(ps, t, x) - branch(pr, t, x)) for x in (half, -half))
     crit = [x for x in sp.solve(sp.diff(diff_right, t), t) if x.is_real and 0 < x < 1]
     sup = max((sp.simplify(diff_right.subs(t, x)) for x in crit), key=lambda v: abs(float(v)))
     equal_at = sorted(set(x for x in sp.solve(diff_right, t) if 0 <= x <= 1) |
                       set(x for x in sp.solve(diff_left, t) if -1 <= x <= 0), key=float)
-    return {"relumax_b": pr, "sparsemax": ps, "difference_on_0_1": diff_right,
-            "difference_on_m1_0": diff_left, "argmax": crit,
+    return {"difference_on_0_1": diff_right, "difference_on_m1_0": diff_left, "argmax": crit,
             "sup_difference": sup, "equal_at": equal_at}
 
 
@@ -321,12 +291,9 @@ def _regime_map(k: int, S: tuple, z=Z3):
 
 
 def jacobian_closed_form(p, D, k: int, S: tuple):
-    """Ours: J = (diag(1_S) - p 1_S^T)(I - 1 e_k^T) / D."""
+    """Ours: J = (diag(1_S) - p 1_S^T)(I - 1 e_k^T) / D, the report's form times (I - 1 e_k^T)."""
     K = len(p)
-    one_s = sp.Matrix([1 if i in S else 0 for i in range(K)])
-    A = sp.diag(*one_s) - p * one_s.T
-    e_k = sp.Matrix([1 if i == k else 0 for i in range(K)])
-    return A * (sp.eye(K) - sp.ones(K, 1) * e_k.T) / D
+    return jacobian_report_elementwise(p, D, S) * (sp.eye(K) - sp.ones(K, 1) * sp.eye(K)[k, :])
 
 
 def jacobian_report_elementwise(p, D, S: tuple):
@@ -347,11 +314,8 @@ def _zero(M) -> bool:
 
 @lru_cache(maxsize=None)
 def jacobian_check(K: int = 3) -> dict:
-    """Differentiate relumax symbolically in every regime and compare with the closed forms.
-
-    Returns booleans over all regimes and, for display, the regime k = 1, S = {1, 2} (1-based):
-    sympy's Jacobian, ours, and the report's two forms with their differences from sympy's.
-    """
+    """Differentiate relumax symbolically in every regime and compare with the closed forms: booleans over all
+    regimes and, for display, sympy's Jacobian and the report's difference from it at k = 1, S = {1, 2} (1-based)."""
     z = sp.Matrix(sp.symbols(f"z1:{K + 1}", real=True))
     u = sp.Matrix(sp.symbols(f"u1:{K + 1}", real=True))
     ok = {"ours": True, "report_elementwise": True, "report_matrix": True, "report_is_du": True,
@@ -374,16 +338,14 @@ def jacobian_check(K: int = 3) -> dict:
         J_u = pu.jacobian(u).subs({u[i]: z[i] - z[k] for i in range(K)})
         ok["report_is_du"] &= _zero(J_u - rep_e)
         if k == 0 and S == (0, 1):
-            example = {"p": p, "D": D, "J": J.applyfunc(sp.factor), "ours": ours.applyfunc(sp.factor),
-                    "report_elementwise_minus_J": (rep_e - J).applyfunc(sp.factor),
-                    "report_matrix_minus_J": (rep_m - J).applyfunc(sp.factor)}
+            example = {"J": J.applyfunc(sp.factor), "report_elementwise_minus_J": (rep_e - J).applyfunc(sp.factor)}
     return {**{key: bool(v) for key, v in ok.items()}, "regimes": len(list(regimes(K))), "example": example}
 
 
 @lru_cache(maxsize=None)
 def gradient_check(K: int = 3) -> dict:
-    """dL/dz for L = -log((p_i + eps)/(1 + K eps)) by sympy.diff in every regime and target i,
-    against -J_ij / (p_i + eps) with our J and with the report's J; also: the gradient is 0 if i is off S."""
+    """dL/dz for L = -log((p_i + eps)/(1 + K eps)) by sympy.diff in every regime and target i, against
+    -J_ij / (p_i + eps) with our J and with the report's J; also: the gradient is 0 if i is off S."""
     z = sp.Matrix(sp.symbols(f"z1:{K + 1}", real=True))
     ok = {"ours": True, "report": True, "zero_off_support": True}
     for k, S in regimes(K):

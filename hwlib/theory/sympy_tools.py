@@ -1,7 +1,8 @@
-"""SymPy helpers of the Question 3 derivations: deciding a condition from the symbols' sign
-assumptions, reading the branch of a Piecewise result at a point, comparing two piecewise
-functions region by region, and displaying a result."""
+"""SymPy helpers of the Question 3 derivations: deciding conditions under sign assumptions, reading branches of
+Piecewise results, and displaying a result."""
 from __future__ import annotations
+
+import re
 
 import sympy as sp
 
@@ -70,10 +71,8 @@ SPLIT_AT = 34
 
 
 def visible_len(tex: str) -> int:
-    """A rough count of the symbols ``tex`` draws: a word of ``\\operatorname``/``\\text`` by its
-    letters, any other command as one symbol, braces, scripts markers and spacing as nothing
-    (an overestimate for fractions and stacked rows, which only makes ``show`` split sooner)."""
-    import re
+    """A rough count of the symbols ``tex`` draws: a word of ``\\operatorname``/``\\text`` by its letters, any other
+    command as one symbol, braces, script markers and spacing as nothing (an overestimate: ``show`` splits sooner)."""
     t = re.sub(r"\\(?:begin|end)\{\w+\}", "", tex)
     t = re.sub(r"\\(?:operatorname|text|mathrm|mathbf|left|right|[bB]igg?[lr]?)(?![a-zA-Z])", "", t)
     t = re.sub(r"\\[a-zA-Z]+", "x", t)
@@ -91,8 +90,7 @@ def common_factor(m):
 
 
 def latex_body(expr) -> str:
-    """``expr`` in LaTeX as a reader scans it: a list of several items one per line, a matrix with
-    its common factor taken out (the same value, narrower)."""
+    """``expr`` in LaTeX: a list of several items one per line, a matrix with its common factor taken out."""
     if isinstance(expr, (list, tuple)) and len(expr) > 1:
         return r"\left[\begin{array}{l}" + r",\\ ".join(sp.latex(e) for e in expr) + r"\end{array}\right]"
     if isinstance(expr, sp.MatrixBase) and (cf := common_factor(expr)) is not None:
@@ -101,9 +99,8 @@ def latex_body(expr) -> str:
 
 
 def show(lhs: str, expr, rhs: str | None = None):
-    """A displayable equation ``lhs = latex(expr)`` for chapter cells (MathJax in the book); when
-    it is long (``SPLIT_AT`` symbols), ``= latex(expr)`` goes on a second line, so that it fits
-    a phone's column."""
+    """A displayable equation ``lhs = latex(expr)`` (MathJax in the book); past ``SPLIT_AT`` symbols the right
+    side goes on a second line."""
     from IPython.display import Math
     body = latex_body(expr) if rhs is None else rhs
     if visible_len(lhs) + visible_len(body) > SPLIT_AT:

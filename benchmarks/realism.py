@@ -13,7 +13,8 @@ which the generator's settings were chosen; odd rank = the **held-out half**, on
 * a model the records lack is trained with the recipe (``--train-missing``; skipped otherwise).
 
 First the **family scores** that chose v4's handwriting families (a model of the tuning half reads
-each family's letters; ``FAMILY_BAR``). Then an **ablation** of v4 (one factor off at a time → transfer, on both halves) with a short probe:
+each family's letters; ``FAMILY_BAR``), and the **stroke widths** of the real halves, v3 and v4 (which
+led to v4's wider range of pens). Then an **ablation** of v4 (one factor off at a time → transfer, on both halves) with a short probe:
 26,000 training images, a 784-256-26 relu MLP, Adam lr 1e-3, batch 64, 10 epochs, seed 0, the v3
 generator for scale; and a **within-domain reference**: the same probe trained on the tuning half,
 scored on the held-out half. The linear-model distance is the stand-in test accuracy of logistic
@@ -238,7 +239,8 @@ def family_scores(real: Split, per_form: int = 10, epochs: int = 15) -> dict[str
     present = np.unique(real.y)
     net = train_probe(real.X[tune], np.searchsorted(present, real.y[tune]), n_out=present.size, epochs=epochs)
     kn = dataclasses.replace(synth_pen.KNOBS_V4, hand_share=1.0, case_mix=False, jitter=0.1, stroke_shift=0.2,
-                             stroke_turn=3.0, stroke_scale=0.03, elastic=0.5)
+                             stroke_turn=3.0, stroke_scale=0.03, elastic=0.5, pen_lo=2.5, pen_hi=4.5)  # v3's pens:
+    # the settings the families were chosen with, before v4's pen range was
     out = {}
     ys = np.repeat(present, 2 * per_form)
     for family in hands.FAMILIES:
@@ -250,6 +252,28 @@ def family_scores(real: Split, per_form: int = 10, epochs: int = 15) -> dict[str
     print(f"  {len(chosen)} of {len(out)} families read at ≥ {FAMILY_BAR:.0f} % by a model of the tuning half; "
           f"v4 uses {len(synth_pen.KNOBS_V4.hand_families)} "
           f"({'the same' if chosen == synth_pen.KNOBS_V4.hand_families else 'NOT the same: update KNOBS_V4'})")
+    return out
+
+
+def stroke_widths(X: np.ndarray) -> dict:
+    """Stroke width per image, in pixels of the 28×28 image: the ink (intensities / 255, summed) over the
+    length of its centre line (the pixels of the skeleton of ink > 127); mean, sd, 10/50/90th percentiles."""
+    from skimage.morphology import skeletonize
+    ink = X.astype(np.float64) / 255
+    w = np.array([x.sum() / n for x in ink if (n := skeletonize(x > 0.5).sum())])
+    return {"n": int(w.size), "mean": float(w.mean()), "sd": float(w.std()),
+            **{f"p{q}": float(np.percentile(w, q)) for q in (10, 50, 90)}}
+
+
+def widths(real: Split, per_class: int) -> dict:
+    """Stroke widths of the real halves and of v3 and v4 (``per_class`` images per class, seed 7)."""
+    h = halves(real.y)
+    out = {f"real {k.replace('_', '-')} half": stroke_widths(real.X[m]) for k, m in h.items()}
+    for version in COMPARED:
+        out[f"v{version}"] = stroke_widths(synthetic.generate(per_class, seed=7, version=version)[0])
+    for name, w in out.items():
+        print(f"  {name:22s} mean {w['mean']:.2f}  sd {w['sd']:.2f}  p10 {w['p10']:.2f}  p50 {w['p50']:.2f}  "
+              f"p90 {w['p90']:.2f} px")
     return out
 
 
@@ -269,9 +293,10 @@ def main(argv=None) -> int:
     ap.add_argument("--real", help="real EMNIST Letters (default: the fragment in ../shared/data)")
     ap.add_argument("--record", action="store_true", help="write results/realism.json")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, numbers mean nothing")
-    ap.add_argument("--parts", default="families,table,ablation",
-                    help="comma-separated: families (which handwriting families v4 draws), table (v3 vs v4 "
-                         "models), ablation (with the within-domain reference)")
+    ap.add_argument("--parts", default="families,widths,table,ablation",
+                    help="comma-separated: families (which handwriting families v4 draws), widths (stroke "
+                         "widths, which chose v4's pen), table (v3 vs v4 models), ablation (with the "
+                         "within-domain reference)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -325,6 +350,10 @@ def main(argv=None) -> int:
     if "families" in parts:
         print("\nhandwriting families, read by a model of the real tuning half (a–m letters, both cases):")
         fams = family_scores(real, per_form=2 if args.quick else 10, epochs=1 if args.quick else 15)
+    wid = None
+    if "widths" in parts:
+        print("\nstroke widths (ink / centre-line length):")
+        wid = widths(real, 5 if args.quick else 100)
     abl, ref = [], None
     if "ablation" in parts:
         n = 20 if args.quick else 1000
@@ -349,6 +378,8 @@ def main(argv=None) -> int:
             out["table_provenance"] = prov
         if "ablation" in parts:
             out.update(ablation=abl, within_domain=ref, ablation_provenance=prov)
+        if wid is not None:
+            out["stroke_widths"] = wid
         if fams is not None:
             out.update(family_scores=fams, family_bar=FAMILY_BAR)
         path = REPO_ROOT / "results" / "realism.json"

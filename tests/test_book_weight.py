@@ -118,6 +118,7 @@ def test_plotly_loads_only_where_a_figure_is(built_book):
 
 
 def test_site_within_budget(built_book):
-    total = sum(f.stat().st_size for f in built_book.rglob("*") if f.is_file())
+    # the PDF (copied in once `make pdf` has run) is a download of its own that no page loads
+    total = sum(f.stat().st_size for f in built_book.rglob("*") if f.is_file() and f.name != "book.pdf")
     print(f"site: {total / MB:.1f} MB")
     assert total <= SITE_MAX, f"the site is {total / MB:.1f} MB > {SITE_MAX / MB:.0f} MB"

@@ -60,7 +60,10 @@ def _realism_record():
                      "halves": "even / odd rank"}, "report_logreg": 69.6,
             "versions": {"v3": v3, "v4": v4}, "ablation": ablation,
             "within_domain": {"n_train": 5000, "n_test": 5000, "real_held_out": 87.0},
-            "family_scores": {"caveat": 80.0, "kristi": 20.0}, "family_bar": 75.0}
+            "family_scores": {"caveat": 80.0, "kristi": 20.0}, "family_bar": 75.0,
+            "stroke_widths": {name: {"n": n, "mean": m, "sd": sd, "p10": m - sd, "p50": m, "p90": m + sd}
+                              for name, n, m, sd in (("real tuning half", 5000, 3.4, 1.1), ("real held-out half", 5000, 3.4, 1.0),
+                                                     ("v3", 2600, 3.8, 0.9), ("v4", 2600, 3.5, 1.2))}}
 
 
 def test_realism_facts_and_tables(tmp_path, monkeypatch):
@@ -80,12 +83,15 @@ def test_realism_facts_and_tables(tmp_path, monkeypatch):
     html = chapter_code("data").realism_table(rec)._repr_html_()
     assert "56.0 → 64.0" in html and "held-out half (v3 → v4)" in html
     assert "-10.0" in chapter_code("data").ablation_table(rec)._repr_html_()
+    assert (f["w_tune_sd"], f["w_v3_sd"], f["w_v4_sd"]) == (1.1, 0.9, 1.2) and f["pen_v4"] == "1.5–6"
+    widths = chapter_code("data").widths_table(rec)._repr_html_()
+    assert "real held-out half" in widths and ">4.4<" in widths and "v4 2,600" in widths     # p90 of the held-out half
     fams = chapter_code("data").family_table(rec)._repr_html_()
     assert fams.index("caveat") < fams.index("kristi") and ">no<" in fams
-    del rec["ablation"]
-    (tmp_path / "realism.json").write_text(json.dumps(rec))
-    with pytest.raises(ResultError, match="ablation"):
-        chapter_code("data").load_realism()
+    for part in ("ablation", "stroke_widths"):
+        (tmp_path / "realism.json").write_text(json.dumps({k: v for k, v in rec.items() if k != part}))
+        with pytest.raises(ResultError, match="stroke widths or the ablation"):
+            chapter_code("data").load_realism()
 
 
 def test_realism_benchmark_runs_on_the_fragment(tmp_path):
@@ -99,7 +105,7 @@ def test_realism_benchmark_runs_on_the_fragment(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "MLP, 100 units (Q1.3)" in out.stdout and "no per-class case mix" in out.stdout
     assert "held-out half" in out.stdout and "handwriting families" in out.stdout
-    assert "within-domain reference" in out.stdout
+    assert "within-domain reference" in out.stdout and "stroke widths" in out.stdout
 
 
 def test_realism_benchmark_skips_without_real_letters(tmp_path):

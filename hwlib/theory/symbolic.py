@@ -1,5 +1,9 @@
 """Question 3 re-derived with SymPy: each function derives a result from the definitions and returns
 sympy objects (for the chapter to display) and booleans (for the tests to assert on).
+
+3.1 argmin_{y >= 0} (y - z)^2 = relu(z) by KKT; 3.2 shift invariance, the T -> 0+ limits, the offsets b
+with relumax_b = sparsemax; 3.3 K = 2 piecewise forms and d/dt; 3.4 the relumax Jacobian in every regime
+(K = 3); 3.5 the gradient of L = -log((p_i + eps)/(1 + K eps)) against -J_ij / (p_i + eps).
 """
 from __future__ import annotations
 

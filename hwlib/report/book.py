@@ -35,7 +35,7 @@ def dataset_banner(obj, live: bool = False) -> HTMLBlock:
         ds, extra = obj.describe(), ""
     synth = ds.get("synthetic")
     sizes = ", ".join(f"{k} {v:,}" for k, v in ds.get("sizes", {}).items())
-    fake = " — <b>synthetic letters drawn from vector fonts, not real handwriting</b>" if synth else ""
+    fake = " — <b>synthetic letters (handwriting fonts drawn by a simulated pen), not real EMNIST</b>" if synth else ""
     body = (f"<p><b>{html.escape(ds['name'])}</b>{fake}; profile <code>{html.escape(ds['profile'])}</code> ({sizes}); "
             f"sha256 <code>{ds['sha256'][:16]}…</code>.{extra}</p>")
     if live:

@@ -1,6 +1,8 @@
-"""What the numpy models of Question 1 share: softmax, cross-entropy, and the ``Classifier`` base. A model
-scores rows ``X`` (N, D) with ``forward(X)`` → (N, K), predicts their argmax (lowest class on ties) and
-measures itself with a per-row ``criterion``.
+"""What the numpy models of Question 1 share: softmax, cross-entropy, and the ``Classifier`` base.
+
+A model scores a batch of rows ``X`` (N, D) with ``forward(X)`` → scores (N, K); it predicts
+``argmax`` of the scores (lowest class on ties) and measures itself with a per-row ``criterion``
+(cross-entropy for logistic regression and the MLP, the perceptron criterion for the perceptron).
 """
 from __future__ import annotations
 

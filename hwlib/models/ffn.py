@@ -4,10 +4,15 @@ A net of depth L and width w maps a flattened image x ∈ R^784 (pixels / 256) t
     h_0 = x,   h_l = drop_p(φ(W_l h_{l-1} + b_l))  (l = 1..L),   z = W_out h_L + b_out,
 with φ = relu or tanh and drop_p inverted dropout (zero each unit with probability p, scale the
 rest by 1/(1-p); the identity in eval mode). Loss: mean cross-entropy −log softmax(z)_y.
-ℓ2 enters as weight decay λ: the optimizer steps on g = ∇L + λθ, the gradient of L + (λ/2)‖θ‖².
+ℓ2 enters as weight decay λ: the optimizer steps on g = ∇L + λθ, the gradient of L + (λ/2)‖θ‖²
+(SGD: θ ← θ − ηg; Adam: the moments of that g — ``torch.optim.Adam(weight_decay=λ)``).
 
-``fit`` trains one configuration with the book's protocol (``hwlib.training.fit``), mini-batches drawn
-by indexing with a seeded permutation (no DataLoader), on CUDA when available, else the CPU.
+``fit`` trains one configuration with the book's one protocol (``hwlib.training.fit``): an
+``nn.Module``, a ``torch.optim`` optimizer, mini-batches drawn by indexing tensors with a seeded
+permutation (no DataLoader), train and dev loss/accuracy on the whole splits in eval mode before
+training and after every epoch, the best-dev checkpoint. It runs on CUDA when available, else the
+CPU. ``hwlib.fast.batched`` trains many configurations of one shape at once; the tests prove it
+agrees with ``fit``.
 """
 from __future__ import annotations
 
@@ -124,8 +129,9 @@ def default_device() -> torch.device:
 
 
 def as_tensors(split, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(X, y) tensors on ``device``: X float32 (N, 784) = pixels / PIXEL_SCALE for a ``Split``, or X as
-    given for an (X, y) pair; y int64."""
+    """(X, y) tensors on ``device``: X float32 (N, 784) = pixels / PIXEL_SCALE (the course's
+    scaling, ``hwlib.data.course_view`` in float32), y int64. ``split`` is a ``Split`` or an (X, y) pair
+    (X already features, used as given)."""
     device = torch.device(device) if device is not None else default_device()
     if isinstance(split, (tuple, list)):
         X, y = split
@@ -206,8 +212,10 @@ class Learner:
 
 
 def fit(cfg: FFNConfig, train, dev, test=None, *, device=None, progress: bool | None = None) -> training.FitResult:
-    """Train one configuration on ``Split``s or (X, y) pairs. ``torch.manual_seed(seed)`` seeds the initial
-    weights (and dropout, drawing from the same global stream), a separate generator the shuffles."""
+    """Train one configuration with ``hwlib.training.fit``; ``train``/``dev``/``test`` are
+    ``Split``s or (X, y) pairs. Seeding: ``torch.manual_seed(seed)`` before building the model
+    (initial weights; dropout then draws from the same global stream) and a separate generator
+    seeded ``seed`` for the shuffles."""
     device = torch.device(device) if device is not None else default_device()
     Xtr, ytr = as_tensors(train, device)
     torch.manual_seed(cfg.seed)

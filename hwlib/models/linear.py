@@ -6,7 +6,8 @@ matrix W ∈ R^{D×K} that starts at zero: scores s = x W, prediction ŷ = argma
 * Perceptron:  if ŷ ≠ y:  W[:, y] += x,  W[:, ŷ] −= x.
 * Logistic regression (SGD, batch size 1, ℓ2):  p = softmax(x W),  W ← W − lr·(x ⊗ (p − e_y) + l2·W).
 
-``hwlib.fast.sgd`` runs the same epochs compiled; ``tests/test_q1_models.py`` proves they agree.
+An epoch applies the update to the rows ``X[order[0]], X[order[1]], …``. ``hwlib.fast.sgd`` runs
+the same epochs compiled; ``tests/test_q1_models.py`` proves they agree.
 """
 from __future__ import annotations
 

@@ -67,8 +67,11 @@ def softmax(z, T=1.0) -> np.ndarray:
 
 
 def sparsemax_threshold(z) -> np.ndarray:
-    """tau(z) with sum_i relu(z_i - tau) = 1, shape z.shape[:-1], by sorting (O(K log K)): with z sorted
-    decreasingly, k = max{k : 1 + k z_(k) > sum_{j<=k} z_(j)} and tau = (sum_{j<=k} z_(j) - 1) / k."""
+    """tau(z) with sum_i relu(z_i - tau) = 1, by sorting: O(K log K).
+
+    With z sorted decreasingly, the support is the k largest entries, k = max{k : 1 + k z_(k) > sum_{j<=k} z_(j)},
+    and tau = (sum_{j<=k} z_(j) - 1) / k. Returns shape z.shape[:-1].
+    """
     z = _scores(z)
     zs = -np.sort(-z, axis=-1)
     cums = np.cumsum(zs, axis=-1)
@@ -112,8 +115,11 @@ def sparsemax_b(z) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- derivatives
 def relumax_jacobian(z, b) -> np.ndarray:
-    """J[..., i, j] = d relumax_b(z)_i / d z_j (..., K, K), the closed form of the module docstring. At the
-    kinks (ties for the maximum, z_j = max z - b), one-sided: k = the first argmax, the boundary entry outside S."""
+    """J[..., i, j] = d relumax_b(z)_i / d z_j from the closed form (see the module docstring).
+
+    Shape (..., K, K). At ties for the maximum or at z_j = max z - b the map has a kink; there we
+    return the one-sided derivative with k = the first argmax and the boundary entry outside S.
+    """
     z = _scores(z)
     bb = _per_row(_offset(b), z)
     K = z.shape[-1]
@@ -138,8 +144,11 @@ def relumax_eps_loss(z, i, b, eps) -> np.ndarray:
 
 
 def relumax_eps_loss_grad(z, i, b, eps) -> np.ndarray:
-    """dL/dz_j = -J_ij / (p_i + eps) for L(z) = -log((relumax_b(z)_i + eps) / (1 + K eps)), shape like z;
-    ``i``: an int or an int array of the batch shape. With i outside the support, row i of J and so dL/dz are 0."""
+    """dL/dz_j = -J_ij / (p_i + eps) for L(z) = -log((relumax_b(z)_i + eps) / (1 + K eps)).
+
+    ``i`` is the target index (an int, or an int array of the batch shape). Shape like z.
+    Note: when i is outside the support, row i of J is 0, so the gradient is exactly 0.
+    """
     z = _scores(z)
     eps = _positive("eps", eps, "the smoothing eps keeps the loss finite, use e.g. eps=1e-2.")
     J = relumax_jacobian(z, b)

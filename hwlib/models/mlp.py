@@ -8,7 +8,8 @@ Backpropagation:  δ_L = p − e_y;  ∇W_l = a_{l-1} ⊗ δ_l,  ∇b_l = δ_l;
 SGD with batch size 1:  W_l ← W_l − lr·∇W_l,  b_l ← b_l − lr·∇b_l.
 Initialisation as the assignment asks: every weight ~ N(0.1, 0.1²), every bias 0.
 
-``MLP(784, [100], 26)`` is the assignment's network. ``hwlib.fast.sgd.FastMLP`` runs it compiled.
+``MLP(784, [100], 26)`` is the assignment's network; the list of hidden widths sets the depth.
+``hwlib.fast.sgd.FastMLP`` runs the same epochs compiled; the tests prove they agree.
 """
 from __future__ import annotations
 

@@ -945,10 +945,10 @@ def test_records_follow_the_umask(tmp_path):
 
 
 def test_thread_and_worker_counts_are_capped_at_the_cores(monkeypatch, capsys):
-    from hwlib.experiments import q2, settings
+    from hwlib.experiments import pool, settings
     monkeypatch.setenv("HWLIB_THREADS", "10000")
     monkeypatch.setattr(settings, "_WARNED", set())
-    assert q2._threads() == (os.cpu_count() or 1)
+    assert pool.threads() == (os.cpu_count() or 1)
     assert "HWLIB_THREADS=10000 exceeds" in capsys.readouterr().err
 
 

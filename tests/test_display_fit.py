@@ -1,5 +1,5 @@
 """What the pages display fits them: SymPy equations split before they overflow a phone's column
-(``sympy_tools.show``), provenance values without machine paths or overlong hashes
+(the Q3 chapter's ``show``), provenance values without machine paths or overlong hashes
 (the Data chapter's ``provenance_table``). The browser check of the built pages is in ``test_book_pages``."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sympy as sp
 
 from hwlib.paths import REPO_ROOT
 from chapter_code import chapter_code
-from hwlib.theory import sympy_tools as st
+
+st = chapter_code("q3")          # its SymPy display helpers: show, latex_body, common_factor, visible_len
 
 
 def test_short_equations_stay_on_one_line():
@@ -57,11 +58,10 @@ def test_provenance_shows_no_machine_path():
     cell = chapter_code("data").provenance_cell(f"{home}/data/e.npz (sha256 {digest}), cached at {REPO_ROOT}/x")
     assert str(home) not in cell and str(REPO_ROOT) not in cell
     assert f'<code title="{digest}">{digest[:12]}…</code>' in cell
-    table = chapter_code("data").provenance_table({"sha256": digest, "sizes": {"train": 104000}, "notes": []}).body
-    assert "train 104,000" in table and digest[:12] + "…" in table and "<td>—</td>" in table
+    table = chapter_code("data").provenance_table({"sha256": digest, "sizes": {"train": 104000}, "notes": []})._repr_html_()
+    assert "train 104,000" in table and digest[:12] + "…" in table and ">—</td>" in table
     assert "https://x.org/a/b" in chapter_code("data").provenance_cell("see https://x.org/a/b")
 
 
 def test_provenance_booleans_read_yes_or_no():
-    from chapter_code import chapter_code
     assert chapter_code("data").provenance_cell(True) == "yes" and chapter_code("data").provenance_cell(False) == "no"

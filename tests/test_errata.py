@@ -107,7 +107,7 @@ def test_recorded_errata_groups_and_parts(q3_claims):
             if c.kind is Kind.DATA_DEPENDENT:
                 assert errata.tone(c) == "open" and c.status.is_open
     ov = errata.overview(groups)._repr_html_()
-    assert [m for m in re.findall(r"<tr><th>(Q\d)</th>", ov)] == ["Q1", "Q2", "Q3"]
+    assert re.findall(r">(Q\d)</td>", ov) == ["Q1", "Q2", "Q3"] and 'class="table errata-overview"' in ov
 
 
 def test_chapter_groups_the_claims_by_question():

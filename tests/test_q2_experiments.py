@@ -11,7 +11,7 @@ import torch
 
 from hwlib.data import load_letters
 from hwlib.errors import ConfigError, ResultError
-from hwlib.experiments import Context, q2, registry, results, run_experiment
+from hwlib.experiments import Context, pool, q2, registry, results, run_experiment
 from hwlib.experiments.results import best_run
 
 torch.set_num_threads(1)
@@ -185,13 +185,13 @@ def test_grid_definition_matches_the_assignment():
 def test_workers_setting(monkeypatch):
     monkeypatch.setenv("HWLIB_WORKERS", "0")
     with pytest.raises(ConfigError, match="HWLIB_WORKERS"):
-        q2.workers("full")
+        pool.workers("full")
     monkeypatch.setenv("HWLIB_THREADS", "two")
     with pytest.raises(ConfigError, match="HWLIB_THREADS"):
-        q2._threads()
+        pool.threads()
     monkeypatch.delenv("HWLIB_WORKERS")
     monkeypatch.delenv("HWLIB_THREADS")
-    assert q2.workers("quick") == 1 and q2._threads() == 1
+    assert pool.workers("quick") == 1 and pool.threads() == 1
 
 
 def test_depth_report_runs_the_reports_settings_without_the_grid(tiny_grid, data, tmp_path):

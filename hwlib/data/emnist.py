@@ -157,12 +157,6 @@ def digest(hashes: dict[str, str]) -> str:
     return h.hexdigest()
 
 
-def verify_folder(folder: Path) -> dict[str, str]:
-    """sha256 of each letters file, checked against the official values (DataError on mismatch)."""
-    check_official(file_hashes(folder, "idx-folder"), str(folder))
-    return {fname: sha for fname, (sha, _size) in FILES.items()}
-
-
 # ---------------------------------------------------------------- decoding, streamed and bounded
 _CHUNK = 1 << 20
 

@@ -162,9 +162,6 @@ def _note(experiment: str, name):
 
 
 # ------------------------------------------------------------------------------ experiments
-workers, _threads = pool.workers, pool.threads  # the settings the pool runs Q2 with
-
-
 def _estimate(units_of):
     """An ``estimate(profile, n_train)``: (jobs, expected seconds) of the units ``units_of(epochs)``."""
     def estimate(profile: str, n_train: int) -> tuple[int, float]:

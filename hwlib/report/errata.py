@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 
+import pandas as pd
+
 from hwlib.report.claims import Claim, Kind, Status
 from hwlib.report.common import HTMLBlock
 from hwlib.report.fmt import rich
+from hwlib.report.frame import table
 
 HOLDS, WRONG, PARTLY, UNSUPPORTED, OPEN, NOTE = "holds", "wrong", "partly", "unsupported", "open", "note"
 TONES = {  # tone: (mark, colour, what the overview calls it)
@@ -90,14 +93,10 @@ def blocks(claims: list[Claim], question: str) -> HTMLBlock:
                      + "".join(block(c, question, i + 1) for i, c in enumerate(ordered(claims))) + "</div>")
 
 
-def overview(groups: dict[str, list[Claim]]) -> HTMLBlock:
-    """A table to start from: per question, how many claims were checked and how many of each tone."""
+def overview(groups: dict[str, list[Claim]]):
+    """A table to start from: per question, how many claims were checked and how many of each tone (a tone no
+    claim has is left out, a zero count is a blank)."""
     used = [t for t in TONES if any(counts(cs)[t] for cs in groups.values())]
-    head = "".join(f"<th>{TONES[t][0]} {TONES[t][2]}</th>" for t in used)
-    rows = []
-    for q, cs in groups.items():
-        k = counts(cs)
-        rows.append(f"<tr><th>{html.escape(q)}</th><td>{k['n']}</td>"
-                    + "".join(f"<td>{k[t] or ''}</td>" for t in used) + "</tr>")
-    return HTMLBlock(f'<table class="table errata-overview"><thead><tr><th>question</th><th>claims checked</th>{head}'
-                     f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    rows = [[html.escape(q), counts(cs)["n"], *(counts(cs)[t] or "" for t in used)] for q, cs in groups.items()]
+    header = ["question", "claims checked"] + [f"{TONES[t][0]} {html.escape(TONES[t][2])}" for t in used]
+    return table(pd.DataFrame(rows, columns=header), classes="table errata-overview")

@@ -72,7 +72,9 @@ def table(frame: pd.DataFrame, caption: str = "", bold=None, formats: dict | Non
     return st.set_table_attributes(f'class="{classes}"')
 
 
-def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None, caption: str = ""):
+def html_table(header: list[str], rows: list[list], highlight: set[int] | None = None, caption: str = "",
+               classes: str = "table"):
     """``table`` of a few rows given as lists in ``header``'s order; rows whose index is in ``highlight`` are bold."""
     highlight = highlight or set()
-    return table(pd.DataFrame(rows, columns=header), caption or "", bold=[i in highlight for i in range(len(rows))])
+    return table(pd.DataFrame(rows, columns=header), caption or "", bold=[i in highlight for i in range(len(rows))],
+                 classes=classes)

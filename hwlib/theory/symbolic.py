@@ -12,8 +12,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from hwlib.theory.sympy_tools import (_decide, branch, describe_set, piece_at,  # noqa: F401 (re-exported)
-                                      relu, same_on_regions, show, simplify_max)
+from hwlib.theory.sympy_tools import _decide, branch, piece_at, relu, same_on_regions, simplify_max
 
 t = sp.Symbol("t", real=True)
 c = sp.Symbol("c", real=True)

@@ -1033,6 +1033,38 @@ def test_a_signal_ends_the_generation_with_one_line(sig, status, tmp_path):
     assert not [f for f in tmp_path.rglob("*") if f.is_file()], "a file was left behind"
 
 
+# A Ctrl-C that lands inside a C callback (numba's compiler calls back into Python while it compiles): Python cannot
+# raise it there, prints it as "Exception ignored ... Traceback", and the command runs on; hwlib raises it again
+# (errors.raise_pending). The second run of the script shows the callback path does print without the CLI's hook.
+_IN_A_CALLBACK = """
+import ctypes, sys
+from hwlib.errors import interrupted, raise_pending
+from hwlib.experiments import cli
+
+def interrupted_in_a_callback(args):
+    ctypes.CFUNCTYPE(None)(lambda: (_ for _ in ()).throw(interrupted(KeyboardInterrupt())))()
+    raise_pending()
+
+cli._data_synthetic = interrupted_in_a_callback
+if sys.argv[1] == "cli":
+    sys.exit(cli.main(["data", "synthetic", "--profile", "quick"]))
+try:
+    interrupted_in_a_callback(None)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_an_interruption_inside_a_c_callback_ends_with_one_line(tmp_path):
+    run = [sys.executable, "-c", _IN_A_CALLBACK]
+    env = {**BASE_ENV, "HWLIB_CACHE": str(tmp_path / "cache"), "HWLIB_RESULTS": str(tmp_path / "results")}
+    bare = subprocess.run(run + ["bare"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 130 and "Exception ignored" in bare.stderr and "Traceback" in bare.stderr
+    p = subprocess.run(run + ["cli"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert_clear_error(p, "interrupted by SIGINT while generating the synthetic letters: nothing was cached",
+                       status=130)
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(c) for f in Path(f"/proc/{pid}/task").glob("*/children") for c in f.read_text().split()]

@@ -186,6 +186,14 @@ def _on_signal(signum, frame):
     raise interrupted(Terminated() if signum == signal.SIGTERM else KeyboardInterrupt())
 
 
+def _unraisable(u, default) -> None:
+    """Keep quiet about the interruption ``_on_signal`` raised where Python cannot propagate it (inside
+    numba's compiler callbacks, which print it with a traceback): it is pending, raised again by
+    ``errors.raise_pending``. Anything else goes to the ``default`` hook."""
+    if not (isinstance(u.exc_value, KeyboardInterrupt) and u.exc_value in _PENDING):
+        default(u)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -194,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     main_thread = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)} if main_thread else {}
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: _unraisable(u, hook)
     try:
         with activity(*_what(args)):
             args.fn(args)
@@ -221,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         _PENDING.clear()
+        sys.unraisablehook = hook
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
     return 0

@@ -96,7 +96,8 @@ def blocks(claims: list[Claim], question: str) -> HTMLBlock:
 def overview(groups: dict[str, list[Claim]]):
     """A table to start from: per question, how many claims were checked and how many of each tone (a tone no
     claim has is left out, a zero count is a blank)."""
-    used = [t for t in TONES if any(counts(cs)[t] for cs in groups.values())]
-    rows = [[html.escape(q), counts(cs)["n"], *(counts(cs)[t] or "" for t in used)] for q, cs in groups.items()]
+    per_q = {q: counts(cs) for q, cs in groups.items()}
+    used = [t for t in TONES if any(k[t] for k in per_q.values())]
+    rows = [[html.escape(q), k["n"], *(k[t] or "" for t in used)] for q, k in per_q.items()]
     header = ["question", "claims checked"] + [f"{TONES[t][0]} {html.escape(TONES[t][2])}" for t in used]
     return table(pd.DataFrame(rows, columns=header), classes="table errata-overview")
